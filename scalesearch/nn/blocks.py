@@ -1,0 +1,107 @@
+"""One class per block kind (scalesearch.spec.BlockKind). Each takes (in, out, stride) plus its stage."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from scalesearch.nn.layers import ConvBNAct, DropPath, SqueezeExcite, activation
+from scalesearch.spec import Activation, BlockKind, StageSpec
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, stage: StageSpec, act: Activation, drop_path: float):
+        super().__init__()
+        self.conv = ConvBNAct(cin, cout, stage.kernel, stride, act=act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class MBConv(nn.Module):
+    """Inverted residual with optional squeeze-excite: the MBConv of EfficientNet (se_ratio 0.25) and
+    MobileNetV2's block (se_ratio 0). The SE squeezes relative to the block's input channels, as in the
+    reference implementations, though it acts on the expanded channels."""
+
+    def __init__(self, cin: int, cout: int, stride: int, stage: StageSpec, act: Activation, drop_path: float):
+        super().__init__()
+        hidden = round(cin * stage.expansion)
+        layers: list[nn.Module] = []
+        if hidden != cin:
+            layers.append(ConvBNAct(cin, hidden, 1, act=act))
+        layers.append(ConvBNAct(hidden, hidden, stage.kernel, stride, groups=hidden, act=act))
+        if stage.se_ratio > 0:
+            layers.append(SqueezeExcite(hidden, max(1, int(cin * stage.se_ratio)), act))
+        layers.append(ConvBNAct(hidden, cout, 1))
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+        self.drop = DropPath(drop_path) if self.residual else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x)
+        return x + self.drop(out) if self.residual else out
+
+
+class FusedMBConv(nn.Module):
+    """EfficientNetV2's Fused-MBConv: one regular kxk conv replaces expand 1x1 + depthwise kxk."""
+
+    def __init__(self, cin: int, cout: int, stride: int, stage: StageSpec, act: Activation, drop_path: float):
+        super().__init__()
+        hidden = round(cin * stage.expansion)
+        layers: list[nn.Module]
+        if hidden != cin:
+            layers = [ConvBNAct(cin, hidden, stage.kernel, stride, act=act)]
+            if stage.se_ratio > 0:
+                layers.append(SqueezeExcite(hidden, max(1, int(cin * stage.se_ratio)), act))
+            layers.append(ConvBNAct(hidden, cout, 1))
+        else:
+            layers = [ConvBNAct(cin, cout, stage.kernel, stride, act=act)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+        self.drop = DropPath(drop_path) if self.residual else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x)
+        return x + self.drop(out) if self.residual else out
+
+
+class DepthwiseSeparable(nn.Module):
+    """MobileNetV1: depthwise kxk conv-bn-act, then pointwise 1x1 conv-bn-act; no residual."""
+
+    def __init__(self, cin: int, cout: int, stride: int, stage: StageSpec, act: Activation, drop_path: float):
+        super().__init__()
+        self.depthwise = ConvBNAct(cin, cin, stage.kernel, stride, groups=cin, act=act)
+        self.pointwise = ConvBNAct(cin, cout, 1, act=act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
+class Bottleneck(nn.Module):
+    """ResNet v1.5 bottleneck: 1x1 to channels/expansion, kxk (carries the stride), 1x1 back up; a
+    projection shortcut when shape changes; activation after the sum."""
+
+    def __init__(self, cin: int, cout: int, stride: int, stage: StageSpec, act: Activation, drop_path: float):
+        super().__init__()
+        mid = max(1, int(cout / stage.expansion))
+        self.body = nn.Sequential(
+            ConvBNAct(cin, mid, 1, act=act),
+            ConvBNAct(mid, mid, stage.kernel, stride, act=act),
+            ConvBNAct(mid, cout, 1),
+        )
+        self.shortcut = ConvBNAct(cin, cout, 1, stride) if stride != 1 or cin != cout else nn.Identity()
+        self.drop = DropPath(drop_path)
+        self.act = activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.shortcut(x) + self.drop(self.body(x)))
+
+
+BLOCKS: dict[BlockKind, type[nn.Module]] = {
+    BlockKind.CONV: ConvBlock,
+    BlockKind.MBCONV: MBConv,
+    BlockKind.INVERTED_RESIDUAL: MBConv,
+    BlockKind.FUSED_MBCONV: FusedMBConv,
+    BlockKind.DEPTHWISE_SEPARABLE: DepthwiseSeparable,
+    BlockKind.BOTTLENECK: Bottleneck,
+}

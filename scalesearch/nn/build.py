@@ -1,0 +1,71 @@
+"""build(spec) -> nn.Module. Module names (stem, stages.N, head, classifier) are what per-stage cost
+breakdowns report, so keep them stable."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from scalesearch.nn.blocks import BLOCKS
+from scalesearch.nn.layers import ConvBNAct
+from scalesearch.spec import NetSpec
+
+
+class Net(nn.Module):
+    def __init__(self, spec: NetSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        act = spec.activation
+        stem: list[nn.Module] = [ConvBNAct(3, spec.stem.channels, spec.stem.kernel, spec.stem.stride, act=act)]
+        if spec.stem.max_pool:
+            stem.append(nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(*stem)
+
+        # Stochastic depth grows linearly with the block index over the whole network (as torchvision).
+        total, index = spec.total_layers, 0
+        cin = spec.stem.channels
+        stages: list[nn.Module] = []
+        for stage in spec.stages:
+            blocks: list[nn.Module] = []
+            for i in range(stage.layers):
+                block = BLOCKS[stage.block]
+                p = spec.drop_path * index / total
+                blocks.append(block(cin, stage.channels, stage.stride if i == 0 else 1, stage, act, p))
+                cin, index = stage.channels, index + 1
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+
+        self.head = ConvBNAct(cin, spec.head.channels, 1, act=act) if spec.head.channels else nn.Identity()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(spec.dropout)
+        self.classifier = nn.Linear(spec.feature_channels, spec.num_classes)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                bound = 1.0 / m.out_features**0.5
+                nn.init.uniform_(m.weight, -bound, bound)
+                nn.init.zeros_(m.bias)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.features(x)).flatten(1)
+        return self.classifier(self.dropout(x))
+
+
+def build(spec: NetSpec, device: str | torch.device | None = None) -> Net:
+    """Instantiate ``spec``. ``device="meta"`` allocates nothing (for counting params and FLOPs)."""
+    if device is None:
+        return Net(spec)
+    with torch.device(device):
+        return Net(spec)
