@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from scalesearch.errors import SpecError
@@ -19,7 +19,7 @@ from scalesearch.errors import SpecError
 SPEC_FORMAT_VERSION = 1
 
 
-class BlockKind(str, Enum):
+class BlockKind(StrEnum):
     """The block types a stage can repeat."""
 
     CONV = "conv"  # conv-bn-act
@@ -30,7 +30,7 @@ class BlockKind(str, Enum):
     BOTTLENECK = "bottleneck"  # ResNet v1.5: 1x1 reduce, kxk (strided), 1x1 expand
 
 
-class Activation(str, Enum):
+class Activation(StrEnum):
     SILU = "silu"
     RELU = "relu"
     RELU6 = "relu6"

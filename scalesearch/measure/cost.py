@@ -1,0 +1,149 @@
+"""Cost of one network, without training: multiply-adds, parameters, activations.
+
+Two counters, both reporting multiply-adds (one multiply-add = one "FLOP", the EfficientNet paper's,
+torchvision's, timm's and fvcore's convention):
+- ``fvcore`` (default): fvcore's FlopCountAnalysis on a real zero input, batch 1. Its total also counts
+  batch norm and pooling (2-4% over conv+linear) and skips SiLU, sigmoid and elementwise ops, which it
+  lists as unsupported. ``flops`` is that total; ``conv_linear_flops`` the paper-style figure.
+- ``meta``: torch's FlopCounterMode on the meta device: no memory, no compute, seconds even for B7.
+  FlopCounterMode counts 2 per multiply-add and only matmul/conv ops, so it is halved and ``flops``
+  equals ``conv_linear_flops``. Forward only: its backward count of grouped convs is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from scalesearch.errors import UsageError
+from scalesearch.nn import Net, build
+from scalesearch.spec import NetSpec
+
+COUNTERS = ("fvcore", "meta")
+CONVENTION = "multiply-adds"
+
+
+@dataclass(frozen=True)
+class PartCost:
+    """One top-level part of the network: stem, stages.N, head or classifier."""
+
+    name: str
+    flops: int
+    params: int
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Cost of one network at ``resolution`` px, batch 1. Every *flops* field is in multiply-adds."""
+
+    flops: int
+    conv_linear_flops: int
+    params: int
+    activations: int
+    counter: str
+    resolution: int
+    architecture: str
+    unsupported: dict[str, int] = field(default_factory=dict)
+    parts: tuple[PartCost, ...] = ()
+    seconds: float = 0.0
+    convention: str = CONVENTION
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["parts"] = [dataclasses.asdict(p) for p in self.parts]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cost:
+        data = dict(data)
+        data["parts"] = tuple(PartCost(**p) for p in data.get("parts", ()))
+        return cls(**data)
+
+
+def _part_names(model: Net) -> list[str]:
+    names = ["stem"] + [f"stages.{i}" for i in range(len(model.stages))]
+    # pool is a part of its own so that the parts add up to fvcore's total (it counts pooling).
+    return names + (["head"] if not isinstance(model.head, nn.Identity) else []) + ["pool", "classifier"]
+
+
+def _part_params(model: Net) -> dict[str, int]:
+    return {n: sum(p.numel() for p in model.get_submodule(n).parameters()) for n in _part_names(model)}
+
+
+def _activation_hooks(model: nn.Module, sink: list[int]) -> list[Any]:
+    # fvcore's activation count: output elements of every conv and linear layer.
+    def hook(_m: nn.Module, _i: Any, out: torch.Tensor) -> None:
+        sink.append(out.numel())
+
+    return [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def count_fvcore(spec: NetSpec) -> Cost:
+    from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
+
+    start = time.perf_counter()
+    model = build(spec).eval()
+    x = torch.zeros(1, 3, spec.resolution, spec.resolution)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # jit tracer warnings; unsupported ops are reported below instead
+        flops = FlopCountAnalysis(model, x)
+        flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+        by_op, by_module = flops.by_operator(), flops.by_module()
+        total = flops.total()
+        unsupported = dict(Counter(flops.unsupported_ops()))
+        acts = ActivationCountAnalysis(model, x)
+        acts.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+        activations = acts.total()
+    conv_linear = by_op.get("conv", 0) + by_op.get("linear", 0) + by_op.get("addmm", 0) + by_op.get("matmul", 0)
+    params = _part_params(model)
+    parts = tuple(PartCost(n, int(by_module.get(n, 0)), params[n]) for n in _part_names(model))
+    return Cost(
+        flops=int(total), conv_linear_flops=int(conv_linear), params=sum(p.numel() for p in model.parameters()),
+        activations=int(activations), counter="fvcore", resolution=spec.resolution,
+        architecture=spec.architecture_key(), unsupported=unsupported, parts=parts,
+        seconds=round(time.perf_counter() - start, 4),
+    )
+
+
+def count_meta(spec: NetSpec) -> Cost:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    start = time.perf_counter()
+    model = build(spec, device="meta").eval()
+    x = torch.empty(1, 3, spec.resolution, spec.resolution, device="meta")
+    sink: list[int] = []
+    handles = _activation_hooks(model, sink)
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    counts = counter.get_flop_counts()
+    root = type(model).__name__
+    params = _part_params(model)
+    parts = tuple(
+        PartCost(n, sum(counts.get(f"{root}.{n}", {}).values()) // 2, params[n]) for n in _part_names(model)
+    )
+    total = counter.get_total_flops() // 2
+    return Cost(
+        flops=int(total), conv_linear_flops=int(total), params=sum(p.numel() for p in model.parameters()),
+        activations=int(sum(sink)), counter="meta", resolution=spec.resolution,
+        architecture=spec.architecture_key(), parts=parts, seconds=round(time.perf_counter() - start, 4),
+    )
+
+
+def count(spec: NetSpec, counter: str = "fvcore") -> Cost:
+    """Count ``spec`` with no cache. ``counter`` is ``fvcore`` or ``meta`` (see the module docstring)."""
+    if counter == "fvcore":
+        return count_fvcore(spec)
+    if counter == "meta":
+        return count_meta(spec)
+    raise UsageError(f"unknown counter {counter!r}: choose one of {', '.join(COUNTERS)}")
