@@ -1,0 +1,83 @@
+"""Parsing of the numbers people type: sizes (400M, 0.4G, 4e8) and ranges (1.0:1.4:0.05, 0:7).
+
+Ranges are parsed in decimal arithmetic so that a float step never drops or adds a grid point
+(1.0 + 4 * 0.1 is 1.4000000000000001 in binary; here it is 1.4).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+
+from scalesearch.errors import UsageError
+
+_SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGbBtT]?)\s*$")
+
+
+def parse_size(text: str | int | float, what: str = "size") -> int:
+    """'400M', '0.4G', '4e8', '400000000' -> 400000000. K/M/G/T are powers of 1000 (B = G, as in 0.39B)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        match = _SIZE.match(str(text))
+        if not match:
+            raise UsageError(f"{what} {text!r} does not parse: write e.g. 400M, 0.4G, 4e8 or 400000000")
+        value = float(match.group(1)) * _SUFFIXES[match.group(2).upper()]
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{what} {text!r} must be a positive number")
+    return int(round(value))
+
+
+def format_size(value: float, digits: int = 1) -> str:
+    """400_000_000 -> '400.0M'. Used for display only; files keep exact integers."""
+    for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}f}{suffix}"
+    return f"{value:.0f}"
+
+
+def _decimal(text: str, what: str, whole: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise UsageError(f"{what} {whole!r} does not parse: {text.strip()!r} is not a number") from None
+    if not value.is_finite():
+        raise UsageError(f"{what} {whole!r} does not parse: {text.strip()!r} is not a finite number")
+    return value
+
+
+def parse_range(text: str | float, what: str = "range", default_step: str | None = None) -> list[float]:
+    """'START:STOP:STEP' (STOP included when the steps land on it), 'START:STOP' (needs default_step),
+    a single number, or a comma list '1.0,1.2,1.3'. Values come back in order, without duplicates."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return [float(text)]
+    raw = str(text).strip()
+    if not raw:
+        raise UsageError(f"{what} is empty: write START:STOP:STEP, e.g. 1.0:1.4:0.05")
+    if "," in raw:
+        values = [float(_decimal(part, what, raw)) for part in raw.split(",") if part.strip()]
+        return sorted(set(values))
+    parts = raw.split(":")
+    if len(parts) == 1:
+        return [float(_decimal(parts[0], what, raw))]
+    if len(parts) == 2 and default_step is not None:
+        parts.append(default_step)
+    if len(parts) != 3:
+        hint = "START:STOP:STEP or START:STOP" if default_step is not None else "START:STOP:STEP"
+        raise UsageError(f"{what} {raw!r} does not parse: write {hint}, e.g. 1.0:1.4:0.05")
+    start, stop, step = (_decimal(p, what, raw) for p in parts)
+    if step <= 0:
+        raise UsageError(f"{what} {raw!r}: the step must be positive")
+    if stop < start:
+        raise UsageError(f"{what} {raw!r}: STOP is below START")
+    count = int((stop - start) / step) + 1
+    if count > 100_000:
+        raise UsageError(f"{what} {raw!r} has {count} points: use a larger step")
+    return [float(start + i * step) for i in range(count)]
+
+
+def parse_phi(text: str) -> list[float]:
+    """'3' -> [3.0]; '0:7' -> [0, 1, ..., 7] (step 1); '0:2:0.5' -> [0, 0.5, ..., 2]; '-1,0,1' works."""
+    return parse_range(text, what="phi", default_step="1")
