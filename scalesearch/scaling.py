@@ -127,9 +127,9 @@ def scale(
     record = ScalingRecord(
         base=spec.name,
         policy=pol.name,
-        depth=float(depth),
-        width=float(width),
-        resolution=float(resolution) if image_size is None else image_size / spec.resolution,
+        depth=_tidy(depth),
+        width=_tidy(width),
+        resolution=_tidy(resolution if image_size is None else image_size / spec.resolution),
         depth_achieved=round(sum(s.layers for s in stages) / base_layers, 6),
         width_achieved=round(sum(s.channels for s in stages) / base_channels, 6),
         resolution_achieved=round(pixels / spec.resolution, 6),
@@ -144,6 +144,11 @@ def scale(
         )
     except SpecError as exc:  # cannot happen with the floors above; kept to name the cause if it does
         raise SpecError(f"scaling {spec.name} produced an invalid spec: {exc}") from None
+
+
+def _tidy(x: float) -> float:
+    """1.7279999999999998 -> 1.728 in records and files; 12 significant digits are far below any rounding."""
+    return float(f"{x:.12g}")
 
 
 def _scaled_name(base: str, r: ScalingRecord) -> str:

@@ -23,8 +23,13 @@ def fmt_int(n: int | float | None) -> str:
 
 
 def fmt_flops(n: int | float | None) -> str:
-    """Exact count with a short form: '401,659,392 (401.7M)'."""
-    return "-" if n is None else f"{int(n):,} ({format_size(n)})"
+    """Exact count: '401,659,392'. Tables with many columns use fmt_short; files always keep exact integers."""
+    return "-" if n is None else f"{int(n):,}"
+
+
+def fmt_short(n: int | float | None, digits: int = 1) -> str:
+    """'401.7M'."""
+    return "-" if n is None else format_size(n, digits)
 
 
 def fmt_ratio(x: float | None, digits: int = 2) -> str:
@@ -34,7 +39,7 @@ def fmt_ratio(x: float | None, digits: int = 2) -> str:
 def table(title: str, columns: list[str], rows: list[list[Any]], caption: str | None = None) -> Table:
     t = Table(title=title, caption=caption, header_style="bold", caption_justify="left")
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 else "right")
+        t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for r in rows:
         t.add_row(*[str(v) for v in r])
     return t
