@@ -12,7 +12,7 @@ from scalesearch.errors import SpecError
 from scalesearch.spec import NetSpec, from_dict, to_dict
 
 _FIELD_PATH = re.compile(r"^(?:(?P<section>stem|head|scaling|stages)(?:\[(?P<index>\d+)\])?: )?"
-                         r"(?:\w+\.(?P<field>\w+) =|\w+: (?:missing|unknown) field '(?P<named>\w+)')")
+                         r"(?:\w+\.(?P<field>\w+) =|(?:\w+: )?(?:missing|unknown) field '(?P<named>\w+)')")
 
 
 def save_spec(spec: NetSpec, path: str | Path) -> Path:
@@ -41,15 +41,15 @@ def load_spec(path: str | Path) -> NetSpec:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        where = f"{path}: line {mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(f"{path}:{where}: not valid YAML/JSON ({problem})") from None
+        raise SpecError(f"{where}: not valid YAML/JSON ({problem})") from None
     try:
         return from_dict(data)
     except SpecError as exc:
         line = _line_for(node, str(exc))
-        where = f" line {line}" if line else ""
-        raise SpecError(f"{path}:{where}: {exc}") from None
+        where = f"{path}: line {line}" if line else str(path)
+        raise SpecError(f"{where}: {exc}") from None
 
 
 def _line_for(node: yaml.Node | None, message: str) -> int | None:

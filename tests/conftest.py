@@ -1,0 +1,31 @@
+"""Shared fixtures: every test session gets its own cost cache, so no test reads a user's cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from scalesearch.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cost_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SCALESEARCH_CACHE_DIR", str(tmp_path_factory.mktemp("cost-cache")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture
+def tiny_spec() -> NetSpec:
+    """Two MBConv stages and a head: builds and counts in milliseconds."""
+    return NetSpec(
+        name="tiny",
+        stem=StemSpec(channels=16),
+        stages=(
+            StageSpec(block=BlockKind.MBCONV, channels=16, layers=1, expansion=1, se_ratio=0.25),
+            StageSpec(block=BlockKind.MBCONV, channels=24, layers=2, stride=2, expansion=4, kernel=5, se_ratio=0.25),
+        ),
+        head=HeadSpec(channels=64),
+        resolution=32,
+        num_classes=10,
+    )

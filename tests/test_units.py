@@ -1,0 +1,43 @@
+import pytest
+
+from scalesearch.errors import UsageError
+from scalesearch.units import format_size, parse_phi, parse_range, parse_size
+
+
+@pytest.mark.parametrize("text", ["400M", "0.4G", "4e8", "400000000", "400m", " 400 M ", "400000K", 4e8])
+def test_sizes(text):
+    assert parse_size(text) == 400_000_000
+
+
+@pytest.mark.parametrize("text", ["", "M", "400X", "four", "-4e8", "0", "1e400"])
+def test_bad_sizes(text):
+    with pytest.raises(UsageError, match="size"):
+        parse_size(text)
+
+
+def test_format_size():
+    assert format_size(401_659_392) == "401.7M" and format_size(38_449_437_600, 2) == "38.45G"
+
+
+def test_ranges_keep_every_point():
+    assert parse_range("1.0:1.4:0.05") == [1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.35, 1.4]
+    assert len(parse_range("1:2:0.05")) == 21  # float stepping would give 20 or 22 depending on accumulation
+    assert parse_range("1.0:1.4:0.1")[-1] == 1.4
+    assert parse_range("1.0:1.45:0.1") == [1.0, 1.1, 1.2, 1.3, 1.4]
+    assert parse_range("1.2") == [1.2]
+    assert parse_range("1.3,1.1,1.1") == [1.1, 1.3]
+
+
+@pytest.mark.parametrize("text", ["1:x:0.1", "1:2", "1:2:0", "2:1:0.1", "1:2:3:4", "", "1:2:-0.1", "1:nan:0.1"])
+def test_bad_ranges(text):
+    with pytest.raises(UsageError):
+        parse_range(text, what="--alpha")
+
+
+def test_phi_ranges():
+    assert parse_phi("3") == [3.0]
+    assert parse_phi("0:7") == [float(i) for i in range(8)]
+    assert parse_phi("0:2:0.5") == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert parse_phi("-1,0,1") == [-1.0, 0.0, 1.0]
+    with pytest.raises(UsageError, match="phi"):
+        parse_phi("0:seven")
