@@ -1,0 +1,287 @@
+"""Score a candidate network by a short proxy training run.
+
+The trained network is the candidate at a reduced width (``proxy_width``, as in reduced-setting proxies)
+and at proxy resolution = the data source's base resolution x the candidate's resolution multiplier; depth
+is untouched. Cost (FLOPs, parameters, latency) for scoring is never taken from this proxy: it is measured
+on the full candidate at its deployment resolution.
+
+Defaults (platform-notes.md, proxy-design study on a 2-core CPU): digits at a 32 px base, proxy width 0.25,
+3 epochs, batch 128, SGD Nesterov at lr 0.1 with warmup and cosine decay, label smoothing 0.1, and BN
+recalibration over 512 images. That ran ~10 s per candidate, spread 79-94.5% over eight phi=1 candidates
+(neither chance nor saturation) with a seed std of ~2 points. Nine epochs saturate (96-98%) and hide the
+differences the search needs to see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from scalesearch.errors import UsageError
+from scalesearch.nn.build import build
+from scalesearch.scaling import scale
+from scalesearch.spec import NetSpec
+from scalesearch.train import loop, runtime
+from scalesearch.train.data import Dataset, load_data
+from scalesearch.train.runtime import set_threads
+
+__all__ = ["ProxyConfig", "ProxyResult", "proxy_spec", "set_threads", "train_proxy"]
+
+OPTIMIZERS = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}  # name: (default lr, default weight decay)
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """How a candidate is trained. ``lr`` and ``weight_decay`` of None take the optimizer's default
+    (sgd: 0.1 and 5e-4; adamw: 2e-3 and 0.05)."""
+
+    epochs: int = 3
+    batch_size: int = 128
+    base_resolution: int | None = None  # None: the data source's documented base
+    proxy_width: float = 0.25  # multiplier on top of the candidate's width
+    train_subset: int | None = None  # None: every training image
+    optimizer: str = "sgd"
+    lr: float | None = None
+    weight_decay: float | None = None
+    momentum: float = 0.9
+    label_smoothing: float = 0.1
+    warmup_epochs: float = 0.5
+    zero_init: bool = True  # residual branches and classifier start at zero (loop.zero_init says why)
+    augment: bool = True  # random crop (zero padding of 1/8 of the side) and, where labels allow, flips
+    bn_recalibration: int = 512  # training images to recompute BN statistics over before each eval; 0: off
+    compile: bool = False  # torch.compile recompiles for every new architecture: rarely worth it in a search
+    device: str = "auto"
+    threads: int | None = None  # None: cores // workers, or what set_threads() already chose
+    workers: int = 1  # training processes sharing this machine's cores
+    eval_batch_size: int = 512
+
+    def __post_init__(self) -> None:
+        def need(name: str, ok: bool, what: str) -> None:
+            if not ok:
+                raise UsageError(f"proxy {name} = {getattr(self, name)!r}: {what}")
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_num(v: Any) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+        need("epochs", is_int(self.epochs) and self.epochs >= 1, "must be an integer >= 1")
+        need("batch_size", is_int(self.batch_size) and self.batch_size >= 2, "must be an integer >= 2 (BatchNorm)")
+        need("base_resolution", self.base_resolution is None or (is_int(self.base_resolution)
+             and self.base_resolution >= 8), "must be an integer number of pixels >= 8")
+        need("proxy_width", is_num(self.proxy_width) and 0 < self.proxy_width <= 4, "must lie in (0, 4]")
+        need("train_subset", self.train_subset is None or (is_int(self.train_subset) and self.train_subset >= 2),
+             "must be an integer >= 2 (or None for all)")
+        need("optimizer", self.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}")
+        need("lr", self.lr is None or (is_num(self.lr) and self.lr > 0), "must be a positive number")
+        need("weight_decay", self.weight_decay is None or (is_num(self.weight_decay) and self.weight_decay >= 0),
+             "must be a number >= 0")
+        need("momentum", is_num(self.momentum) and 0 <= self.momentum < 1, "must lie in [0, 1)")
+        need("label_smoothing", is_num(self.label_smoothing) and 0 <= self.label_smoothing < 1, "must lie in [0, 1)")
+        need("warmup_epochs", is_num(self.warmup_epochs) and 0 <= self.warmup_epochs <= self.epochs,
+             f"must lie in [0, epochs={self.epochs}]")
+        need("zero_init", isinstance(self.zero_init, bool), "must be true or false")
+        need("augment", isinstance(self.augment, bool), "must be true or false")
+        need("compile", isinstance(self.compile, bool), "must be true or false")
+        need("bn_recalibration", is_int(self.bn_recalibration) and self.bn_recalibration >= 0,
+             "must be an integer >= 0")
+        need("threads", self.threads is None or (is_int(self.threads) and self.threads >= 1), "must be >= 1")
+        need("workers", is_int(self.workers) and self.workers >= 1, "must be an integer >= 1")
+        need("eval_batch_size", is_int(self.eval_batch_size) and self.eval_batch_size >= 1, "must be >= 1")
+        need("device", isinstance(self.device, str) and bool(self.device), f"use {runtime.DEVICE_FORMS}")
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else OPTIMIZERS[self.optimizer][0]
+
+    @property
+    def decay(self) -> float:
+        return self.weight_decay if self.weight_decay is not None else OPTIMIZERS[self.optimizer][1]
+
+
+@dataclass
+class ProxyResult:
+    """One proxy run. ``accuracy`` is the final validation top-1 (a fraction): the last epoch's for "ok"
+    and "pruned", 0.0 for "diverged" and "oom", whose ``message`` says what happened. ``peak_memory_bytes``
+    is CUDA's max allocated tensor memory on CUDA, else the process's peak RSS (``peak_memory_kind``)."""
+
+    status: str  # "ok" | "diverged" | "oom" | "pruned"
+    accuracy: float
+    loss: float  # mean training loss of the last epoch run
+    val_loss: float
+    history: list[float] = field(default_factory=list)  # validation top-1 after each epoch
+    epochs_run: int = 0
+    seconds: float = 0.0  # wall time of the whole run: build, data, training, evaluation
+    images_per_second: float = 0.0  # training images per second of training steps
+    peak_memory_bytes: int = 0
+    peak_memory_kind: str = ""
+    proxy_resolution: int = 0
+    proxy_width: float = 0.0
+    proxy_params: int = 0
+    proxy_key: str = ""  # architecture_key() of the trained network
+    device: str = ""
+    threads: int = 0
+    seed: int = 0
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: non-finite numbers (a diverged loss) become None."""
+        out = dataclasses.asdict(self)
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+
+
+def proxy_spec(spec: NetSpec, config: ProxyConfig, data: Dataset,
+               resolution_multiplier: float | None = None) -> NetSpec:
+    """The network a proxy run trains: ``spec`` at ``config.proxy_width`` more width (depth unchanged), at
+    round(base resolution x r) px, with the data's classes. ``r`` is ``resolution_multiplier``, else the
+    candidate's achieved resolution multiplier, else 1. Pure: equal inputs give equal architecture keys."""
+    if resolution_multiplier is None:
+        r = spec.scaling.resolution_achieved if spec.scaling is not None else 1.0
+    else:
+        r = resolution_multiplier
+    if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
+        raise UsageError(f"resolution multiplier = {r!r}: must be a positive number")
+    base = config.base_resolution or data.base_resolution
+    pixels = max(8, int(round(base * r)))
+    policy = spec.scaling.policy if spec.scaling is not None else "efficientnet"
+    scaled = scale(spec, width=config.proxy_width, policy=policy, image_size=pixels, name=f"{spec.name}-proxy")
+    # Keep the candidate's own scaling record (what it was derived from); the key ignores it anyway.
+    return dataclasses.replace(scaled, num_classes=data.num_classes, scaling=spec.scaling)
+
+
+def train_proxy(
+    spec: NetSpec,
+    data: Dataset | str,
+    config: ProxyConfig = ProxyConfig(),
+    *,
+    seed: int = 0,
+    resolution_multiplier: float | None = None,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> ProxyResult:
+    """Train the proxy of ``spec`` on ``data`` and return its validation accuracy and run statistics.
+
+    ``on_epoch(epoch, val_accuracy)`` runs after every epoch (1-based); returning True stops the run with
+    status "pruned". ``progress`` receives dicts with ``event`` "start", "step" or "epoch". Divergence
+    (a NaN/Inf loss) and out-of-memory end the run with status "diverged" / "oom"; neither raises.
+    Same seed and same thread count give identical results on CPU.
+    """
+    start = time.perf_counter()
+    if isinstance(data, str):
+        data = load_data(data, seed=seed)
+    device = runtime.resolve_device(config.device)
+    threads = runtime.ensure_threads(config.threads, config.workers)
+    pspec = proxy_spec(spec, config, data, resolution_multiplier)
+    res = pspec.resolution
+    emit = progress or (lambda event: None)
+    result = ProxyResult(status="ok", accuracy=0.0, loss=math.nan, val_loss=math.nan, proxy_resolution=res,
+                         proxy_width=config.proxy_width, proxy_key=pspec.architecture_key(), device=str(device),
+                         threads=threads, seed=seed)
+    runtime.reset_peak_memory(device)
+    state: dict[str, Any] = {}  # the run's big objects, dropped on OOM before the allocator cache is freed
+    # fork_rng: seeding for reproducibility must not reset the caller's global random state.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        try:
+            _run(pspec, data, config, seed, device, result, state, on_epoch, emit)
+        except Exception as exc:
+            if not runtime.is_oom(exc):
+                raise
+            state.clear()
+            runtime.free_memory(device)
+            result.status, result.accuracy = "oom", 0.0
+            result.message = f"out of memory at {res} px, batch {config.batch_size} on {device}: " \
+                             f"{str(exc).splitlines()[0][:160]}"
+    result.seconds = time.perf_counter() - start
+    result.peak_memory_bytes, result.peak_memory_kind = runtime.peak_memory(device)
+    return result
+
+
+def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: torch.device,
+         result: ProxyResult, state: dict[str, Any], on_epoch: Callable[[int, float], bool | None] | None,
+         emit: Callable[[dict[str, Any]], None]) -> None:
+    g = torch.Generator().manual_seed(seed)  # data order and augmentation; the model uses the global RNG
+    res = pspec.resolution
+    train_x, train_y = data.train_x, data.train_y
+    if config.train_subset is not None and config.train_subset < len(train_y):
+        keep = torch.randperm(len(train_y), generator=g)[: config.train_subset].sort().values
+        train_x, train_y = train_x[keep], train_y[keep]
+    nbytes = (len(train_y) + len(data.val_y)) * 3 * res * res
+    on_device = runtime.data_fits(nbytes, device)
+    train = state["train"] = loop.DeviceImages(train_x, train_y, res, device, on_device)
+    val = state["val"] = loop.DeviceImages(data.val_x, data.val_y, res, device, on_device, train.channel_mean,
+                                                 train.channel_std)
+    batch = min(config.batch_size, len(train))
+    recal_idx = torch.randperm(len(train), generator=g)[: config.bn_recalibration].to(device)
+
+    model = state["model"] = build(pspec).to(device, memory_format=torch.channels_last)
+    if config.zero_init:
+        loop.zero_init(model)
+    result.proxy_params = sum(p.numel() for p in model.parameters())
+    step_model = torch.compile(model) if config.compile else model
+    opt = state["opt"] = loop.make_optimizer(model, config.optimizer, config.learning_rate, config.decay,
+                                             config.momentum)
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    steps = len(train) // batch
+    total, warmup = steps * config.epochs, int(round(config.warmup_epochs * steps))
+    pad = max(1, res // 8) if config.augment else 0
+    flip = config.augment and data.flip
+    sync_every = 1 if device.type == "cpu" else 25  # .item() stalls an accelerator; it is free on CPU
+    emit({"event": "start", "epochs": config.epochs, "steps_per_epoch": steps, "resolution": res,
+          "params": result.proxy_params, "device": str(device), "threads": result.threads, "batch_size": batch})
+
+    model.train()
+    train_seconds, images_seen, step_no = 0.0, 0, 0
+    for epoch in range(1, config.epochs + 1):
+        plan = loop.EpochPlan(len(train), batch, pad, flip, g, device)
+        loss_sum = torch.zeros((), device=device)
+        t0 = time.perf_counter()
+        for i in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = config.learning_rate * loop.lr_factor(step_no, total, warmup)
+            x, y = plan.batch(i, train)
+            with loop.autocast(device):
+                loss = criterion(step_model(x).float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach()
+            step_no += 1
+            if (i + 1) % sync_every == 0 or i + 1 == steps:
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    result.status, result.loss, result.epochs_run = "diverged", value, epoch - 1
+                    result.message = f"training loss became {value} at epoch {epoch}, step {i + 1}; lower the lr"
+                    return
+                elapsed = train_seconds + time.perf_counter() - t0
+                emit({"event": "step", "epoch": epoch, "step": i + 1, "steps": steps, "loss": value,
+                      "images_per_second": (images_seen + (i + 1) * batch) / max(elapsed, 1e-9)})
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_seconds += time.perf_counter() - t0
+        images_seen += steps * batch
+        result.images_per_second = images_seen / max(train_seconds, 1e-9)
+        result.loss = float(loss_sum) / steps
+
+        if config.bn_recalibration:
+            loop.recalibrate_bn(model, train, recal_idx, config.eval_batch_size)
+        acc, val_loss = loop.evaluate(model, val, config.eval_batch_size)
+        result.accuracy, result.val_loss, result.epochs_run = acc, val_loss, epoch
+        result.history.append(acc)
+        if not math.isfinite(val_loss):
+            result.status, result.accuracy = "diverged", 0.0
+            result.message = f"validation loss became {val_loss} after epoch {epoch}; lower the lr"
+            return
+        emit({"event": "epoch", "epoch": epoch, "epochs": config.epochs, "loss": result.loss,
+              "val_accuracy": acc, "val_loss": val_loss, "images_per_second": result.images_per_second})
+        if on_epoch is not None and on_epoch(epoch, acc) is True:
+            result.status = "pruned"
+            result.message = f"pruned after epoch {epoch} at {acc:.1%}"
+            return

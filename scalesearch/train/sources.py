@@ -1,0 +1,191 @@
+"""Readers for user data: CIFAR python pickles and ImageFolder trees. Each returns a ``Dataset``; each
+failure is a one-line DataError that says what to fix."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from scalesearch.errors import DataError
+from scalesearch.train.data import Dataset, resize_uint8, stratified_split
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+IMAGEFOLDER_CACHE = 80  # px: the 64 px base times multipliers up to 1.25 without upsampling
+IMAGEFOLDER_BASE = 64
+HELD_OUT = 0.2
+MAX_UNREADABLE = 0.05  # skip up to 5% unreadable images (and say so); more than that is a broken folder
+
+# -- CIFAR --------------------------------------------------------------------------------------------
+
+_CIFAR = {
+    # kind: (train files, test file, meta file, label key, names key, folder name inside the archive)
+    "cifar10": ([f"data_batch_{i}" for i in range(1, 6)], "test_batch", "batches.meta", b"labels",
+                b"label_names", "cifar-10-batches-py"),
+    "cifar100": (["train"], "test", "meta", b"fine_labels", b"fine_label_names", "cifar-100-python"),
+}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """CIFAR files are pickles of dicts of numpy arrays; refuse anything else a file might smuggle in."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def _unpickle(path: Path, kind: str) -> dict[bytes, Any]:
+    try:
+        with open(path, "rb") as fh:
+            obj = _ArrayUnpickler(fh, encoding="bytes").load()
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        raise DataError(f"{kind}: cannot read {path} ({exc}); re-extract the python version of the dataset") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{kind}: {path} is not a CIFAR batch (expected a pickled dict)")
+    return obj
+
+
+def cifar(kind: str, folder: str, *, cache_size: int | None = None) -> Dataset:
+    train_files, test_file, meta_file, label_key, names_key, inner = _CIFAR[kind]
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{kind}: folder {root} does not exist; extract {inner}.tar.gz and pass {kind}:FOLDER")
+    if not (root / test_file).exists() and (root / inner).is_dir():
+        root = root / inner  # the parent of the extracted folder was given
+    missing = [f for f in [*train_files, test_file, meta_file] if not (root / f).exists()]
+    if missing:
+        raise DataError(f"{kind}: {root} lacks {', '.join(missing)}; expected the python-pickle layout "
+                        f"({inner}/ with {', '.join(train_files[:2])}{', ...' if len(train_files) > 2 else ''})")
+
+    def read(files: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = [], []
+        for name in files:
+            batch = _unpickle(root / name, kind)
+            if b"data" not in batch or label_key not in batch:
+                raise DataError(f"{kind}: {root / name} has no {label_key.decode()!r} or 'data' entry; "
+                                f"is this a {kind} file?")
+            data = np.asarray(batch[b"data"], dtype=np.uint8)
+            if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(batch[label_key]):
+                raise DataError(f"{kind}: {root / name} holds {data.shape} images; expected N x 3072 (32x32 RGB)")
+            xs.append(torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()))
+            ys.append(torch.as_tensor(np.asarray(batch[label_key], dtype=np.int64)))
+        return torch.cat(xs), torch.cat(ys)
+
+    train_x, train_y = read(train_files)
+    val_x, val_y = read([test_file])
+    meta = _unpickle(root / meta_file, kind)
+    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in meta.get(names_key, []))
+    if not names:
+        raise DataError(f"{kind}: {root / meta_file} has no {names_key.decode()!r}; is this a {kind} folder?")
+    if cache_size is not None:
+        train_x, val_x = resize_uint8(train_x, cache_size), resize_uint8(val_x, cache_size)
+    return Dataset(name=kind, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y, classes=names,
+                   base_resolution=32, flip=True)
+
+
+# -- ImageFolder ----------------------------------------------------------------------------------
+
+def _scan(folder: Path, where: str) -> dict[str, list[Path]]:
+    """Class name -> image files (sorted, so the order never depends on the file system)."""
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataError(f"imagefolder: {folder} has no class sub-folders; put each class's images in "
+                        f"{folder}/<class>/")
+    out: dict[str, list[Path]] = {}
+    for c in classes:
+        files = sorted(p for p in c.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        if not files:
+            raise DataError(f"imagefolder: class {c.name!r} in {where} has no images "
+                            f"({', '.join(IMAGE_EXTENSIONS[:4])}, ...); add images or remove {c}")
+        out[c.name] = files
+    return out
+
+
+def _decode(path: Path, size: int) -> np.ndarray | None:
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster for big photos
+            img = ImageOps.fit(img.convert("RGB"), (size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
+    except Exception:  # any decoder failure (truncated, not an image, unsupported mode) counts as unreadable
+        return None
+
+
+def _decode_all(files: list[tuple[Path, int]], size: int, root: Path) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                 list[str]]:
+    workers = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # Pillow releases the GIL while decoding
+        arrays = list(pool.map(lambda f: _decode(f[0], size), files))
+    bad = [str(f.relative_to(root)) for (f, _), a in zip(files, arrays, strict=True) if a is None]
+    keep = [(a, label) for (_, label), a in zip(files, arrays, strict=True) if a is not None]
+    if not keep:
+        return torch.empty((0, 3, size, size), dtype=torch.uint8), torch.empty(0, dtype=torch.int64), bad
+    x = torch.from_numpy(np.stack([a for a, _ in keep]))
+    y = torch.tensor([label for _, label in keep], dtype=torch.int64)
+    return x, y, bad
+
+
+def imagefolder(folder: str, *, seed: int = 0, cache_size: int | None = None) -> Dataset:
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise DataError(f"imagefolder: folder {root} does not exist; pass imagefolder:DIR with one sub-folder "
+                        f"per class (or DIR/train and DIR/val)")
+    size = cache_size or IMAGEFOLDER_CACHE
+    train_dir = root / "train" if (root / "train").is_dir() else root
+    if (root / "val").is_dir():
+        if train_dir is root:
+            raise DataError(f"imagefolder: {root} has val/ but no train/; add {root}/train with the same classes")
+        train_map = _scan(train_dir, str(train_dir))
+        val_map = _scan(root / "val", f"{root}/val")
+        extra = sorted(set(val_map) - set(train_map))
+        if extra:
+            raise DataError(f"imagefolder: {root}/val has classes that {root}/train lacks "
+                            f"({', '.join(extra[:5])}{', ...' if len(extra) > 5 else ''}); add them to train/ "
+                            f"or remove them from val/")
+    else:
+        train_map, val_map = _scan(train_dir, str(train_dir)), {}
+    classes = tuple(train_map)
+    index = {c: i for i, c in enumerate(classes)}
+    train_files = [(f, index[c]) for c, fs in train_map.items() for f in fs]
+    val_files = [(f, index[c]) for c, fs in val_map.items() for f in fs]
+
+    train_x, train_y, bad = _decode_all(train_files, size, root)
+    val_x, val_y, bad_val = _decode_all(val_files, size, root) if val_files else (None, None, [])
+    bad += bad_val
+    total = len(train_files) + len(val_files)
+    notes: list[str] = []
+    if bad:
+        listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        if len(bad) > MAX_UNREADABLE * total:
+            raise DataError(f"imagefolder: {len(bad)} of {total} images in {root} are unreadable ({listed}); "
+                            f"nothing was skipped: fix or remove them")
+        notes.append(f"skipped {len(bad)} unreadable image{'s' if len(bad) > 1 else ''} of {total} in {root}: "
+                     f"{listed}")
+    present = set(train_y.tolist())
+    empty = [c for c in classes if index[c] not in present]
+    if empty:
+        raise DataError(f"imagefolder: class {empty[0]!r} has no readable training images; fix its files or "
+                        f"remove the folder")
+    if val_x is None or len(val_x) == 0:
+        tr, va = stratified_split(train_y, HELD_OUT, torch.Generator().manual_seed(seed))
+        if len(va) == 0:
+            raise DataError(f"imagefolder: {root} has too few images to hold out a validation split; "
+                            f"add images or provide {root}/train and {root}/val")
+        train_x, train_y, val_x, val_y = train_x[tr], train_y[tr], train_x[va], train_y[va]
+        notes.append(f"no train/ and val/ folders: held out {HELD_OUT:.0%} of each class (seed {seed})")
+    return Dataset(name=f"imagefolder:{root.name}", train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y,
+                   classes=classes, base_resolution=IMAGEFOLDER_BASE, flip=True, notes=tuple(notes))
