@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from scalesearch.baselines import baseline, baselines as names
 from scalesearch.measure import measure
-from scalesearch.report.console import FLOPS_HEADER, console, err_console, fmt_flops, fmt_int, print_json, table
+from scalesearch.report.console import console, err_console, fmt_flops, fmt_int, print_json, table
 from scalesearch.report.files import write_frame
 
 from .common import JsonOpt
@@ -40,8 +40,8 @@ def baselines(
         print_json(rows)
         return
     console.print(table(
-        f"Baselines ({counter} counter, batch 1)",
-        ["baseline", "resolution (px)", "blocks", "params", FLOPS_HEADER, "conv+linear (multiply-adds)"],
+        f"Baselines: FLOPs in multiply-adds, batch 1, {counter} counter",
+        ["baseline", "px", "blocks", "params", "FLOPs", "conv+linear FLOPs"],
         [[r["name"], r["resolution"], r["layers"], fmt_int(r["params"]), fmt_flops(r["flops"]),
           fmt_flops(r["conv_linear_flops"])] for r in rows],
         caption="A spec file path works wherever a baseline name does (see `scalesearch scale --out`).",

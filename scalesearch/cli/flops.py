@@ -52,8 +52,8 @@ def flops(
     rows = [[p.name, fmt_flops(p.flops), f"{100 * p.flops / cost.flops:.1f}%" if cost.flops else "-",
              fmt_int(p.params)] for p in cost.parts]
     rows.append(["total", fmt_flops(cost.flops), "100.0%", fmt_int(cost.params)])
-    console.print(table(f"{net.name} at {net.resolution}x{net.resolution} px, batch 1 ({counter} counter)",
-                        ["part", FLOPS_HEADER, "share", "params"], rows))
+    title = f"{net.name} at {net.resolution}x{net.resolution} px: multiply-adds, batch 1, {counter} counter"
+    console.print(table(title, ["part", FLOPS_HEADER, "share", "params"], rows))
     console.print(f"conv+linear: {fmt_flops(cost.conv_linear_flops)} multiply-adds   "
                   f"activations: {fmt_int(cost.activations)} (conv/linear output elements)   "
                   f"params: {fmt_int(cost.params)}")

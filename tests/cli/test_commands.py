@@ -1,0 +1,139 @@
+"""Every issue-2 command through Typer's runner, bad inputs included."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scalesearch.cli.main import app
+from scalesearch.specio import load_spec, save_spec
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_version_and_help():
+    assert run("--version").output.startswith("scalesearch ")
+    out = run("--help").output
+    for command in ("baselines", "flops", "scale"):
+        assert command in out
+
+
+def test_baselines_json_lists_all_with_exact_costs(tmp_path):
+    save = tmp_path / "b.csv"
+    result = run("baselines", "--counter", "meta", "--json", "--save", str(save))
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["efficientnet-b0"]["params"] == 5_288_548
+    assert rows["efficientnet-b7"]["flops"] == 37_745_884_192  # meta: conv+linear multiply-adds
+    assert len(pd.read_csv(save)) == len(rows) == 12
+
+
+def test_baselines_table_states_the_convention():
+    result = run("baselines", "--counter", "meta")
+    assert result.exit_code == 0
+    assert "multiply-adds" in result.output and "efficientnet-b0" in result.output
+
+
+def test_flops_default_b0():
+    result = run("flops", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["cost"]["flops"] == 401_659_392 and data["cost"]["conv_linear_flops"] == 385_814_752
+    assert [p["name"] for p in data["cost"]["parts"]][:2] == ["stem", "stages.0"]
+
+
+def test_flops_table_has_breakdown_and_units():
+    result = run("flops", "--baseline", "mobilenet-v2", "--width", "0.5", "--image-size", "96")
+    assert result.exit_code == 0, result.output
+    for text in ("stages.6", "total", "multiply-adds", "96x96"):
+        assert text in result.output
+
+
+def test_flops_with_coefficients_equals_explicit_multipliers():
+    a = json.loads(run("flops", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--phi", "2",
+                       "--counter", "meta", "--json").stdout)
+    b = json.loads(run("flops", "--depth", "1.44", "--width", "1.21", "--resolution", "1.3225",
+                       "--counter", "meta", "--json").stdout)
+    assert a["cost"]["flops"] == b["cost"]["flops"]
+    assert a["spec"]["scaling"]["phi"] == 2.0
+
+
+def test_flops_on_a_spec_file(tmp_path, tiny_spec):
+    path = save_spec(tiny_spec, tmp_path / "mine.yaml")
+    result = run("flops", "--baseline", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cost"]["resolution"] == 32
+
+
+def test_scale_writes_specs_and_summary(tmp_path):
+    result = run("scale", "--phi", "0:2", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15",
+                 "--out", str(tmp_path), "--counter", "meta", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    summary = pd.read_csv(data["summary_csv"])
+    assert list(summary["phi"]) == [0.0, 1.0, 2.0]
+    assert list(summary["target_ratio"]) == [1.0, 2.0, 4.0]
+    assert summary["flops_ratio"].iloc[0] == 1.0
+    assert summary["flops_ratio"].iloc[1] > 2.0  # ceil rounding overshoots 2^phi (efficientnet-facts.md)
+    spec = load_spec(summary["spec_file"].iloc[1])
+    assert spec.scaling.alpha == 1.2 and spec.scaling.policy == "efficientnet"
+    assert spec.resolution == 256
+    refs = data["reference_arguments"]
+    assert refs[1]["width_mult"] == 1.1 and refs[1]["depth_mult"] == 1.2
+
+
+def test_scale_table_and_reference_arguments(tmp_path):
+    result = run("scale", "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15",
+                 "--out", str(tmp_path), "--counter", "meta", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "2^phi" in result.output and "torchvision" in result.output
+    assert list(tmp_path.glob("*/phi1.json"))
+
+
+def test_scale_down_with_negative_phi(tmp_path):
+    result = run("scale", "--phi=-2", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15",
+                 "--out", str(tmp_path), "--counter", "meta", "--json")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["models"][0]
+    assert row["flops_ratio"] < 0.5 and row["layers"] >= 7
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["flops", "--baseline", "efficientnet-b9"], "did you mean efficientnet-b7"),
+        (["flops", "--baseline", "missing.yaml"], "spec file not found"),
+        (["flops", "--width", "0"], "multipliers must be positive"),
+        (["flops", "--depth", "-1"], "multipliers must be positive"),
+        (["flops", "--alpha", "1.2"], "--beta, --gamma missing"),
+        (["flops", "--alpha", "1.2", "--beta", "1", "--gamma", "1", "--width", "2"], "cannot be combined"),
+        (["flops", "--alpha", "0", "--beta", "1", "--gamma", "1"], "alpha = 0"),
+        (["flops", "--counter", "thop"], "unknown counter"),
+        (["scale", "--phi", "0:x", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15"], "phi '0:x' does not parse"),
+        (["scale", "--phi", "1"], "--alpha, --beta, --gamma missing"),
+        (["scale", "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--policy", "floor"],
+         "unknown rounding policy"),
+        (["scale", "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--format", "xml"],
+         "--format"),
+        (["baselines", "--save", "out.txt"], ".csv or .json"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_spec_file_names_field_and_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nstem: {channels: 32}\nstages:\n  - {block: mbconv, channels: 16, layers: 0}\n")
+    result = run("flops", "--baseline", str(path))
+    assert result.exit_code == 2
+    assert "line 4" in result.stderr and "stage.layers = 0" in result.stderr
