@@ -38,6 +38,7 @@ class _ArrayUnpickler(pickle.Unpickler):
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
         ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("_codecs", "encode"),  # protocol-2 pickles made by Python 3 store array bytes through it
     }
 
     def find_class(self, module: str, name: str) -> Any:
@@ -119,10 +120,10 @@ def _decode(path: Path, size: int) -> np.ndarray | None:
     try:
         with Image.open(path) as img:
             img.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster for big photos
-            img = ImageOps.fit(img.convert("RGB"), (size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            img = ImageOps.fit(img.convert("RGB"), (size, size), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
-    except Exception:  # any decoder failure (truncated, not an image, unsupported mode) counts as unreadable
-        return None
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return None  # a decoder failure (truncated, not an image, bad header): counted and reported as unreadable
 
 
 def _decode_all(files: list[tuple[Path, int]], size: int, root: Path) -> tuple[torch.Tensor, torch.Tensor,

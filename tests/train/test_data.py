@@ -1,0 +1,138 @@
+"""Every data source on tiny files made here, and every data error the user can hit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from scalesearch.errors import DataError
+from scalesearch.train import DEFAULT_DATA, load_data
+from scalesearch.train.data import resize_uint8
+
+
+def test_default_is_embedded_digits_with_a_fixed_split() -> None:
+    d = load_data(DEFAULT_DATA)
+    assert d.name == "digits" and d.num_classes == 10 and d.base_resolution == 32
+    assert d.train_x.dtype == torch.uint8 and d.train_x.shape[1:] == (3, 8, 8)
+    assert len(d.train_y) + len(d.val_y) == 1797 and 350 <= len(d.val_y) <= 370
+    assert torch.equal(d.train_x[:, 0], d.train_x[:, 2])  # grayscale repeated to 3 channels
+    assert not d.flip  # a mirrored digit is another symbol
+    assert set(d.val_y.tolist()) == set(range(10))
+    # fixed: the seed does not move the split; cached: the same object comes back
+    assert torch.equal(load_data("digits", seed=5).val_y, d.val_y)
+    assert load_data("digits") is d
+
+
+def test_synthetic_is_seeded() -> None:
+    a, b, c = load_data("synthetic", seed=1), load_data("synthetic", seed=1), load_data("synthetic", seed=2)
+    assert torch.equal(a.train_x, b.train_x)
+    assert not torch.equal(a.train_x, c.train_x)
+    assert a.train_x.shape[1:] == (3, 32, 32) and a.num_classes == 10
+
+
+@pytest.mark.parametrize("kind", ["cifar10", "cifar100"])
+def test_cifar_pickle_layout(tmp_path: Path, kind: str, make_cifar: Callable) -> None:
+    inner = "cifar-10-batches-py" if kind == "cifar10" else "cifar-100-python"
+    make_cifar(tmp_path / inner, kind)
+    d = load_data(f"{kind}:{tmp_path / inner}")
+    files = 5 if kind == "cifar10" else 1
+    assert d.train_x.shape == (6 * files, 3, 32, 32) and d.val_x.shape == (6, 3, 32, 32)
+    assert d.classes == (("c0", "c1", "c2") if kind == "cifar10" else ("f0", "f1", "f2"))
+    # the parent of the extracted folder works too, and cache_size resizes
+    d2 = load_data(f"{kind}:{tmp_path}", cache_size=16)
+    assert d2.train_x.shape[-2:] == (16, 16) and torch.equal(d2.train_y, d.train_y)
+
+
+def test_cifar_errors_say_what_to_fix(tmp_path: Path, make_cifar: Callable) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        load_data(f"cifar10:{tmp_path / 'nowhere'}")
+    root = make_cifar(tmp_path / "c10")
+    (root / "data_batch_3").unlink()
+    with pytest.raises(DataError, match="lacks data_batch_3"):
+        load_data(f"cifar10:{root}")
+    make_cifar(root)
+    (root / "data_batch_2").write_bytes(b"garbage")
+    with pytest.raises(DataError, match="cannot read"):
+        load_data(f"cifar10:{root}")
+
+
+def test_cifar_refuses_pickles_that_are_not_arrays(tmp_path: Path, make_cifar: Callable) -> None:
+    import os
+    import pickle
+
+    root = make_cifar(tmp_path / "c10")
+    (root / "test_batch").write_bytes(pickle.dumps({b"data": os.getcwd}))  # a pickle that names a function
+    with pytest.raises(DataError, match="refusing to load"):
+        load_data(f"cifar10:{root}")
+
+
+def test_imagefolder_decodes_once_and_skips_corrupt_files_with_a_note(imagefolder: Path, tmp_path: Path) -> None:
+    d = load_data(f"imagefolder:{imagefolder}", cache_size=24)
+    assert d.classes == ("blue", "red") and d.train_x.shape[1:] == (3, 24, 24) and d.base_resolution == 64
+    assert len(d.train_y) + len(d.val_y) == 20  # the corrupt file is gone
+    assert sorted(d.val_y.tolist()) == [0, 0, 1, 1]  # 20% of each class, held out by seed
+    assert any("skipped 1 unreadable image" in n and "broken.png" in n for n in d.notes)
+    red = d.train_x[d.train_y == 1].float().mean(dim=(0, 2, 3))
+    assert red[0] > 150 and red[2] < 50  # colours survive decode, crop and resize
+    again = load_data(f"imagefolder:{imagefolder}", cache_size=24)
+    assert again is d  # decoded once per process
+
+
+def test_imagefolder_too_many_unreadable_is_an_error(tmp_path: Path, make_png: Callable) -> None:
+    root = tmp_path / "bad"
+    for i in range(4):
+        make_png(root / "a" / f"{i}.png", (1, 2, 3))
+        make_png(root / "b" / f"{i}.png", (3, 2, 1))
+    (root / "a" / "x.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match=r"1 of 9 images .* unreadable \(a/x.jpg\); nothing was skipped"):
+        load_data(f"imagefolder:{root}")
+
+
+def test_imagefolder_train_val_layout_and_its_errors(tmp_path: Path, make_png: Callable) -> None:
+    root = tmp_path / "tv"
+    for split, n in (("train", 3), ("val", 2)):
+        for c, colour in (("cat", (250, 0, 0)), ("dog", (0, 250, 0))):
+            for i in range(n):
+                make_png(root / split / c / f"{i}.png", colour)
+    d = load_data(f"imagefolder:{root}", cache_size=8)
+    assert (len(d.train_y), len(d.val_y)) == (6, 4) and d.notes == ()
+
+    make_png(root / "val" / "emu" / "0.png", (0, 0, 0))
+    with pytest.raises(DataError, match=r"val has classes that .*train lacks \(emu\)"):
+        load_data(f"imagefolder:{root}", cache_size=9)
+
+    (root / "val" / "emu" / "0.png").unlink()
+    with pytest.raises(DataError, match="class 'emu' in .* has no images"):
+        load_data(f"imagefolder:{root}", cache_size=10)
+
+
+def test_imagefolder_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        load_data(f"imagefolder:{tmp_path / 'absent'}")
+    (tmp_path / "flat").mkdir()
+    with pytest.raises(DataError, match="no class sub-folders"):
+        load_data(f"imagefolder:{tmp_path / 'flat'}")
+
+
+@pytest.mark.parametrize("source", ["mnist", "cifar10", "imagefolder:", "digits:x", ""])
+def test_unknown_or_incomplete_sources(source: str) -> None:
+    with pytest.raises(DataError) as info:
+        load_data(source)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_source_lists_the_accepted_forms() -> None:
+    with pytest.raises(DataError, match="digits .*synthetic, cifar10:DIR, cifar100:DIR or imagefolder:DIR"):
+        load_data("svhn")
+
+
+def test_resize_uint8_keeps_range_and_identity() -> None:
+    x = torch.randint(0, 256, (5, 3, 8, 8), dtype=torch.uint8)
+    assert resize_uint8(x, 8) is x
+    up = resize_uint8(x, 20, chunk=2)
+    assert up.dtype == torch.uint8 and up.shape == (5, 3, 20, 20)
+    flat = torch.full((2, 3, 10, 10), 77, dtype=torch.uint8)
+    assert torch.equal(resize_uint8(flat, 4), torch.full((2, 3, 4, 4), 77, dtype=torch.uint8))
