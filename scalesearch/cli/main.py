@@ -56,6 +56,7 @@ def _register() -> None:
     app.command("baselines")(guarded(baselines.baselines))
     app.command("flops")(guarded(flops.flops))
     app.command("scale")(guarded(scale.scale))
+    app.command("train")(guarded(__import__("scalesearch.cli.train", fromlist=["train"]).train))
 
 
 _register()
