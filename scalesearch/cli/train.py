@@ -79,7 +79,7 @@ def train(
         augment=augment, compile=compile_, device=device, threads=threads,
     )
     resolve_device(config.device)  # a bad --device fails before any data is read
-    dataset = load_data(data, seed=seed, cache_size=cache_size)
+    dataset = load_data(data, cache_size=cache_size)  # the split never depends on --seed
     for note in dataset.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     proxy = proxy_spec(net, config, dataset)

@@ -175,7 +175,7 @@ def train_proxy(
     """
     start = time.perf_counter()
     if isinstance(data, str):
-        data = load_data(data, seed=seed)
+        data = load_data(data)  # split seed 0 for every run: seeds vary the training, never the validation set
     device = runtime.resolve_device(config.device)
     threads = runtime.ensure_threads(config.threads, config.workers)
     pspec = proxy_spec(spec, config, data, resolution_multiplier)
@@ -186,6 +186,7 @@ def train_proxy(
                          threads=threads, seed=seed)
     runtime.reset_peak_memory(device)
     state: dict[str, Any] = {}  # the run's big objects, dropped on OOM before the allocator cache is freed
+    oom = ""
     # fork_rng: seeding for reproducibility must not reset the caller's global random state.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -194,11 +195,12 @@ def train_proxy(
         except Exception as exc:
             if not runtime.is_oom(exc):
                 raise
-            state.clear()
-            runtime.free_memory(device)
-            result.status, result.accuracy = "oom", 0.0
-            result.message = f"out of memory at {res} px, batch {config.batch_size} on {device}: " \
-                             f"{str(exc).splitlines()[0][:160]}"
+            oom = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    if oom:  # outside the except block, so the traceback (holding the model and batch) is already gone
+        state.clear()
+        runtime.free_memory(device)
+        result.status, result.accuracy = "oom", 0.0
+        result.message = f"out of memory at {res} px, batch {config.batch_size} on {device}: {oom}"
     result.seconds = time.perf_counter() - start
     result.peak_memory_bytes, result.peak_memory_kind = runtime.peak_memory(device)
     return result

@@ -3,6 +3,7 @@ failure is a one-line DataError that says what to fix."""
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
@@ -141,11 +142,28 @@ def _decode_all(files: list[tuple[Path, int]], size: int, root: Path) -> tuple[t
 
 
 def imagefolder(folder: str, *, seed: int = 0, cache_size: int | None = None) -> Dataset:
+    """Decode (once per folder and size) and, without train/ and val/ folders, hold out a seeded split."""
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise DataError(f"imagefolder: folder {root} does not exist; pass imagefolder:DIR with one sub-folder "
                         f"per class (or DIR/train and DIR/val)")
-    size = cache_size or IMAGEFOLDER_CACHE
+    classes, train_x, train_y, val_x, val_y, notes = _decoded(root.resolve(), cache_size or IMAGEFOLDER_CACHE)
+    notes = list(notes)
+    if val_x is None or val_y is None:
+        tr, va = stratified_split(train_y, HELD_OUT, torch.Generator().manual_seed(seed))
+        if len(va) == 0:
+            raise DataError(f"imagefolder: {root} has too few images to hold out a validation split; "
+                            f"add images or provide {root}/train and {root}/val")
+        train_x, train_y, val_x, val_y = train_x[tr], train_y[tr], train_x[va], train_y[va]
+        notes.append(f"no train/ and val/ folders: held out {HELD_OUT:.0%} of each class (seed {seed})")
+    return Dataset(name=f"imagefolder:{root.name}", train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y,
+                   classes=classes, base_resolution=IMAGEFOLDER_BASE, flip=True, notes=tuple(notes))
+
+
+@functools.lru_cache(maxsize=2)
+def _decoded(root: Path, size: int) -> tuple[tuple[str, ...], torch.Tensor, torch.Tensor, torch.Tensor | None,
+                                              torch.Tensor | None, tuple[str, ...]]:
+    """Decoding is the slow part (seconds to minutes for real folders): do it once whatever the split seed."""
     train_dir = root / "train" if (root / "train").is_dir() else root
     if (root / "val").is_dir():
         if train_dir is root:
@@ -181,12 +199,6 @@ def imagefolder(folder: str, *, seed: int = 0, cache_size: int | None = None) ->
     if empty:
         raise DataError(f"imagefolder: class {empty[0]!r} has no readable training images; fix its files or "
                         f"remove the folder")
-    if val_x is None or len(val_x) == 0:
-        tr, va = stratified_split(train_y, HELD_OUT, torch.Generator().manual_seed(seed))
-        if len(va) == 0:
-            raise DataError(f"imagefolder: {root} has too few images to hold out a validation split; "
-                            f"add images or provide {root}/train and {root}/val")
-        train_x, train_y, val_x, val_y = train_x[tr], train_y[tr], train_x[va], train_y[va]
-        notes.append(f"no train/ and val/ folders: held out {HELD_OUT:.0%} of each class (seed {seed})")
-    return Dataset(name=f"imagefolder:{root.name}", train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y,
-                   classes=classes, base_resolution=IMAGEFOLDER_BASE, flip=True, notes=tuple(notes))
+    if val_x is not None and len(val_x) == 0:
+        raise DataError(f"imagefolder: no image in {root}/val is readable; fix them or remove val/")
+    return classes, train_x, train_y, val_x, val_y, tuple(notes)
