@@ -57,6 +57,7 @@ def _register() -> None:
     app.command("flops")(guarded(flops.flops))
     app.command("scale")(guarded(scale.scale))
     app.command("train")(guarded(__import__("scalesearch.cli.train", fromlist=["train"]).train))
+    app.command("grid")(guarded(__import__("scalesearch.cli.grid", fromlist=["grid"]).grid))
 
 
 _register()

@@ -1,0 +1,52 @@
+"""Stand-ins for proxy training in search tests: instant, deterministic, importable by spawned workers.
+
+Accuracy depends on the network (its layers, width and resolution) and a little on the seed, so rankings
+are real but known. ``SCALESEARCH_FAKE_SLEEP`` (seconds per epoch) makes a run slow enough to be killed;
+``SCALESEARCH_FAKE_LOG`` appends one line per *trained* run, so tests can count trainings across processes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from scalesearch.spec import NetSpec
+from scalesearch.train import Dataset, ProxyConfig
+
+
+def fake_accuracy(spec: NetSpec, seed: int) -> float:
+    layers = spec.total_layers
+    width = sum(s.channels for s in spec.stages)
+    base = 0.60 + 0.02 * layers + 0.0004 * width + 0.001 * spec.resolution
+    return min(0.99, base + 0.003 * ((seed * 7919 + layers * 31 + width) % 5 - 2))
+
+
+def fake_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0,
+               on_epoch: Callable[[int, float], bool | None] | None = None, **_: Any) -> dict[str, Any]:
+    sleep = float(os.environ.get("SCALESEARCH_FAKE_SLEEP", "0"))
+    final = fake_accuracy(spec, seed)
+    history: list[float] = []
+    status = "ok"
+    for epoch in range(1, config.epochs + 1):
+        time.sleep(sleep)
+        acc = final * epoch / config.epochs
+        history.append(acc)
+        if on_epoch is not None and on_epoch(epoch, acc) is True:
+            status = "pruned"
+            break
+    log = os.environ.get("SCALESEARCH_FAKE_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{spec.architecture_key()} {spec.resolution} {seed} {os.getpid()}\n")
+    return {"status": status, "accuracy": history[-1], "loss": 1.0, "history": history,
+            "epochs_run": len(history), "seconds": sleep * len(history), "seed": seed}
+
+
+def diverging_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0, **kw: Any) -> dict[str, Any]:
+    """Diverges for every network deeper than the baseline's 3 layers; trains the rest like fake_train."""
+    if spec.total_layers > 3:
+        return {"status": "diverged", "accuracy": 0.0, "loss": float("nan"), "history": [], "epochs_run": 0,
+                "seconds": 0.0, "seed": seed, "message": "loss became nan"}
+    return fake_train(spec, data, config, seed=seed, **kw)
