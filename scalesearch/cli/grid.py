@@ -88,8 +88,8 @@ def grid(
         sampler=sampler, n_trials=n_trials, pruner=pruner, dedup=dedup, study=study, storage=storage, out=out,
         workers=workers, devices=devices, cache=cache, heartbeat_interval=heartbeat, grace_period=grace,
     )
-    with RichDisplay(config, disable=json_out) as display:
-        p = plan(config, progress=display.measuring)
+    with RichDisplay(config, disable=json_out, transient=True) as display:
+        p = plan(config, progress=display.measuring, check_storage=not dry_run)
     space = p.space
     if dry_run:
         rows = [c.row() for c in space.candidates]

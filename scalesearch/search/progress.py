@@ -23,9 +23,11 @@ from scalesearch.search.run import Display, study_progress
 
 
 class RichDisplay(Display):
-    """A rich Progress bar. Use as a context manager around run_grid."""
+    """A rich Progress bar. Use as a context manager around run_grid. It appears on the first update, so
+    an error raised before any work (bad storage URL, say) prints alone, on one line."""
 
-    def __init__(self, config: GridConfig, *, disable: bool = False, refresh_seconds: float = 1.0) -> None:
+    def __init__(self, config: GridConfig, *, disable: bool = False, refresh_seconds: float = 1.0,
+                 transient: bool = False) -> None:
         self.config = config
         self.refresh = refresh_seconds
         self._last = 0.0
@@ -33,19 +35,26 @@ class RichDisplay(Display):
         self.progress = Progress(
             SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            TextColumn("{task.fields[best]}"), console=err_console, disable=disable, transient=False,
+            TextColumn("{task.fields[best]}"), console=err_console, disable=disable, transient=transient,
         )
+        self._started = False
         self.task = self.progress.add_task("proxy runs", total=None, best="", start=False)
 
     def __enter__(self) -> RichDisplay:
-        self.progress.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
+        if self._started:
+            self.progress.stop()
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            self.progress.start()
 
     def measuring(self, done: int, total: int) -> None:
         """Progress of plan(): building and measuring the candidates."""
+        self._start()
         self.progress.update(self.task, description="measuring candidates", completed=done, total=total)
 
     def update(self, study: optuna.Study, event: dict[str, Any] | None = None) -> None:
@@ -55,6 +64,7 @@ class RichDisplay(Display):
         elif kind == "epoch":
             self._doing = (f"group {event['group']} seed {event['seed']}: epoch {event['epoch']} "  # type: ignore[index]
                            f"{event['accuracy']:.1%}")  # type: ignore[index]
+        self._start()
         now = time.monotonic()
         if now - self._last < self.refresh and kind not in ("trial", "end", "done"):
             return

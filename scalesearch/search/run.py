@@ -66,21 +66,25 @@ class Plan:
         return {**self.__dict__, "data": None}
 
 
-def plan(config: GridConfig, progress: Callable[[int, int], None] | None = None) -> Plan:
-    """Parse, load and measure everything a search needs; trains nothing (this is what --dry-run shows)."""
+def plan(config: GridConfig, progress: Callable[[int, int], None] | None = None,
+         check_storage: bool = True) -> Plan:
+    """Parse, load and measure everything a search needs; trains nothing (this is what --dry-run shows).
+    An explicit storage URL is connected to first, so an unreachable one fails before minutes of counting."""
     ranges = Ranges.parse(config.alpha, config.beta, config.gamma)
     base = load_baseline(config.baseline)
     # The candidates keep the baseline's own class count (the deployed model's cost); only the proxy
     # takes the data's classes (train.proxy_spec).
     data = load_data(config.data)
-    space = build_space(base, ranges, tolerance=config.tolerance, constraint=config.constraint,
-                        policy=config.policy, proxy=config.proxy, data=data, dedup=config.dedup, progress=progress)
     base_flops = measure(base).flops
     target = config.target_flops or 2 * base_flops
     settings = config.settings(base.architecture_key(), target)
     name = config.study_name(settings)
     study_dir = config.study_dir(name)
     url = config.storage or default_url(study_dir)
+    if check_storage and config.storage:
+        open_storage(url, heartbeat_interval=config.heartbeat_interval, grace_period=config.grace_period)
+    space = build_space(base, ranges, tolerance=config.tolerance, constraint=config.constraint,
+                        policy=config.policy, proxy=config.proxy, data=data, dedup=config.dedup, progress=progress)
     return Plan(config, base, data, space, settings, name, study_dir, url, target, base_flops)
 
 
