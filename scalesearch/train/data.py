@@ -1,7 +1,7 @@
 """Data sources for proxy training, named by one string everywhere (``--data``).
 
 ``digits`` (the default)  scikit-learn's 1,797 real 8x8 handwritten digits, shipped in its wheel: no network,
-                          no user files. A fixed stratified split (1,437 train / 360 validation) that no
+                          no user files. A fixed stratified split (1,438 train / 359 validation) that no
                           seed changes, so every candidate of every search sees the same images.
 ``cifar10:DIR``           the python-pickle CIFAR-10 layout as distributed (DIR holds data_batch_1..5,
 ``cifar100:DIR``          test_batch, or train/test/meta for CIFAR-100; the parent of that folder also works).
