@@ -98,8 +98,11 @@ def group_records(space: SearchSpace) -> list[dict[str, Any]]:
 
 def make_sampler(config: GridConfig, n_units: int, worker: int = 0) -> optuna.samplers.BaseSampler:
     if config.sampler == "grid":
+        # One seed for every worker on every machine: GridSampler shuffles its grid with it and maps the
+        # first trials to grid ids by trial number, so workers with different seeds would disagree on
+        # which point a grid id is and re-run finished points.
         return optuna.samplers.GridSampler({"idx": list(range(n_units)), "seed": list(range(config.seeds))},
-                                           seed=worker)
+                                           seed=0)
     if config.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=worker, n_startup_trials=min(10, config.n_trials or 10))
     return optuna.samplers.RandomSampler(seed=worker)

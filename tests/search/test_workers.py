@@ -34,6 +34,7 @@ def check_exactly_once(study: optuna.Study, n_groups: int, log: Path) -> None:
     assert len(runs) == n_groups and set(runs.values()) == {1}
     done = Counter(t.params["idx"] for t in study.trials if t.state == TrialState.COMPLETE)
     assert sorted(done) == list(range(n_groups))
+    assert set(done.values()) == {1}  # no wasted duplicate trials either
     trained = [t for t in study.trials if t.state == TrialState.COMPLETE
                and not any(r.get("reused") for r in t.user_attrs["results"])]
     assert len(trained) == n_groups
