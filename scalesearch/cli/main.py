@@ -51,13 +51,13 @@ def _root(
 
 
 def _register() -> None:
-    from scalesearch.cli import baselines, flops, scale
+    from scalesearch.cli import baselines, flops, grid, scale, train
 
     app.command("baselines")(guarded(baselines.baselines))
     app.command("flops")(guarded(flops.flops))
     app.command("scale")(guarded(scale.scale))
-    app.command("train")(guarded(__import__("scalesearch.cli.train", fromlist=["train"]).train))
-    app.command("grid")(guarded(__import__("scalesearch.cli.grid", fromlist=["grid"]).grid))
+    app.command("train")(guarded(train.train))
+    app.command("grid")(guarded(grid.grid))
 
 
 _register()
