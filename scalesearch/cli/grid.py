@@ -124,7 +124,8 @@ def grid(
         caption = (f"score = proxy accuracy x (FLOPs / {format_size(p.target_flops)})^{config.w:g}; FLOPs in "
                    f"multiply-adds. {noise['verdict']}. Short proxies under-rate depth: the order is more "
                    f"trustworthy than the gaps.")
-        console.print(ranked_table(frame, caption=caption))
+        # A pipe or file gets the full table, not an 80-column squeeze; a terminal keeps its own width.
+        console.print(ranked_table(frame, caption=caption), width=None if console.is_terminal else 150)
         for name, path in paths.items():
             console.print(f"{name}: {path}", highlight=False)
         console.print(f"wall time {outcome.seconds:.0f} s", highlight=False)

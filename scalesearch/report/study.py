@@ -110,8 +110,9 @@ def noise_check(frame: pd.DataFrame) -> dict[str, Any]:
     se = math.sqrt(sum((pooled * float(r["score"] / r["accuracy_mean"])) ** 2 / int(r["seeds"])
                        for r in (leader, runner)))
     exceeds = margin > NOISE_Z * se
-    verdict = (f"leader's margin {margin:.4f} {'exceeds' if exceeds else 'is within'} the seed noise "
-               f"({NOISE_Z:g} x SE {se:.4f}; pooled accuracy std {pooled:.2%} over {len(multi)} networks)")
+    verdict = (f"leader's score margin {margin:.4f} over the runner-up {'exceeds' if exceeds else 'is within'} "
+               f"the seed noise (needs > {NOISE_Z:g} SE = {NOISE_Z * se:.4f}; pooled accuracy std {pooled:.2%} "
+               f"over {len(multi)} multi-seed networks)")
     return {**out, "pooled_accuracy_std": pooled, "standard_error": se, "exceeds": exceeds, "verdict": verdict}
 
 
@@ -164,6 +165,6 @@ def write_outputs(study: optuna.Study, folder: Path, *, storage: str, command: s
         row = scored.iloc[0].to_dict()
         record = best_record(study.user_attrs["settings"], study.user_attrs["baseline_spec"], row, noise,
                              study=study.study_name, storage=storage, command=command, finished=finished,
-                             seconds=seconds)
+                             seconds=seconds, invocations=study.user_attrs.get("invocations"))
         paths["best"] = write_best(record, folder / "best.json")
     return frame, noise, paths

@@ -53,7 +53,7 @@ class Best:
 
 def best_record(settings: dict[str, Any], baseline_spec: dict[str, Any], row: dict[str, Any],
                 noise: dict[str, Any], *, study: str, storage: str, command: str, finished: bool,
-                seconds: float) -> dict[str, Any]:
+                seconds: float, invocations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     def clean(v: Any) -> Any:
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
@@ -68,6 +68,7 @@ def best_record(settings: dict[str, Any], baseline_spec: dict[str, Any], row: di
         "baseline": settings["baseline"], "baseline_spec": baseline_spec, "policy": settings["policy"],
         "target_flops": settings["target_flops"], "w": settings["w"],
         "study": study, "storage": storage, "search_finished": finished, "wall_seconds": round(seconds, 1),
+        "invocations": invocations or [],
         "command": command, "settings": settings, "versions": versions(),
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -45,7 +45,7 @@ class GridConfig:
     data: str = DEFAULT_DATA
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     seeds: int = 1  # seeds per candidate in the sweep
-    confirm: int = 4  # leading distinct networks that get extra seeds after the sweep (0: none)
+    confirm: int = 5  # leading distinct networks that get extra seeds after the sweep (0: none)
     confirm_seeds: int = 3  # total seeds of each confirmed network
     sampler: str = "grid"
     n_trials: int | None = None  # budget for tpe/random (trials of the sweep stage)

@@ -26,7 +26,7 @@ class RichDisplay(Display):
     """A rich Progress bar. Use as a context manager around run_grid. It appears on the first update, so
     an error raised before any work (bad storage URL, say) prints alone, on one line."""
 
-    def __init__(self, config: GridConfig, *, disable: bool = False, refresh_seconds: float = 1.0,
+    def __init__(self, config: GridConfig, *, disable: bool = False, refresh_seconds: float = 3.0,
                  transient: bool = False) -> None:
         self.config = config
         self.refresh = refresh_seconds
@@ -36,8 +36,10 @@ class RichDisplay(Display):
             SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
             TextColumn("{task.fields[best]}"), console=err_console, disable=disable, transient=transient,
+            refresh_per_second=2,
         )
         self._started = False
+        self._attrs: dict[str, Any] | None = None  # the study's user attrs: fixed once it exists
         self.task = self.progress.add_task("proxy runs", total=None, best="", start=False)
 
     def __enter__(self) -> RichDisplay:
@@ -69,7 +71,10 @@ class RichDisplay(Display):
         if now - self._last < self.refresh and kind not in ("trial", "end", "done"):
             return
         self._last = now
-        state = study_progress(study, self.config)
+        # Reading the study costs the workers CPU on a 2-core machine: every few seconds, attrs once.
+        if self._attrs is None:
+            self._attrs = study.user_attrs
+        state = study_progress(study, self.config, self._attrs)
         best = state["best"]
         lead = (f"best a={best['alpha']:g} b={best['beta']:g} g={best['gamma']:g} score {best['score']:.4f}"
                 if best else "best: -")

@@ -165,12 +165,15 @@ class Tally:
     sweep_active: int = 0
     confirm_finished: int = 0
     values: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # group -> finished results
+    grid_taken: set[int] = field(default_factory=set)  # GridSampler grid ids finished or running
 
 
 def tally(study: optuna.Study) -> Tally:
     out = Tally()
     for t in study.get_trials(deepcopy=False):
         pairs = _pairs(t)
+        if "grid_id" in t.system_attrs and (t.state.is_finished() or t.state == TrialState.RUNNING):
+            out.grid_taken.add(int(t.system_attrs["grid_id"]))
         sweep = t.user_attrs.get("stage", "sweep") == "sweep"
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
             out.done |= pairs
@@ -213,9 +216,10 @@ def next_action(config: GridConfig, tl: Tally, flops: list[tuple[int, ...]], tar
         missing = {(g, s) for g in range(n) for s in range(config.seeds)} - tl.done
         free = sorted(missing - tl.active)
         if free:
-            if any(p not in tl.failed for p in free):
-                return Action("run")  # the grid sampler picks a point no trial has touched
-            return Action("enqueue", ((free[0], "sweep"),))  # GridSampler counts failed points as visited
+            if len(tl.grid_taken) < n * config.seeds and any(p not in tl.failed for p in free):
+                return Action("run")  # the grid sampler still has a point no trial has touched
+            # GridSampler counts failed points as visited, and would re-run a finished one: name the point.
+            return Action("enqueue", ((free[0], "sweep"),))
         if missing:
             return Action("wait")
     else:
@@ -225,7 +229,12 @@ def next_action(config: GridConfig, tl: Tally, flops: list[tuple[int, ...]], tar
         if tl.sweep_finished < budget:
             return Action("wait")
     if config.confirm and config.confirm_seeds > config.seeds:
+        # Adaptive: confirm runs can reorder the top, which pulls the next network in, until the top
+        # `confirm` all have their seeds. At most 2 x confirm networks get extra seeds, bounding the time.
         top = leaders(tl.values, flops, config.confirm, target, config.w)
+        started = {g for g, s in tl.done | tl.active if s >= config.seeds}
+        room = max(0, 2 * config.confirm - len(started))
+        top = [g for g in top if g in started] + [g for g in top if g not in started][:room]
         need = {(g, s) for g in top for s in range(config.confirm_seeds)} - tl.done
         free = sorted(need - tl.active)
         if free:
@@ -367,6 +376,11 @@ def run_grid(config: GridConfig, *, trainer: Trainer = train_proxy, display: Dis
     except KeyboardInterrupt:
         outcome.interrupted = True
     outcome.seconds = time.perf_counter() - start
+    # Each invocation's wall time stays in the study, so a resumed run's best.json still tells the cost.
+    runs = list(study.user_attrs.get("invocations", []))
+    runs.append({"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(outcome.seconds, 1),
+                 "workers": config.workers, "interrupted": outcome.interrupted})
+    study.set_user_attr("invocations", runs)
     display.update(study, {"event": "end"})
     if outcome.errors and not outcome.interrupted:
         raise SearchError(f"{outcome.errors[0]}; finished trials are kept: rerun the same command to resume")
@@ -383,7 +397,7 @@ def _run_processes(p: Plan, config: GridConfig, devices: list[str | None], train
     try:
         while any(proc.is_alive() for proc in procs):
             tick()
-            time.sleep(1.0)
+            time.sleep(0.5)  # the display itself reads the study only every few seconds
     except KeyboardInterrupt:
         _stop(procs)
         raise
@@ -409,16 +423,18 @@ def _stop(procs: list[Any]) -> None:
             proc.join(timeout=5)
 
 
-def study_progress(study: optuna.Study, config: GridConfig) -> dict[str, Any]:
-    """Done/total units and the current leader, read from the study (any worker, any machine)."""
+def study_progress(study: optuna.Study, config: GridConfig, attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Done/total units and the current leader, read from the study (any worker, any machine). ``attrs``:
+    the study's user attrs, which never change after creation; pass them to skip re-reading ~100 KB."""
     tl = tally(study)
-    groups = study.user_attrs.get("groups", [])
+    attrs = attrs if attrs is not None else study.user_attrs
+    groups = attrs.get("groups", [])
     n = len(groups)
     sweep_total = n * config.seeds if config.sampler == "grid" else (config.n_trials or 0)
     extra = max(0, config.confirm_seeds - config.seeds) * min(config.confirm, n) if config.confirm else 0
     done_pairs = len(tl.done)
     best = None
-    settings = study.user_attrs.get("settings", {})
+    settings = attrs.get("settings", {})
     target, w = settings.get("target_flops", 1), settings.get("w", config.w)
     for g, results in tl.values.items():
         ok = [r["accuracy"] for r in results if r.get("status") == "ok"]

@@ -62,6 +62,7 @@ def open_storage(url: str, *, heartbeat_interval: int = 10, grace_period: int = 
 
 
 def quiet_optuna() -> None:
-    """Optuna logs a line per trial; the rich progress display says the same without scrolling."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    """Optuna logs a line per trial (and a traceback when Ctrl-C fails one); the rich progress display
+    and the resume message say what matters. Real errors still propagate as exceptions."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
