@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -63,6 +65,8 @@ def train(
     device: str = typer.Option(_D.device, "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps."),
     threads: int | None = typer.Option(None, "--threads", help="Torch threads (default: available cores)."),
     seed: int = typer.Option(0, "--seed", help="Seeds model init, data order, augmentation, subset."),
+    save: Path | None = typer.Option(None, "--save", help="Also write the result (as --json prints it) to this "
+                                     ".json file."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Train a candidate's reduced proxy briefly: validation accuracy, loss, time, images/s, memory.
@@ -102,9 +106,13 @@ def train(
 
         result = train_proxy(net, dataset, config, seed=seed, progress=on_progress)
 
+    payload = {"network": net.name, "baseline": baseline, "data": dataset.name, "config": _config_dict(config),
+               "result": result.to_dict()}
+    if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(json.dumps(payload, indent=2) + "\n")
     if json_out:
-        print_json({"network": net.name, "baseline": baseline, "data": dataset.name, "config": _config_dict(config),
-                    "result": result.to_dict()})
+        print_json(payload)
         return
     peak = f"{result.peak_memory_bytes / 2**20:,.0f} MiB ({result.peak_memory_kind.replace('_', ' ')})"
     rows: list[list[Any]] = [

@@ -33,6 +33,15 @@ def test_json_is_the_only_stdout(tiny_file: str) -> None:
     assert out["config"]["lr"] == 0.1  # the optimizer's default, resolved
 
 
+def test_save_writes_the_result_beside_the_table(tiny_file: str, tmp_path: Path) -> None:
+    path = tmp_path / "runs" / "one.json"
+    result = runner.invoke(app, ["train", "--baseline", tiny_file, *FAST, "--save", str(path)])
+    assert result.exit_code == 0, result.output
+    saved = json.loads(path.read_text())
+    assert saved["result"]["status"] == "ok" and saved["network"] == "tiny"
+    assert f"{saved['result']['accuracy']:.2%}" in result.stdout  # the file holds what the table shows
+
+
 def test_table_and_resolution_multiplier(tiny_file: str) -> None:
     result = runner.invoke(app, ["train", "--baseline", tiny_file, *FAST, "--resolution", "1.5"])
     assert result.exit_code == 0, result.output
