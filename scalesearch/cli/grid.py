@@ -88,8 +88,14 @@ def grid(
         sampler=sampler, n_trials=n_trials, pruner=pruner, dedup=dedup, study=study, storage=storage, out=out,
         workers=workers, devices=devices, cache=cache, heartbeat_interval=heartbeat, grace_period=grace,
     )
-    with RichDisplay(config, disable=json_out, transient=True) as display:
-        p = plan(config, progress=display.measuring, check_storage=not dry_run)
+    try:
+        with RichDisplay(config, disable=json_out, transient=True) as display:
+            p = plan(config, progress=display.measuring, check_storage=not dry_run)
+    except KeyboardInterrupt:
+        # Nothing is trained yet; every count finished so far is in the cost cache, so a rerun resumes.
+        err_console.print(f"interrupted while measuring candidates: finished counts are cached. Resume with:\n"
+                          f"  {_command()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     space = p.space
     if dry_run:
         rows = [c.row() for c in space.candidates]

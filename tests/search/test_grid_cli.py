@@ -77,3 +77,14 @@ def test_tiny_search_then_scale_from(tiny_file: Path, tmp_path: Path) -> None:
     b = load_best(folder)
     assert (out["alpha"], out["beta"], out["gamma"]) == (b.alpha, b.beta, b.gamma)
     assert out["baseline"] == "tiny" and out["models"]
+
+
+def test_ctrl_c_while_measuring_prints_the_resume_command(tiny_file: Path, tmp_path: Path, monkeypatch) -> None:
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("scalesearch.cli.grid.plan", interrupted)
+    result = run("grid", "--baseline", str(tiny_file), *SMALL, "--out", str(tmp_path))
+    assert result.exit_code == 130
+    assert "interrupted while measuring" in result.stderr and "Resume with" in result.stderr
+    assert "Traceback" not in result.output
