@@ -34,10 +34,13 @@ def check_exactly_once(study: optuna.Study, n_groups: int, log: Path) -> None:
     assert len(runs) == n_groups and set(runs.values()) == {1}
     done = Counter(t.params["idx"] for t in study.trials if t.state == TrialState.COMPLETE)
     assert sorted(done) == list(range(n_groups))
-    assert set(done.values()) == {1}  # no wasted duplicate trials either
-    trained = [t for t in study.trials if t.state == TrialState.COMPLETE
-               and not any(r.get("reused") for r in t.user_attrs["results"])]
-    assert len(trained) == n_groups
+    # Independent processes can still pick one grid point at once (GridSampler races, most often across
+    # machines): the issue asks that such a duplicate is detected and reuses the result. So every network
+    # is trained by exactly one trial, and any extra trial for it reused that result instead of training.
+    trained = Counter(t.params["idx"] for t in study.trials if t.state == TrialState.COMPLETE
+                      and not any(r.get("reused") for r in t.user_attrs["results"]))
+    assert sorted(trained) == list(range(n_groups)) and set(trained.values()) == {1}
+    assert sum(done.values()) - n_groups <= n_groups // 2  # duplicates stay rare, not one per point
 
 
 def test_sigkilled_worker_loses_only_its_trial(tiny_file: Path, tmp_path: Path) -> None:
