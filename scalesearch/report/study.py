@@ -15,7 +15,9 @@ import pandas as pd
 from optuna.trial import TrialState
 from rich.table import Table
 
+from scalesearch.report.console import FLOPS_HEADER, table
 from scalesearch.search.objective import score
+from scalesearch.units import format_size
 
 COLUMNS = [
     "rank", "alpha", "beta", "gamma", "product", "d", "w", "r", "layers", "resolution", "proxy_resolution",
@@ -123,29 +125,25 @@ def _triple(row: pd.Series) -> dict[str, float]:
 def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound coefficients, ranked",
                  caption: str | None = None) -> Table:
     """The top rows as a rich table (FLOPs in multiply-adds; accuracy is the proxy's, mean +- std)."""
-    from scalesearch.report.console import FLOPS_HEADER
-    from scalesearch.units import format_size
-
-    t = Table(title=title, caption=caption, header_style="bold", caption_justify="left")
-    for col in ("#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", f"{FLOPS_HEADER}", "ratio", "params",
-                "proxy acc", "seeds", "score", "status", "group"):
-        t.add_column(col, justify="right")
     shown = frame.head(limit)
     base = frame[frame["baseline"].astype(bool)]
     if len(base) and base.index[0] not in shown.index:
         shown = pd.concat([shown, base])
+    rows = []
     for _, r in shown.iterrows():
         acc = "-" if math.isnan(r["accuracy_mean"]) else f"{r['accuracy_mean']:.1%}"
         if not math.isnan(r["accuracy_std"]):
             acc += f" ± {r['accuracy_std']:.1%}"
         name = "" if pd.isna(r["rank"]) else str(int(r["rank"]))
-        t.add_row(
+        rows.append([
             name + (" (base)" if r["baseline"] else ""), f"{r['alpha']:g}", f"{r['beta']:g}", f"{r['gamma']:g}",
             f"{r['product']:.3f}", str(int(r["resolution"])), format_size(r["flops"]), f"{r['flops_ratio']:.2f}x",
             format_size(r["params"]), acc, str(int(r["seeds"])),
             "-" if math.isnan(r["score"]) else f"{r['score']:.4f}", r["status"], str(int(r["group"])),
-        )
-    return t
+        ])
+    columns = ["#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params", "proxy acc",
+               "seeds", "score", "status", "group"]
+    return table(title, columns, rows, caption=caption)
 
 
 def write_outputs(study: optuna.Study, folder: Path, *, storage: str, command: str, finished: bool,
