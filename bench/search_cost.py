@@ -18,27 +18,29 @@ import tempfile
 import time
 from pathlib import Path
 
-from scalesearch.search.config import GridConfig
-from scalesearch.search.run import plan, run_grid
+from scalesearch.record import network_runs
+from scalesearch.search.config import SearchConfig
+from scalesearch.search.plan import plan
+from scalesearch.search.run import run_search
 from scalesearch.train import ProxyConfig, load_data
 
 
 def trained_compute(study, images: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(runs trained, epochs x images) over the study's finished trials, reused results excluded."""
     runs = work = 0
-    for t in study.trials:
-        for r in t.user_attrs.get("results", []):
-            if not r.get("reused"):
+    for rs in network_runs(study.trials).values():
+        for r in rs:
+            if r.reused is None:
                 runs += 1
-                work += int(r.get("epochs_run") or 0) * images
+                work += r.result.epochs_run * images
     return runs, work
 
 
-def search_twice(base: GridConfig, images: int, label: str) -> dict[str, float]:
+def search_twice(base: SearchConfig, images: int, label: str) -> dict[str, float]:
     start = time.perf_counter()
     runs = work = 0
     for target in (400_000_000, 800_000_000):  # the second study only re-scores: same training
-        outcome = run_grid(dataclasses.replace(base, target_flops=target, study=f"{label}-{target}"))
+        outcome = run_search(dataclasses.replace(base, target_flops=target, study=f"{label}-{target}"))
         r, w = trained_compute(outcome.study, images)
         runs, work = runs + r, work + w
     return {"runs": runs, "work": work, "seconds": time.perf_counter() - start}
@@ -61,10 +63,10 @@ def main() -> None:
         os.environ["SCALESEARCH_CACHE_DIR"] = str(Path(tmp) / "cache")  # a cold proxy cache for both arms
         subset = args.train_subset or None
         images = min(subset or 10**12, len(load_data(args.data).train_y))
-        base = GridConfig(baseline=args.baseline, alpha=args.alpha, beta=args.beta, gamma=args.gamma,
-                          tolerance=args.tolerance, data=args.data, confirm=0, workers=args.workers,
-                          proxy=ProxyConfig(epochs=args.epochs, train_subset=subset, batch_size=64),
-                          out=Path(tmp) / "results")
+        base = SearchConfig(baseline=args.baseline, alpha=args.alpha, beta=args.beta, gamma=args.gamma,
+                            tolerance=args.tolerance, data=args.data, confirm=0, workers=args.workers,
+                            proxy=ProxyConfig(epochs=args.epochs, train_subset=subset, batch_size=64),
+                            out=Path(tmp) / "results")
         # Count every network's cost once before timing: the cost cache is shared by both arms, and the
         # arm that ran first would otherwise pay for it alone.
         plan(base)

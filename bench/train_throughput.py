@@ -23,8 +23,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from scalesearch.baselines import baseline
 from scalesearch.nn.build import build
-from scalesearch.train import ProxyConfig, proxy_spec, resolve_device, set_threads, train_proxy
-from scalesearch.train.data import Dataset
+from scalesearch.runs import RunStatus
+from scalesearch.train import Dataset, ProxyConfig, proxy_spec, resolve_device, set_threads, train_proxy
 
 
 def make_data(n: int, size: int, classes: int = 10) -> Dataset:
@@ -37,7 +37,7 @@ def make_data(n: int, size: int, classes: int = 10) -> Dataset:
 
 def ours(net: object, data: Dataset, config: ProxyConfig) -> float:
     result = train_proxy(net, data, config, seed=0)  # type: ignore[arg-type]
-    if result.status != "ok":
+    if result.status is not RunStatus.OK:
         raise SystemExit(f"project loop ended with status {result.status}: {result.message}")
     return result.images_per_second
 

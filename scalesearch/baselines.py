@@ -145,6 +145,7 @@ _REGISTRY: dict[str, Callable[[], NetSpec]] = {
     "mobilenet-v2": mobilenet_v2,
     "resnet-50": resnet_50,
 }
+DEFAULT_BASELINE = "efficientnet-b0"  # what the commands and a search start from unless told otherwise
 
 
 def baselines() -> list[str]:

@@ -21,6 +21,26 @@ class UsageError(ScaleSearchError, ValueError):
     exit_code = 2
 
 
+class FieldError(UsageError):
+    """A setting of the library is out of range. The library names the *field* (``seeds``); the CLI, which
+    knows which flag sets which field, rewrites the message with the flag (``--seeds``)."""
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        self.field, self.value, self.problem = field, value, problem
+        super().__init__(self.render(field))
+
+    def render(self, name: str) -> str:
+        """The message with ``name`` (a field or a flag) in front; a missing value (None) is not shown."""
+        if self.value is None:
+            return f"{name}: {self.problem}"
+        return f"{name} {_preview(self.value)}: {self.problem}"
+
+
+def _preview(value: object, limit: int = 60) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class UnknownBaselineError(ScaleSearchError, KeyError):
     """No baseline has that name and no file has that path."""
 

@@ -49,11 +49,12 @@ def scale_family(
     policy: str = "efficientnet", counter: str = "fvcore", progress: Callable[[float], None] | None = None,
 ) -> tuple[Cost, list[Member]]:
     """Scale ``base`` by compound(alpha, beta, gamma, phi) for each phi and measure every result."""
+    # Every member is built as a spec first: one too big to count is refused before any counting starts.
+    specs = [scale(base, *compound(alpha, beta, gamma, phi), policy, coefficients=(alpha, beta, gamma, phi))
+             for phi in phis]
     base_cost = measure(base, counter)
     members = []
-    for phi in phis:
-        d, w, r = compound(alpha, beta, gamma, phi)
-        spec = scale(base, d, w, r, policy, coefficients=(alpha, beta, gamma, phi))
+    for phi, spec in zip(phis, specs, strict=True):
         cost = measure(spec, counter)
         members.append(Member(phi, spec, cost, cost.flops / base_cost.flops))
         if progress is not None:

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from scalesearch.errors import SpecError, UsageError
+from scalesearch.errors import FieldError, SpecError
 from scalesearch.spec import NetSpec, ScalingRecord
 
 MIN_CHANNELS = 8
@@ -26,10 +26,13 @@ def compound(alpha: float, beta: float, gamma: float, phi: float) -> tuple[float
     """
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         if not math.isfinite(value) or value <= 0:
-            raise UsageError(f"{name} = {value}: must be a positive number (the paper uses values >= 1)")
+            raise FieldError(name, value, "must be a positive number (the paper uses values >= 1)")
     if not math.isfinite(phi):
-        raise UsageError(f"phi = {phi}: must be a finite number")
-    return alpha**phi, beta**phi, gamma**phi
+        raise FieldError("phi", phi, "must be a finite number")
+    try:
+        return alpha**phi, beta**phi, gamma**phi
+    except OverflowError:
+        raise FieldError("phi", phi, "too large: a multiplier overflows") from None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ POLICIES: dict[str, RoundingPolicy] = {
     "efficientnet": RoundingPolicy("efficientnet", depth="ceil"),
     "nearest": RoundingPolicy("nearest", depth="round"),
 }
+DEFAULT_POLICY = "efficientnet"
 
 
 def policy(name: str | RoundingPolicy) -> RoundingPolicy:
@@ -83,7 +87,7 @@ def policy(name: str | RoundingPolicy) -> RoundingPolicy:
     try:
         return POLICIES[name]
     except KeyError:
-        raise UsageError(f"unknown rounding policy {name!r}: choose one of {', '.join(POLICIES)}") from None
+        raise FieldError("policy", name, f"not a rounding policy; choose one of {', '.join(POLICIES)}") from None
 
 
 def scale(
@@ -91,7 +95,7 @@ def scale(
     depth: float = 1.0,
     width: float = 1.0,
     resolution: float = 1.0,
-    policy: str | RoundingPolicy = "efficientnet",
+    policy: str | RoundingPolicy = DEFAULT_POLICY,
     *,
     image_size: int | None = None,
     coefficients: tuple[float, float, float, float] | None = None,
@@ -108,19 +112,24 @@ def scale(
     pol = globals()["policy"](policy)
     for label, value in (("depth", depth), ("width", width), ("resolution", resolution)):
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise UsageError(f"{label} multiplier = {value}: must be a positive number")
+            raise FieldError(label, value, "the multiplier must be a positive number")
     if image_size is not None and (not isinstance(image_size, int) or image_size < 8):
-        raise UsageError(f"image size = {image_size}: must be an integer number of pixels >= 8")
+        raise FieldError("image_size", image_size, "must be an integer number of pixels >= 8")
 
-    stages = tuple(
-        dataclasses.replace(s, channels=pol.channels(s.channels, width), layers=pol.layers(s.layers, depth))
-        for s in spec.stages
-    )
-    stem = dataclasses.replace(spec.stem, channels=pol.channels(spec.stem.channels, width))
-    head = spec.head
-    if head.channels:
-        head = dataclasses.replace(head, channels=pol.channels(head.channels, width))
-    pixels = image_size if image_size is not None else pol.resolution(spec.resolution, resolution)
+    try:  # a finite multiplier times a layer count can still overflow to infinity (--depth 4e307)
+        stages = tuple(
+            dataclasses.replace(s, channels=pol.channels(s.channels, width), layers=pol.layers(s.layers, depth))
+            for s in spec.stages
+        )
+        stem = dataclasses.replace(spec.stem, channels=pol.channels(spec.stem.channels, width))
+        head = spec.head
+        if head.channels:
+            head = dataclasses.replace(head, channels=pol.channels(head.channels, width))
+        pixels = image_size if image_size is not None else pol.resolution(spec.resolution, resolution)
+    except OverflowError:
+        raise FieldError("depth" if depth > 1e300 else "width" if width > 1e300 else "resolution",
+                         max(depth, width, resolution), "too large: the scaled network is beyond any size limit"
+                         ) from None
 
     base_layers = spec.total_layers
     base_channels = sum(s.channels for s in spec.stages)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import reprlib
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any
 
+from scalesearch import limits
 from scalesearch.errors import SpecError
 
 SPEC_FORMAT_VERSION = 1
@@ -36,8 +38,20 @@ class Activation(StrEnum):
     RELU6 = "relu6"
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+_REPR.maxtuple = _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 6
+
+
+def preview(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` as a short preview, so a message never echoes a huge value (a spec field can hold
+    whatever a file says). Short values read exactly as ``repr``; the cost is bounded whatever the value."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _fail(owner: str, name: str, value: Any, need: str) -> SpecError:
-    return SpecError(f"{owner}.{name} = {value!r}: {need}")
+    return SpecError(f"{owner}.{name} = {preview(value)}: {need}")
 
 
 def _check_int(owner: str, name: str, value: Any, minimum: int) -> None:
@@ -90,6 +104,8 @@ class StageSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.block, BlockKind):
             try:
+                if not isinstance(self.block, str):
+                    raise ValueError(self.block)  # an enum's own error would format the whole value
                 object.__setattr__(self, "block", BlockKind(self.block))
             except ValueError:
                 kinds = ", ".join(k.value for k in BlockKind)
@@ -157,6 +173,8 @@ class NetSpec:
             raise _fail("spec", "name", self.name, "must be a non-empty string")
         if not isinstance(self.activation, Activation):
             try:
+                if not isinstance(self.activation, str):
+                    raise ValueError(self.activation)  # an enum's own error would format the whole value
                 object.__setattr__(self, "activation", Activation(self.activation))
             except ValueError:
                 acts = ", ".join(a.value for a in Activation)
@@ -171,6 +189,7 @@ class NetSpec:
         _check_int("spec", "num_classes", self.num_classes, 2)
         _check_float("spec", "dropout", self.dropout, 0.0, 1.0, hi_open=True)
         _check_float("spec", "drop_path", self.drop_path, 0.0, 1.0, hi_open=True)
+        limits.check(self)  # before anything is built or counted
 
     # -- derived facts -------------------------------------------------------------------------
     @property
@@ -229,9 +248,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise SpecError(f"{where}: expected a mapping, got {type(data).__name__}")
     known = set(_fields(cls))
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - known, key=str)
     if unknown:
-        raise SpecError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        raise SpecError(f"{where}: unknown field {preview(unknown[0])} (known: {', '.join(sorted(known))})")
     try:
         return cls(**data)
     except TypeError as exc:  # a missing required field
@@ -250,7 +269,7 @@ def from_dict(data: Any) -> NetSpec:
     data = dict(data)
     version = data.pop("format", SPEC_FORMAT_VERSION)
     if version != SPEC_FORMAT_VERSION:
-        raise SpecError(f"spec.format = {version!r}: this scalesearch reads format {SPEC_FORMAT_VERSION}")
+        raise SpecError(f"spec.format = {preview(version)}: this scalesearch reads format {SPEC_FORMAT_VERSION}")
     for required in ("name", "stem", "stages"):
         if required not in data:
             raise SpecError(f"spec: missing field {required!r}")
@@ -264,7 +283,7 @@ def from_dict(data: Any) -> NetSpec:
     if scaling is not None:
         scaling = _build(ScalingRecord, scaling, "scaling")
     known = set(_fields(NetSpec))
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - known, key=str)
     if unknown:
-        raise SpecError(f"spec: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        raise SpecError(f"spec: unknown field {preview(unknown[0])} (known: {', '.join(sorted(known))})")
     return NetSpec(stem=stem, stages=stages, head=head, scaling=scaling, **data)

@@ -2,6 +2,9 @@
 
 Ranges are parsed in decimal arithmetic so that a float step never drops or adds a grid point
 (1.0 + 4 * 0.1 is 1.4000000000000001 in binary; here it is 1.4).
+
+A value that does not parse is a FieldError naming ``what``: the setting's field name (``phi``, ``alpha``),
+which the CLI turns into the flag that set it (``--phi``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
-from scalesearch.errors import UsageError
+from scalesearch.errors import FieldError
 
 _SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGbBtT]?)\s*$")
@@ -23,10 +26,10 @@ def parse_size(text: str | int | float, what: str = "size") -> int:
     else:
         match = _SIZE.match(str(text))
         if not match:
-            raise UsageError(f"{what} {text!r} does not parse: write e.g. 400M, 0.4G, 4e8 or 400000000")
+            raise FieldError(what, text, "does not parse: write e.g. 400M, 0.4G, 4e8 or 400000000")
         value = float(match.group(1)) * _SUFFIXES[match.group(2).upper()]
     if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{what} {text!r} must be a positive number")
+        raise FieldError(what, text, "must be a positive number")
     return int(round(value))
 
 
@@ -42,9 +45,9 @@ def _decimal(text: str, what: str, whole: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise UsageError(f"{what} {whole!r} does not parse: {text.strip()!r} is not a number") from None
+        raise FieldError(what, whole, f"does not parse: {text.strip()!r} is not a number") from None
     if not value.is_finite():
-        raise UsageError(f"{what} {whole!r} does not parse: {text.strip()!r} is not a finite number")
+        raise FieldError(what, whole, f"does not parse: {text.strip()!r} is not a finite number")
     return value
 
 
@@ -55,7 +58,7 @@ def parse_range(text: str | float, what: str = "range", default_step: str | None
         return [float(text)]
     raw = str(text).strip()
     if not raw:
-        raise UsageError(f"{what} is empty: write START:STOP:STEP, e.g. 1.0:1.4:0.05")
+        raise FieldError(what, raw, "is empty: write START:STOP:STEP, e.g. 1.0:1.4:0.05")
     if "," in raw:
         values = [float(_decimal(part, what, raw)) for part in raw.split(",") if part.strip()]
         return sorted(set(values))
@@ -66,18 +69,24 @@ def parse_range(text: str | float, what: str = "range", default_step: str | None
         parts.append(default_step)
     if len(parts) != 3:
         hint = "START:STOP:STEP or START:STOP" if default_step is not None else "START:STOP:STEP"
-        raise UsageError(f"{what} {raw!r} does not parse: write {hint}, e.g. 1.0:1.4:0.05")
+        raise FieldError(what, raw, f"does not parse: write {hint}, e.g. 1.0:1.4:0.05")
     start, stop, step = (_decimal(p, what, raw) for p in parts)
     if step <= 0:
-        raise UsageError(f"{what} {raw!r}: the step must be positive")
+        raise FieldError(what, raw, "the step must be positive")
     if stop < start:
-        raise UsageError(f"{what} {raw!r}: STOP is below START")
+        raise FieldError(what, raw, "STOP is below START")
     count = int((stop - start) / step) + 1
     if count > 100_000:
-        raise UsageError(f"{what} {raw!r} has {count} points: use a larger step")
+        raise FieldError(what, raw, f"{count} points: use a larger step")
     return [float(start + i * step) for i in range(count)]
+
+
+MAX_PHI_VALUES = 64
 
 
 def parse_phi(text: str) -> list[float]:
     """'3' -> [3.0]; '0:7' -> [0, 1, ..., 7] (step 1); '0:2:0.5' -> [0, 0.5, ..., 2]; '-1,0,1' works."""
-    return parse_range(text, what="phi", default_step="1")
+    values = parse_range(text, what="phi", default_step="1")
+    if len(values) > MAX_PHI_VALUES:
+        raise FieldError("phi", text, f"gives {len(values)} values; at most {MAX_PHI_VALUES} (one model each)")
+    return values

@@ -5,7 +5,7 @@ from scalesearch.errors import UnknownBaselineError
 from scalesearch.nn import build
 from scalesearch.specio import save_spec
 
-# torchvision's architectures, 1000 classes (efficientnet-facts.md); MobileNetV1 1.0-224 is the standard 4.2M.
+# torchvision's architectures, 1000 classes (docs/measurements.md); MobileNetV1 1.0-224 is the standard 4.2M.
 REFERENCE_PARAMS = {
     "efficientnet-b0": 5_288_548,
     "efficientnet-b1": 7_794_184,

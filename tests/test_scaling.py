@@ -3,7 +3,7 @@ import math
 import pytest
 
 from scalesearch.baselines import baseline
-from scalesearch.errors import UsageError
+from scalesearch.errors import FieldError
 from scalesearch.scaling import POLICIES, compound, policy, scale
 
 
@@ -16,9 +16,20 @@ def test_compound_is_powers():
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.2, math.inf, math.nan])
-def test_compound_rejects_bad_coefficients(bad):
-    with pytest.raises(UsageError, match="alpha"):
-        compound(bad, 1.1, 1.15, 1)
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_compound_rejects_bad_coefficients_by_field(bad, position):
+    coefficients = [1.2, 1.1, 1.15]
+    coefficients[position] = bad
+    with pytest.raises(FieldError, match="must be a positive number") as info:
+        compound(*coefficients, 1)
+    assert info.value.field == ("alpha", "beta", "gamma")[position]
+
+
+@pytest.mark.parametrize(("phi", "problem"), [(math.inf, "finite"), (5000, "too large")])
+def test_compound_rejects_phi_it_cannot_use(phi, problem):
+    with pytest.raises(FieldError, match=problem) as info:
+        compound(1.2, 1.1, 1.15, phi)
+    assert info.value.field == "phi"
 
 
 @pytest.mark.parametrize(
@@ -52,8 +63,7 @@ def test_depth_ceil_vs_nearest():
     assert ceil.layers(2, 1.1) == 3 and nearest.layers(2, 1.1) == 2
     assert ceil.layers(2, 1.25) == 3 and nearest.layers(2, 1.25) == 3  # 2.5 rounds half up
     # binary float error must not add a layer: 25 * 2.2 is 55.00000000000001 in floating point
-    assert 25 * 2.2 > 55
-    assert ceil.layers(25, 2.2) == 55
+    assert ceil.layers(25, 2.2) == 55 and ceil.layers(2, 1.1) == 3
 
 
 def test_floors_when_scaling_down():
@@ -91,12 +101,16 @@ def test_scale_nearest_policy_is_recorded():
     assert [s.layers for s in spec.stages] == [1, 2, 2, 4, 4, 5, 1]
 
 
-@pytest.mark.parametrize("kwargs", [{"depth": 0}, {"width": -1.0}, {"resolution": math.nan}])
-def test_scale_rejects_bad_multipliers(kwargs):
-    with pytest.raises(UsageError, match="multiplier"):
+@pytest.mark.parametrize("kwargs", [{"depth": 0}, {"width": -1.0}, {"resolution": math.nan}, {"image_size": 4},
+                                    {"image_size": 64.0}])
+def test_scale_rejects_bad_multipliers_by_field(kwargs):
+    [(field, value)] = kwargs.items()
+    with pytest.raises(FieldError) as info:
         scale(baseline("efficientnet-b0"), **kwargs)
+    assert info.value.field == field and info.value.value is value
 
 
 def test_unknown_policy():
-    with pytest.raises(UsageError, match="efficientnet, nearest"):
+    with pytest.raises(FieldError, match="efficientnet, nearest") as info:
         policy("floor")
+    assert (info.value.field, info.value.value) == ("policy", "floor")

@@ -1,6 +1,6 @@
 import pytest
 
-from scalesearch.errors import UsageError
+from scalesearch.errors import FieldError
 from scalesearch.units import format_size, parse_phi, parse_range, parse_size
 
 
@@ -10,9 +10,10 @@ def test_sizes(text):
 
 
 @pytest.mark.parametrize("text", ["", "M", "400X", "four", "-4e8", "0", "1e400"])
-def test_bad_sizes(text):
-    with pytest.raises(UsageError, match="size"):
-        parse_size(text)
+def test_bad_sizes_name_the_field(text):
+    with pytest.raises(FieldError) as info:
+        parse_size(text, "target_flops")
+    assert (info.value.field, info.value.value) == ("target_flops", text)
 
 
 def test_format_size():
@@ -28,10 +29,21 @@ def test_ranges_keep_every_point():
     assert parse_range("1.3,1.1,1.1") == [1.1, 1.3]
 
 
-@pytest.mark.parametrize("text", ["1:x:0.1", "1:2", "1:2:0", "2:1:0.1", "1:2:3:4", "", "1:2:-0.1", "1:nan:0.1"])
-def test_bad_ranges(text):
-    with pytest.raises(UsageError):
-        parse_range(text, what="--alpha")
+@pytest.mark.parametrize(("text", "problem"), [
+    ("1:x:0.1", "'x' is not a number"),
+    ("1:2", "write START:STOP:STEP"),  # no default step for a coefficient range
+    ("1:2:0", "the step must be positive"),
+    ("1:2:-0.1", "the step must be positive"),
+    ("2:1:0.1", "STOP is below START"),
+    ("1:2:3:4", "does not parse"),
+    ("", "is empty"),
+    ("1:nan:0.1", "not a finite number"),
+    ("0:1e6:1", "1000001 points"),
+])
+def test_bad_ranges_name_the_field_and_the_problem(text, problem):
+    with pytest.raises(FieldError, match=problem) as info:
+        parse_range(text, what="alpha")
+    assert (info.value.field, info.value.value) == ("alpha", text)
 
 
 def test_phi_ranges():
@@ -39,5 +51,6 @@ def test_phi_ranges():
     assert parse_phi("0:7") == [float(i) for i in range(8)]
     assert parse_phi("0:2:0.5") == [0.0, 0.5, 1.0, 1.5, 2.0]
     assert parse_phi("-1,0,1") == [-1.0, 0.0, 1.0]
-    with pytest.raises(UsageError, match="phi"):
+    with pytest.raises(FieldError, match="'seven' is not a number") as info:
         parse_phi("0:seven")
+    assert info.value.field == "phi"

@@ -3,52 +3,71 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
+from scalesearch.cli.output import (
+    FLOPS_HEADER,
+    check_writable_file,
+    console,
+    fmt_flops,
+    fmt_int,
+    print_json,
+    table,
+    write_frame,
+)
 from scalesearch.measure import measure
-from scalesearch.report.console import FLOPS_HEADER, console, fmt_flops, fmt_int, print_json, table
-from scalesearch.report.files import write_frame
 from scalesearch.spec import to_dict
 
-from .common import (
-    AlphaOpt,
-    BaselineOpt,
-    BetaOpt,
-    DepthOpt,
-    GammaOpt,
-    ImageSizeOpt,
-    JsonOpt,
-    PhiOpt,
-    PolicyOpt,
-    ResolutionOpt,
-    WidthOpt,
-    multipliers,
-    resolve_network,
+from .network import multipliers, resolve_network
+from .options import (
+    DEFAULT_BASELINE,
+    DEFAULT_COUNTER,
+    DEFAULT_POLICY,
+    OUTPUT,
+    Alpha,
+    Baseline,
+    Beta,
+    Counter,
+    Depth,
+    Gamma,
+    ImageSize,
+    Json,
+    Phi,
+    Policy,
+    Resolution,
+    Width,
 )
 
 
 def flops(
-    baseline: str = BaselineOpt,
-    depth: float | None = DepthOpt, width: float | None = WidthOpt, resolution: float | None = ResolutionOpt,
-    alpha: float | None = AlphaOpt, beta: float | None = BetaOpt, gamma: float | None = GammaOpt,
-    phi: float | None = PhiOpt, image_size: int | None = ImageSizeOpt, policy: str = PolicyOpt,
-    counter: str = typer.Option("fvcore", "--counter", help="fvcore (default; counts BN and pooling too) or meta "
-                                "(torch FlopCounterMode on the meta device: conv+linear only, no memory)."),
-    save: Path | None = typer.Option(None, "--save", help="Also write the breakdown to this .csv or .json file."),
-    json_out: bool = JsonOpt,
+    baseline: Baseline = DEFAULT_BASELINE,
+    depth: Depth = None, width: Width = None, resolution: Resolution = None,
+    alpha: Alpha = None, beta: Beta = None, gamma: Gamma = None, phi: Phi = None,
+    image_size: ImageSize = None, policy: Policy = DEFAULT_POLICY,
+    counter: Counter = DEFAULT_COUNTER,
+    save: Annotated[Path | None, typer.Option(
+        "--save", help="Also write the breakdown to this .csv or .json file.", rich_help_panel=OUTPUT)] = None,
+    json_out: Json = False,
 ) -> None:
     """Measure one network: FLOPs (multiply-adds, batch 1), parameters, activations, per-part breakdown."""
-    m = multipliers(depth, width, resolution, alpha, beta, gamma, phi)
-    base, net = resolve_network(baseline, m, image_size, policy)
-    cost = measure(net, counter)
     if save is not None:
-        parts = pd.DataFrame([{"part": p.name, "flops": p.flops, "params": p.params} for p in cost.parts])
-        write_frame(parts, save)
+        check_writable_file(save, "--save")  # before any counting
+    m = multipliers(depth, width, resolution, alpha, beta, gamma, phi)
+    base, net = resolve_network(baseline, m, image_size, policy.value)
+    cost = measure(net, counter.value)
     if json_out:
         print_json({"name": net.name, "baseline": base.name, "cost": cost.to_dict(), "spec": to_dict(net)})
-        return
+    else:
+        _print_table(net, cost, counter.value)
+    if save is not None:  # after the result is shown: a failed save never loses it
+        parts = pd.DataFrame([{"part": p.name, "flops": p.flops, "params": p.params} for p in cost.parts])
+        write_frame(parts, save)
+
+
+def _print_table(net: Any, cost: Any, counter: str) -> None:
     rows = [[p.name, fmt_flops(p.flops), f"{100 * p.flops / cost.flops:.1f}%" if cost.flops else "-",
              fmt_int(p.params)] for p in cost.parts]
     rows.append(["total", fmt_flops(cost.flops), "100.0%", fmt_int(cost.params)])

@@ -2,76 +2,115 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
+import warnings
 from pathlib import Path
+from typing import Annotated
 
+import optuna
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from scalesearch.report.console import FLOPS_HEADER, console, err_console, print_json, table
-from scalesearch.report.study import ranked_table, write_outputs
-from scalesearch.search.config import DEFAULT_W, GridConfig
-from scalesearch.search.progress import RichDisplay
-from scalesearch.search.run import plan, run_grid
-from scalesearch.search.space import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
+from scalesearch.cli.output import FLOPS_HEADER, check_writable_dir, console, err_console, print_json, table
+from scalesearch.cli.progress import RichDisplay
+from scalesearch.errors import UsageError
+from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
+from scalesearch.report.files import write_outputs
+from scalesearch.search.config import DEFAULT_W, Pruner, Sampler, SearchConfig
+from scalesearch.search.plan import plan
+from scalesearch.search.run import run_search
 from scalesearch.search.storage import redact
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 from scalesearch.units import format_size, parse_size
 
-from .common import BaselineOpt, JsonOpt, PolicyOpt
+from . import options
 
-_D = ProxyConfig()
-_G = GridConfig()
+_D = options.PROXY_DEFAULTS
+_G = SearchConfig()
+SPACE, STUDY, OUTPUT = "Search space", "Study and workers", options.OUTPUT
 
 
 def _command() -> str:
     return "scalesearch " + shlex.join(sys.argv[1:])
 
 
+def quiet_optuna() -> None:
+    """Optuna logs a line per trial (and a traceback when Ctrl-C fails one); the progress display and the
+    resume message say what matters. Real errors still propagate as exceptions."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
 def grid(
-    target_flops: str | None = typer.Option(None, "--target-flops", help="Target T of the score, in multiply-adds: "
-                                            "400M, 0.4G or 4e8 (default: 2 x the baseline's)."),
-    w: float = typer.Option(DEFAULT_W, "--w", help="Score exponent: score = accuracy x (FLOPs / T)^w."),
-    baseline: str = BaselineOpt,
-    policy: str = PolicyOpt,
-    alpha: str = typer.Option(DEFAULT_ALPHA, "--alpha", help="Depth coefficients START:STOP:STEP (or a,b,c)."),
-    beta: str = typer.Option(DEFAULT_BETA, "--beta", help="Width coefficients START:STOP:STEP."),
-    gamma: str = typer.Option(DEFAULT_GAMMA, "--gamma", help="Resolution coefficients START:STOP:STEP."),
-    tolerance: float = typer.Option(DEFAULT_TOLERANCE, "--tolerance", help="Keep alpha*beta^2*gamma^2 within this "
-                                    "relative distance of 2 (0.05: [1.9, 2.1])."),
-    constraint: str = typer.Option("formula", "--constraint", help="formula (alpha*beta^2*gamma^2) or measured "
-                                   "(the built network's FLOPs ratio to the baseline)."),
-    data: str = typer.Option(DEFAULT_DATA, "--data", help="digits (embedded, default), synthetic, cifar10:DIR, "
-                             "cifar100:DIR or imagefolder:DIR."),
-    epochs: int = typer.Option(_D.epochs, "--epochs", help="Proxy training epochs."),
-    batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Proxy training batch size."),
-    base_resolution: int | None = typer.Option(None, "--base-resolution", help="Proxy base resolution in px "
-                                               "(default: the data's; a candidate trains at base x r)."),
-    proxy_width: float = typer.Option(_D.proxy_width, "--proxy-width", help="Proxy width on top of the candidate's."),
-    train_subset: int | None = typer.Option(None, "--train-subset", help="Train proxies on this many images."),
-    optimizer: str = typer.Option(_D.optimizer, "--optimizer", help="sgd or adamw."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate (default: the optimizer's)."),
-    device: str = typer.Option(_D.device, "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    seeds: int = typer.Option(_G.seeds, "--seeds", help="Seeds per candidate in the sweep."),
-    confirm: int = typer.Option(_G.confirm, "--confirm", help="After the sweep, re-train the leading N networks..."),
-    confirm_seeds: int = typer.Option(_G.confirm_seeds, "--confirm-seeds", help="...until each has this many seeds."),
-    sampler: str = typer.Option("grid", "--sampler", help="grid (every candidate), tpe or random (--n-trials)."),
-    n_trials: int | None = typer.Option(None, "--n-trials", help="Trial budget for tpe/random."),
-    pruner: str = typer.Option("none", "--pruner", help="none, median or hyperband (per-epoch val accuracy)."),
-    storage: str | None = typer.Option(None, "--storage", help="Optuna RDB URL (postgresql://... to share one study "
-                                       "between machines); default: SQLite in the study folder."),
-    study: str | None = typer.Option(None, "--study", help="Study name (default: derived from the settings)."),
-    out: Path = typer.Option(Path("results"), "--out", help="Output root; files go to OUT/STUDY/."),
-    workers: int | None = typer.Option(None, "--workers", help="Local worker processes (default: 2 on a CPU "
-                                       "with >= 2 cores, one per GPU when several)."),
-    devices: str | None = typer.Option(None, "--devices", help="Devices for workers in turn, e.g. cuda:0,cuda:1."),
-    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse proxy results of identical runs from "
-                               "earlier studies."),
-    dedup: bool = typer.Option(True, "--dedup/--no-dedup", hidden=True, help="Train identical proxies once."),
-    heartbeat: int = typer.Option(_G.heartbeat_interval, "--heartbeat", hidden=True),
-    grace: int = typer.Option(_G.grace_period, "--grace", hidden=True),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the feasible candidates and train nothing."),
-    json_out: bool = JsonOpt,
+    target_flops: Annotated[str | None, typer.Option(
+        "--target-flops", rich_help_panel=SPACE,
+        help="Target T of the score, in multiply-adds: 400M, 0.4G or 4e8 (default: 2 x the baseline's).")] = None,
+    w: Annotated[float, typer.Option("--w", rich_help_panel=SPACE,
+                                     help="Score exponent: score = accuracy x (FLOPs / T)^w.")] = DEFAULT_W,
+    baseline: options.Baseline = options.DEFAULT_BASELINE,
+    policy: options.Policy = options.DEFAULT_POLICY,
+    alpha: Annotated[str, typer.Option("--alpha", rich_help_panel=SPACE,
+                                       help="Depth coefficients START:STOP:STEP (or a,b,c).")] = DEFAULT_ALPHA,
+    beta: Annotated[str, typer.Option("--beta", rich_help_panel=SPACE,
+                                      help="Width coefficients START:STOP:STEP.")] = DEFAULT_BETA,
+    gamma: Annotated[str, typer.Option("--gamma", rich_help_panel=SPACE,
+                                       help="Resolution coefficients START:STOP:STEP.")] = DEFAULT_GAMMA,
+    tolerance: Annotated[float, typer.Option(
+        "--tolerance", rich_help_panel=SPACE,
+        help="Keep alpha*beta^2*gamma^2 within this relative distance of 2 (0.05: [1.9, 2.1]).")] = DEFAULT_TOLERANCE,
+    constraint: Annotated[Constraint, typer.Option(
+        "--constraint", rich_help_panel=SPACE,
+        help="formula (alpha*beta^2*gamma^2) or measured (the built network's FLOPs ratio to the baseline).")
+    ] = Constraint.FORMULA,
+    data: options.Data = DEFAULT_DATA,
+    epochs: options.Epochs = _D.epochs,
+    batch_size: options.BatchSize = _D.batch_size,
+    base_resolution: options.BaseResolution = None,
+    proxy_width: options.ProxyWidth = _D.proxy_width,
+    train_subset: options.TrainSubset = None,
+    optimizer: options.Optimizer = options.DEFAULT_OPTIMIZER,
+    lr: options.LearningRate = None,
+    device: options.Device = _D.device,
+    seeds: Annotated[int, typer.Option("--seeds", rich_help_panel=STUDY, help="Seeds per candidate in the sweep.")
+                     ] = _G.seeds,
+    confirm: Annotated[int, typer.Option("--confirm", rich_help_panel=STUDY,
+                                         help="After the sweep, re-train the leading N networks...")] = _G.confirm,
+    confirm_seeds: Annotated[int, typer.Option("--confirm-seeds", rich_help_panel=STUDY,
+                                               help="...until each has this many seeds.")] = _G.confirm_seeds,
+    sampler: Annotated[Sampler, typer.Option("--sampler", rich_help_panel=STUDY,
+                                             help="grid (every candidate), tpe or random (--n-trials).")
+                       ] = Sampler.GRID,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", rich_help_panel=STUDY,
+                                                 help="Trial budget for tpe/random.")] = None,
+    pruner: Annotated[Pruner, typer.Option("--pruner", rich_help_panel=STUDY, metavar="<name>",
+                                           help="none, median or hyperband (per-epoch val accuracy).")
+                      ] = Pruner.NONE,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", rich_help_panel=STUDY,
+        help="Optuna RDB URL (postgresql://... to share one study between machines); default: SQLite in the "
+             "study folder.")] = None,
+    study: Annotated[str | None, typer.Option("--study", rich_help_panel=STUDY,
+                                              help="Study name (default: derived from the settings).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", rich_help_panel=STUDY,
+        help="Local worker processes (default: 2 on a CPU with >= 2 cores, one per GPU when several).")] = None,
+    devices: Annotated[str | None, typer.Option("--devices", rich_help_panel=STUDY,
+                                                help="Devices for workers in turn, e.g. cuda:0,cuda:1.")] = None,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", rich_help_panel=STUDY,
+                                        help="Reuse proxy results of identical runs from earlier studies.")] = True,
+    dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", hidden=True, help="Train identical proxies once.")
+                     ] = True,
+    heartbeat: Annotated[int, typer.Option("--heartbeat", hidden=True)] = _G.heartbeat_interval,
+    grace: Annotated[int, typer.Option("--grace", hidden=True)] = _G.grace_period,
+    out: Annotated[Path, typer.Option("--out", rich_help_panel=OUTPUT, help="Output root; files go to OUT/STUDY/.")
+                   ] = Path("results"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", rich_help_panel=OUTPUT,
+                                          help="List the feasible candidates and train nothing.")] = False,
+    json_out: options.Json = False,
 ) -> None:
     """Search alpha, beta, gamma: train a proxy of every feasible candidate, score it, rank, write results.
 
@@ -79,15 +118,19 @@ def grid(
     Outputs OUT/STUDY/trials.csv (a row per triple) and best.json (for `scalesearch scale --from`).
     """
     proxy = ProxyConfig(epochs=epochs, batch_size=batch_size, base_resolution=base_resolution,
-                        proxy_width=proxy_width, train_subset=train_subset, optimizer=optimizer, lr=lr,
+                        proxy_width=proxy_width, train_subset=train_subset, optimizer=optimizer.value, lr=lr,
                         device=device)
-    config = GridConfig(
+    config = SearchConfig(
         target_flops=parse_size(target_flops, "--target-flops") if target_flops is not None else None, w=w,
-        baseline=baseline, policy=policy, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
-        constraint=constraint, data=data, proxy=proxy, seeds=seeds, confirm=confirm, confirm_seeds=confirm_seeds,
-        sampler=sampler, n_trials=n_trials, pruner=pruner, dedup=dedup, study=study, storage=storage, out=out,
-        workers=workers, devices=devices, cache=cache, heartbeat_interval=heartbeat, grace_period=grace,
+        baseline=baseline, policy=policy.value, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
+        constraint=constraint.value, data=data, proxy=proxy, seeds=seeds, confirm=confirm,
+        confirm_seeds=confirm_seeds, sampler=sampler.value, n_trials=n_trials, pruner=pruner.value, dedup=dedup,
+        study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
+        heartbeat_interval=heartbeat, grace_period=grace,
     )
+    if not dry_run:  # a dry run writes nothing; a real one must be able to write its results before it starts
+        check_writable_dir(out, "--out")
+    quiet_optuna()
     try:
         with RichDisplay(config, disable=json_out, transient=True) as display:
             p = plan(config, progress=display.measuring, check_storage=not dry_run)
@@ -98,19 +141,19 @@ def grid(
         raise typer.Exit(130) from None
     space = p.space
     if dry_run:
-        rows = [c.row() for c in space.candidates]
+        rows = space.rows()
         if json_out:
-            print_json(rows)
+            print_json([r.to_dict() for r in rows])
             return
         console.print(table(
             f"{len(space.candidates) - (not space.candidates[0].feasible)} feasible of {space.grid_points} grid "
             f"points ({space.constraint} constraint, tolerance {space.tolerance:g}); {space.n_groups} distinct "
             f"networks, {len(space.proxy_groups)} distinct proxies to train",
             ["alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "params", "FLOPs ratio", "group",
-             "proxy group"],
-            [[f"{r['alpha']:g}", f"{r['beta']:g}", f"{r['gamma']:g}", f"{r['product']:.4f}", r["resolution"],
-              f"{r['flops']:,}", f"{r['params']:,}", f"{r['flops_ratio']:.3f}x",
-              f"{r['group']}{' (base)' if r['baseline'] else ''}", r["proxy_group"]] for r in rows],
+             "network"],
+            [[f"{r.alpha:g}", f"{r.beta:g}", f"{r.gamma:g}", f"{r.product:.4f}", r.resolution_px,
+              f"{r.flops:,}", f"{r.params:,}", f"{r.flops_ratio:.3f}x",
+              f"{r.group}{' (base)' if r.baseline else ''}", r.network] for r in rows],
             caption="FLOPs: fvcore multiply-adds of the full candidate at its deployment resolution, batch 1.",
         ))
         return
@@ -118,20 +161,28 @@ def grid(
     err_console.print(f"study [bold]{p.study_name}[/] ({redact(p.storage_url)}): {len(space.candidates)} "
                       f"candidates, {len(space.proxy_groups)} distinct proxy networks", highlight=False)
     with RichDisplay(config, disable=json_out) as display:
-        outcome = run_grid(config, display=display, the_plan=p)
-    frame, noise, paths = write_outputs(outcome.study, p.study_dir, storage=redact(p.storage_url),
-                                        command=_command(), finished=not outcome.interrupted,
-                                        seconds=outcome.seconds)
+        outcome = run_search(config, display=display, the_plan=p, optuna_verbosity=optuna.logging.ERROR)
+    try:
+        frame, noise, paths = write_outputs(outcome.study, p.study_dir, storage=redact(p.storage_url),
+                                            command=_command(), finished=not outcome.interrupted,
+                                            seconds=outcome.seconds)
+    except OSError as exc:  # the runs are kept in the study: rerunning the command writes the files again
+        raise UsageError(f"--out {p.study_dir}: cannot write the results ({exc.strerror or exc}); finished runs "
+                         f"are kept in the study, rerun the command to write them") from None
     if json_out:
         print_json({"study": p.study_name, "interrupted": outcome.interrupted, "seconds": outcome.seconds,
-                    "noise": noise, "files": {k: str(v) for k, v in paths.items()},
-                    "rows": frame.astype(object).where(frame.notna(), None).to_dict(orient="records")})
+                    "noise": noise.to_dict(), "files": {k: str(v) for k, v in paths.items()},
+                    "rows": frame.to_dict(orient="records")})
     else:
         caption = (f"score = proxy accuracy x (FLOPs / {format_size(p.target_flops)})^{config.w:g}; FLOPs in "
-                   f"multiply-adds. {noise['verdict']}. Short proxies under-rate depth: the order is more "
+                   f"multiply-adds. {noise.verdict}. Short proxies under-rate depth: the order is more "
                    f"trustworthy than the gaps.")
         # A pipe or file gets the full table, not an 80-column squeeze; a terminal keeps its own width.
-        console.print(ranked_table(frame, caption=caption), width=None if console.is_terminal else 150)
+        shown = ranked_table(frame, caption=caption)
+        if console.is_terminal:
+            console.print(shown)
+        else:
+            Console(file=sys.stdout, width=160).print(shown)
         for name, path in paths.items():
             console.print(f"{name}: {path}", highlight=False)
         console.print(f"wall time {outcome.seconds:.0f} s", highlight=False)
@@ -139,3 +190,30 @@ def grid(
         err_console.print(f"interrupted: finished runs are kept in the study. Resume with:\n  {_command()}",
                           highlight=False, soft_wrap=True)
         raise typer.Exit(130)
+
+
+def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound coefficients, ranked",
+                 caption: str | None = None) -> Table:
+    """The top rows as a rich table (FLOPs in multiply-adds; accuracy is the proxy's, mean +- std). The
+    baseline always shows, as "base" without a rank when it lies outside the constraint band."""
+    shown = frame.head(limit)
+    base = frame[frame["baseline"].astype(bool)]
+    if len(base) and base.index[0] not in shown.index:
+        shown = pd.concat([shown, base])
+    rows = []
+    for _, r in shown.iterrows():
+        acc = "-" if math.isnan(r["accuracy_mean"]) else f"{r['accuracy_mean']:.1%}"
+        if not math.isnan(r["accuracy_std"]):
+            acc += f" ± {r['accuracy_std']:.1%}"
+        name = "" if pd.isna(r["rank"]) else str(int(r["rank"]))
+        if r["baseline"]:
+            name = f"{name} (base)" if name else "base"
+        rows.append([
+            name, f"{r['alpha']:g}", f"{r['beta']:g}", f"{r['gamma']:g}", f"{r['product']:.3f}",
+            str(int(r["resolution_px"])), format_size(r["flops"]), f"{r['flops_ratio']:.2f}x",
+            format_size(r["params"]), acc, str(int(r["seeds"])),
+            "-" if math.isnan(r["score"]) else f"{r['score']:.4f}", r["status"], str(int(r["group"])),
+        ])
+    columns = ["#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params", "proxy acc",
+               "seeds", "score", "status", "group"]
+    return table(title, columns, rows, caption=caption)

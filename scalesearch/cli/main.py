@@ -1,20 +1,60 @@
 """The `scalesearch` app. Commands are registered here through `guarded`, the one place where library
-errors become a one-line message on stderr and an exit code (no traceback for bad input)."""
+errors become a one-line message on stderr and an exit code (no traceback for bad input). A library
+FieldError names a setting's field (``batch_size``); `guarded` names the command's flag instead
+(``--batch-size``). Values Typer refuses before a command runs (a choice not offered, a number that does
+not parse) get the same one-line form from the root group, `_App`."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.main
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from scalesearch import __version__
-from scalesearch.errors import ScaleSearchError
-from scalesearch.report.console import err_console
+from scalesearch.cli.output import err_console
+from scalesearch.errors import FieldError, ScaleSearchError
+
+# Library fields set by a flag of another name. Every other field is found by name: a FieldError about
+# ``batch_size`` names the command's ``--batch-size`` (dotted fields such as ``proxy.epochs`` by their last part).
+FIELD_PARAMETERS = {"heartbeat_interval": "heartbeat", "grace_period": "grace"}
+
+
+class _App(TyperGroup):
+    """The root group. A value Typer refuses before a command runs (a choice that is not offered, a number that
+    does not parse, an unknown option) is reported like a library error: one line on stderr, exit code 2."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with _one_line_usage_errors():
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:  # parses the subcommand's options, then runs it
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except typer.TyperException as exc:  # Click's usage errors; Exit and Abort are not TyperExceptions
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `scalesearch` alone prints the help
+            raise
+        # Typer validates through pydantic, whose messages start "Value error, ": not the user's concern.
+        message = exc.format_message().replace("Value error, ", "")
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(message + hint, getattr(exc, "exit_code", 2))
+
 
 app = typer.Typer(
     name="scalesearch",
+    cls=_App,
     help="Find compound scaling coefficients (alpha, beta, gamma) for a ConvNet baseline, and scale it. "
     "FLOPs are multiply-adds throughout.",
     no_args_is_help=True,
@@ -23,16 +63,46 @@ app = typer.Typer(
 )
 
 
+def _fail(message: str, code: int) -> NoReturn:
+    """'error: <message>' as one line on stderr (the message is text, never rich markup), then exit."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True, emoji=False)
+    raise typer.Exit(code) from None
+
+
+@functools.cache
+def command_flags(command: Callable[..., Any]) -> dict[str, str]:
+    """Name -> long flag for every option of ``command``, as Typer builds it. Both the parameter's name and the
+    flag's own are keys: ``json_out`` and ``json`` -> ``--json``; ``compile_`` and ``compile`` -> ``--compile``."""
+    probe = typer.Typer(add_completion=False)
+    probe.command()(command)
+    flags = {}
+    for param in typer.main.get_command(probe).params:
+        long = [opt for opt in param.opts if opt.startswith("--")]
+        if param.name and long:
+            flags[long[0][2:].replace("-", "_")] = flags[param.name] = long[0]
+    return flags
+
+
+def flag_for(command: Callable[..., Any], field: str) -> str | None:
+    """The flag of ``command`` that sets the library field ``field``, or None if no flag does."""
+    name = field.rsplit(".", 1)[-1]
+    flags = command_flags(command)
+    return flags.get(name) or flags.get(FIELD_PARAMETERS.get(name, ""))
+
+
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command; a ScaleSearchError becomes 'error: <message>' and its exit code."""
+    """Run a command; a ScaleSearchError becomes 'error: <message>' and its exit code. A FieldError names the
+    flag that set the field, when the command has one: ``error: --epochs 0: must be an integer >= 1``."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except ScaleSearchError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+            message = str(exc)
+            if isinstance(exc, FieldError) and (flag := flag_for(command, exc.field)) is not None:
+                message = exc.render(flag)
+            _fail(message, exc.exit_code)
 
     return wrapper
 
@@ -45,7 +115,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     """Find compound scaling coefficients for a ConvNet baseline, and scale it."""
 

@@ -4,70 +4,88 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from scalesearch.report.console import console, err_console, fmt_int, print_json, table
-from scalesearch.train import DEFAULT_DATA, ProxyConfig, load_data, proxy_spec, resolve_device, train_proxy
+from scalesearch.cli.output import check_writable_file, console, err_console, fmt_int, print_json, save_text, table
+from scalesearch.train import ProxyConfig, load_data, proxy_spec, resolve_device, train_proxy
+from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepDone
 
-from .common import (
-    AlphaOpt,
-    BaselineOpt,
-    BetaOpt,
-    DepthOpt,
-    GammaOpt,
-    ImageSizeOpt,
-    JsonOpt,
-    PhiOpt,
-    PolicyOpt,
-    ResolutionOpt,
-    WidthOpt,
-    multipliers,
-    resolve_network,
+from .network import multipliers, resolve_network
+from .options import (
+    DEFAULT_BASELINE,
+    DEFAULT_DATA,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_POLICY,
+    OUTPUT,
+    PROXY,
+    PROXY_DEFAULTS as _D,
+    Alpha,
+    Baseline,
+    BaseResolution,
+    BatchSize,
+    Beta,
+    Data,
+    Depth,
+    Device,
+    Epochs,
+    Gamma,
+    ImageSize,
+    Json,
+    LearningRate,
+    Optimizer,
+    Phi,
+    Policy,
+    ProxyWidth,
+    Resolution,
+    TrainSubset,
+    WeightDecay,
+    Width,
 )
-
-_D = ProxyConfig()  # the defaults shown in --help come from the library, never restated here
 
 
 def train(
-    baseline: str = BaselineOpt,
-    depth: float | None = DepthOpt, width: float | None = WidthOpt, resolution: float | None = ResolutionOpt,
-    alpha: float | None = AlphaOpt, beta: float | None = BetaOpt, gamma: float | None = GammaOpt,
-    phi: float | None = PhiOpt, image_size: int | None = ImageSizeOpt, policy: str = PolicyOpt,
-    data: str = typer.Option(DEFAULT_DATA, "--data", help="digits (embedded, default), synthetic, cifar10:DIR, "
-                             "cifar100:DIR or imagefolder:DIR."),
-    cache_size: int | None = typer.Option(None, "--cache-size", help="Pixels images are stored at after decoding "
-                                          "(imagefolder default 80; others keep their native size)."),
-    epochs: int = typer.Option(_D.epochs, "--epochs", help="Proxy training epochs."),
-    batch_size: int = typer.Option(_D.batch_size, "--batch-size", help="Training batch size."),
-    base_resolution: int | None = typer.Option(None, "--base-resolution", help="Proxy base resolution in px; the "
-                                               "candidate trains at base x its resolution multiplier "
-                                               "(default: the data's: 32 for digits, CIFAR and synthetic, "
-                                               "64 for imagefolder)."),
-    proxy_width: float = typer.Option(_D.proxy_width, "--proxy-width", help="Width multiplier applied on top of "
-                                      "the candidate's width for the proxy run."),
-    train_subset: int | None = typer.Option(None, "--train-subset", help="Train on this many training images "
-                                            "(seeded choice; default: all)."),
-    optimizer: str = typer.Option(_D.optimizer, "--optimizer", help="sgd (Nesterov momentum) or adamw."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate (default: 0.1 sgd, 2e-3 adamw)."),
-    weight_decay: float | None = typer.Option(None, "--weight-decay", help="Weight decay, not on BN or biases "
-                                              "(default: 5e-4 sgd, 0.05 adamw)."),
-    label_smoothing: float = typer.Option(_D.label_smoothing, "--label-smoothing"),
-    warmup_epochs: float = typer.Option(_D.warmup_epochs, "--warmup-epochs", help="Linear warmup, then cosine."),
-    bn_recalibration: int = typer.Option(_D.bn_recalibration, "--bn-recalibration", help="Training images to "
-                                         "recompute BatchNorm statistics over before each evaluation (0: off)."),
-    augment: bool = typer.Option(_D.augment, "--augment/--no-augment", help="Random crop and (where labels "
-                                 "allow) horizontal flip, in whole batches on the device."),
-    compile_: bool = typer.Option(_D.compile, "--compile/--no-compile", help="torch.compile the proxy "
-                                  "(recompiles for every new architecture)."),
-    device: str = typer.Option(_D.device, "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps."),
-    threads: int | None = typer.Option(None, "--threads", help="Torch threads (default: available cores)."),
-    seed: int = typer.Option(0, "--seed", help="Seeds model init, data order, augmentation, subset."),
-    save: Path | None = typer.Option(None, "--save", help="Also write the result (as --json prints it) to this "
-                                     ".json file."),
-    json_out: bool = JsonOpt,
+    baseline: Baseline = DEFAULT_BASELINE,
+    depth: Depth = None, width: Width = None, resolution: Resolution = None,
+    alpha: Alpha = None, beta: Beta = None, gamma: Gamma = None, phi: Phi = None,
+    image_size: ImageSize = None, policy: Policy = DEFAULT_POLICY,
+    data: Data = DEFAULT_DATA,
+    cache_size: Annotated[int | None, typer.Option(
+        "--cache-size", help="Pixels images are stored at after decoding (imagefolder default 80; others keep "
+        "their native size).", rich_help_panel=PROXY)] = None,
+    epochs: Epochs = _D.epochs,
+    batch_size: BatchSize = _D.batch_size,
+    base_resolution: BaseResolution = _D.base_resolution,
+    proxy_width: ProxyWidth = _D.proxy_width,
+    train_subset: TrainSubset = _D.train_subset,
+    optimizer: Optimizer = DEFAULT_OPTIMIZER,
+    lr: LearningRate = _D.lr,
+    weight_decay: WeightDecay = _D.weight_decay,
+    label_smoothing: Annotated[float, typer.Option(
+        "--label-smoothing", help="Label smoothing of the training loss.", rich_help_panel=PROXY,
+    )] = _D.label_smoothing,
+    warmup_epochs: Annotated[float, typer.Option(
+        "--warmup-epochs", help="Linear warmup, then cosine.", rich_help_panel=PROXY)] = _D.warmup_epochs,
+    bn_recalibration: Annotated[int, typer.Option(
+        "--bn-recalibration", help="Training images to recompute BatchNorm statistics over before each evaluation "
+        "(0: off).", rich_help_panel=PROXY)] = _D.bn_recalibration,
+    augment: Annotated[bool, typer.Option(
+        "--augment/--no-augment", help="Random crop and (where labels allow) horizontal flip, in whole batches on "
+        "the device.", rich_help_panel=PROXY)] = _D.augment,
+    compile_: Annotated[bool, typer.Option(
+        "--compile/--no-compile", help="torch.compile the proxy (recompiles for every new architecture).",
+        rich_help_panel=PROXY)] = _D.compile,
+    device: Device = _D.device,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", help="Torch threads (default: available cores).", rich_help_panel=PROXY)] = _D.threads,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seeds model init, data order, augmentation, subset.", rich_help_panel=PROXY)] = 0,
+    save: Annotated[Path | None, typer.Option(
+        "--save", help="Also write the result (as --json prints it) to this .json file.", rich_help_panel=OUTPUT,
+    )] = None,
+    json_out: Json = False,
 ) -> None:
     """Train a candidate's reduced proxy briefly: validation accuracy, loss, time, images/s, memory.
 
@@ -75,14 +93,16 @@ def train(
     Cost for scoring is always measured on the full candidate at its deployment resolution, never on the proxy.
     """
     m = multipliers(depth, width, resolution, alpha, beta, gamma, phi)
-    _, net = resolve_network(baseline, m, image_size, policy)
+    _, net = resolve_network(baseline, m, image_size, policy.value)
     config = ProxyConfig(
         epochs=epochs, batch_size=batch_size, base_resolution=base_resolution, proxy_width=proxy_width,
-        train_subset=train_subset, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+        train_subset=train_subset, optimizer=optimizer.value, lr=lr, weight_decay=weight_decay,
         label_smoothing=label_smoothing, warmup_epochs=warmup_epochs, bn_recalibration=bn_recalibration,
         augment=augment, compile=compile_, device=device, threads=threads,
     )
     resolve_device(config.device)  # a bad --device fails before any data is read
+    if save is not None:
+        check_writable_file(save, "--save")  # before any data is read or anything trained
     dataset = load_data(data, cache_size=cache_size)  # the split never depends on --seed
     for note in dataset.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
@@ -94,26 +114,29 @@ def train(
         task = bar.add_task(f"training {proxy.name} at {proxy.resolution} px", total=None, status="")
         last_acc = ["-"]
 
-        def on_progress(event: dict[str, Any]) -> None:
-            if event["event"] == "start":
-                bar.update(task, total=event["epochs"] * event["steps_per_epoch"])
-            elif event["event"] == "step":
-                done = (event["epoch"] - 1) * event["steps"] + event["step"]
-                bar.update(task, completed=done, status=f"epoch {event['epoch']}/{config.epochs}  loss "
-                           f"{event['loss']:.3f}  val acc {last_acc[0]}  {event['images_per_second']:.0f} img/s")
-            elif event["event"] == "epoch":
-                last_acc[0] = f"{event['val_accuracy']:.1%}"
+        def on_progress(event: ProgressEvent) -> None:
+            if isinstance(event, RunStarted):
+                bar.update(task, total=event.epochs * event.steps_per_epoch)
+            elif isinstance(event, StepDone):
+                done = (event.epoch - 1) * event.steps + event.step
+                bar.update(task, completed=done, status=f"epoch {event.epoch}/{config.epochs}  loss "
+                           f"{event.loss:.3f}  val acc {last_acc[0]}  {event.images_per_second:.0f} img/s")
+            elif isinstance(event, EpochDone):
+                last_acc[0] = f"{event.val_accuracy:.1%}"
 
         result = train_proxy(net, dataset, config, seed=seed, progress=on_progress)
 
     payload = {"network": net.name, "baseline": baseline, "data": dataset.name, "config": _config_dict(config),
                "result": result.to_dict()}
-    if save is not None:
-        save.parent.mkdir(parents=True, exist_ok=True)
-        save.write_text(json.dumps(payload, indent=2) + "\n")
     if json_out:
         print_json(payload)
-        return
+    else:
+        _print_result(net, proxy, config, dataset, result, seed)
+    if save is not None:  # after the result is shown: a failed save never loses it
+        save_text(save, json.dumps(payload, indent=2) + "\n")
+
+
+def _print_result(net: Any, proxy: Any, config: Any, dataset: Any, result: Any, seed: int) -> None:
     peak = f"{result.peak_memory_bytes / 2**20:,.0f} MiB ({result.peak_memory_kind.replace('_', ' ')})"
     rows: list[list[Any]] = [
         ["status", result.status + (f": {result.message}" if result.message else "")],

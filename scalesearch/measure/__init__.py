@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scalesearch.measure.cache import CostCache, cache_at
-from scalesearch.measure.cost import CONVENTION, COUNTERS, Cost, PartCost, count
+from scalesearch.measure.cost import CONVENTION, COUNTERS, DEFAULT_COUNTER, Cost, PartCost, count
+from scalesearch.measure.costcache import CostCache, cache_at
 from scalesearch.spec import NetSpec
 
 
-def measure(spec: NetSpec, counter: str = "fvcore", cache: bool | Path | CostCache = True) -> Cost:
+def measure(spec: NetSpec, counter: str = DEFAULT_COUNTER, cache: bool | Path | CostCache = True) -> Cost:
     """Cost of ``spec`` at its own resolution, batch 1, all FLOPs in multiply-adds.
 
     Identical architectures (same ``spec.architecture_key()``) are counted once: the result is cached on
-    disk (see scalesearch.measure.cache) unless ``cache=False``; a Path selects another cache file.
+    disk (see scalesearch.measure.costcache) unless ``cache=False``; a Path selects another cache file.
     The returned Cost's ``seconds`` is the time of the original count, not of the lookup.
     """
     if cache is False:
@@ -27,4 +27,4 @@ def measure(spec: NetSpec, counter: str = "fvcore", cache: bool | Path | CostCac
     return cost
 
 
-__all__ = ["CONVENTION", "COUNTERS", "Cost", "CostCache", "PartCost", "count", "measure"]
+__all__ = ["CONVENTION", "COUNTERS", "DEFAULT_COUNTER", "Cost", "CostCache", "PartCost", "count", "measure"]

@@ -22,11 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from scalesearch.errors import UsageError
+from scalesearch.errors import FieldError
 from scalesearch.nn import Net, build
 from scalesearch.spec import NetSpec
 
 COUNTERS = ("fvcore", "meta")
+DEFAULT_COUNTER = "fvcore"
 CONVENTION = "multiply-adds"
 
 
@@ -140,10 +141,10 @@ def count_meta(spec: NetSpec) -> Cost:
     )
 
 
-def count(spec: NetSpec, counter: str = "fvcore") -> Cost:
+def count(spec: NetSpec, counter: str = DEFAULT_COUNTER) -> Cost:
     """Count ``spec`` with no cache. ``counter`` is ``fvcore`` or ``meta`` (see the module docstring)."""
     if counter == "fvcore":
         return count_fvcore(spec)
     if counter == "meta":
         return count_meta(spec)
-    raise UsageError(f"unknown counter {counter!r}: choose one of {', '.join(COUNTERS)}")
+    raise FieldError("counter", counter, f"not a FLOP counter; choose one of {', '.join(COUNTERS)}")

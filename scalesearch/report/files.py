@@ -1,4 +1,5 @@
-"""Writing tables to files: the suffix picks the format."""
+"""The files a search leaves in its folder: trials.csv (every candidate, ranked) and best.json (the
+winner and everything that produced it)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from scalesearch.errors import UsageError
+from scalesearch import ranking
+from scalesearch.jsonio import write_text_atomic
+from scalesearch.report.best import best_record, write_best
+from scalesearch.report.frames import frame, ranked_rows
 
 
-def write_frame(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as CSV (.csv) or a JSON list of records (.json)."""
-    suffix = path.suffix.lower()
-    if suffix not in {".csv", ".json"}:
-        raise UsageError(f"{path}: --save writes .csv or .json files")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_json(path, orient="records", indent=2)
-    return path
+def write_outputs(study: object, folder: Path, *, storage: str, command: str, finished: bool,
+                  seconds: float) -> tuple[pd.DataFrame, ranking.NoiseVerdict, dict[str, Path]]:
+    """trials.csv always; best.json once some feasible candidate has a score. Returns (frame, noise, paths)."""
+    record, rows = ranked_rows(study)
+    table = frame(rows)
+    paths = {"trials": write_text_atomic(folder / "trials.csv", table.to_csv(index=False))}
+    noise = ranking.noise_verdict(rows)
+    top = ranking.leader(rows)
+    if top is not None:
+        rec = best_record(record, top, noise, study=getattr(study, "study_name", ""), storage=storage,
+                          command=command, finished=finished, seconds=seconds)
+        paths["best"] = write_best(rec, folder / "best.json")
+    return table, noise, paths

@@ -1,4 +1,4 @@
-"""GridConfig: every setting of one search, its fingerprint and its default study name.
+"""SearchConfig: every setting of one search, its fingerprint and its default study name.
 
 Settings split in two. Those that change what a trial computes or how it is scored (baseline, grid,
 constraint, data, proxy training, seeds, sampler, pruner, target, w) form the *fingerprint*: a study keeps
@@ -9,19 +9,35 @@ it, and a resumed or joining run must match it. Those that only change where and
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from scalesearch.errors import UsageError
-from scalesearch.search.space import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
+from scalesearch.errors import FieldError
+from scalesearch.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
+from scalesearch.record import RECORD_FORMAT, fingerprint
+from scalesearch.search.schedule import Budget
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 
-SAMPLERS = ("grid", "tpe", "random")
-PRUNERS = ("none", "median", "hyperband")
+
+class Sampler(StrEnum):
+    """grid: every candidate; tpe and random: a budget of --n-trials drawn from the axes' box."""
+
+    GRID = "grid"
+    TPE = "tpe"
+    RANDOM = "random"
+
+
+class Pruner(StrEnum):
+    NONE = "none"
+    MEDIAN = "median"
+    HYPERBAND = "hyperband"
+
+
+SAMPLERS = tuple(s.value for s in Sampler)
+PRUNERS = tuple(p.value for p in Pruner)
 DEFAULT_W = -0.07  # MnasNet/EfficientNet's soft-constraint exponent
 DEFAULT_BASELINE = "efficientnet-b0"
 # Proxy fields that set where a run executes, not what it computes: left out of fingerprints and caches.
@@ -29,8 +45,9 @@ RUNTIME_PROXY_FIELDS = ("device", "threads", "workers", "compile", "eval_batch_s
 
 
 @dataclass(frozen=True)
-class GridConfig:
-    """One `scalesearch grid` invocation. ``target_flops`` None means twice the baseline's fvcore
+class SearchConfig:
+    """One search: what `scalesearch grid` runs (the grid sampler by default, or TPE/random search).
+    ``target_flops`` None means twice the baseline's fvcore
     multiply-adds (the phi = 1 target); T only scales every score by the same factor, never the ranking."""
 
     target_flops: int | None = None
@@ -64,31 +81,35 @@ class GridConfig:
     poll_seconds: float = 2.0
 
     def __post_init__(self) -> None:
-        def need(ok: bool, message: str) -> None:
+        def need(ok: bool, name: str, problem: str) -> None:
             if not ok:
-                raise UsageError(message)
+                raise FieldError(name, getattr(self, name), problem)
 
-        need(self.target_flops is None or self.target_flops > 0, f"--target-flops {self.target_flops}: must be > 0")
-        need(-1 <= self.w <= 1, f"--w {self.w}: must lie in [-1, 1] (the paper uses -0.07)")
-        need(self.constraint in CONSTRAINTS, f"--constraint {self.constraint!r}: choose {', '.join(CONSTRAINTS)}")
-        need(self.sampler in SAMPLERS, f"--sampler {self.sampler!r}: choose one of {', '.join(SAMPLERS)}")
-        need(self.pruner in PRUNERS, f"--pruner {self.pruner!r}: choose one of {', '.join(PRUNERS)}")
-        need(self.seeds >= 1, f"--seeds {self.seeds}: must be >= 1")
-        need(self.confirm >= 0, f"--confirm {self.confirm}: must be >= 0")
-        need(self.confirm_seeds >= 1, f"--confirm-seeds {self.confirm_seeds}: must be >= 1")
-        need(self.workers is None or self.workers >= 1, f"--workers {self.workers}: must be >= 1")
-        need(self.n_trials is None or self.n_trials >= 1, f"--n-trials {self.n_trials}: must be >= 1")
-        need(self.sampler == "grid" or self.n_trials is not None,
-             f"--sampler {self.sampler} needs --n-trials N (the budget); the grid sampler runs every candidate")
-        need(self.study is None or bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.study)),
-             f"--study {self.study!r}: use letters, digits, '.', '_' and '-' (it names a folder)")
-        need(self.heartbeat_interval >= 1 and self.grace_period > self.heartbeat_interval,
-             "heartbeat: the grace period must exceed the interval")
+        need(self.target_flops is None or self.target_flops > 0, "target_flops", "must be > 0")
+        need(-1 <= self.w <= 1, "w", "must lie in [-1, 1] (the paper uses -0.07)")
+        need(self.constraint in CONSTRAINTS, "constraint", f"choose {', '.join(CONSTRAINTS)}")
+        need(self.sampler in SAMPLERS, "sampler", f"choose one of {', '.join(SAMPLERS)}")
+        need(self.pruner in PRUNERS, "pruner", f"choose one of {', '.join(PRUNERS)}")
+        need(self.seeds >= 1, "seeds", "must be >= 1")
+        need(self.confirm >= 0, "confirm", "must be >= 0")
+        need(self.confirm_seeds >= 1, "confirm_seeds", "must be >= 1")
+        need(self.workers is None or self.workers >= 1, "workers", "must be >= 1")
+        need(self.n_trials is None or self.n_trials >= 1, "n_trials", "must be >= 1")
+        need(self.sampler == "grid" or self.n_trials is not None, "n_trials",
+             "required by the tpe and random samplers (the trial budget; the grid sampler runs every candidate)")
+        need(self.study is None or bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.study)), "study",
+             "use letters, digits, '.', '_' and '-' (it names a folder)")
+        need(self.heartbeat_interval >= 1 and self.grace_period > self.heartbeat_interval, "grace_period",
+             "the heartbeat grace period must exceed the interval")
 
     @property
-    def total_seeds(self) -> int:
-        """Seeds the leading networks end up with."""
-        return max(self.seeds, self.confirm_seeds) if self.confirm else self.seeds
+    def budget(self) -> Budget:
+        """The settings that decide what work there is (search.schedule)."""
+        return Budget(sampler=self.sampler, seeds=self.seeds, confirm=self.confirm, confirm_seeds=self.confirm_seeds,
+                      n_trials=self.n_trials)
+
+    def replace(self, **changes: Any) -> SearchConfig:
+        return dataclasses.replace(self, **changes)
 
     def proxy_settings(self) -> dict[str, Any]:
         """The proxy fields that change a trained result (device and thread count do not, materially)."""
@@ -107,6 +128,8 @@ class GridConfig:
             "seeds": self.seeds, "confirm": self.confirm, "confirm_seeds": self.confirm_seeds,
             "sampler": self.sampler, "pruner": self.pruner, "dedup": self.dedup,
             "target_flops": target_flops, "w": self.w,
+            # A new study layout gets a new default study name, so an old study is never half-read.
+            "record_format": RECORD_FORMAT,
         }
 
     def study_name(self, settings: dict[str, Any]) -> str:
@@ -118,11 +141,6 @@ class GridConfig:
 
     def study_dir(self, name: str) -> Path:
         return Path(self.out) / name
-
-
-def fingerprint(settings: dict[str, Any]) -> str:
-    blob = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def settings_diff(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -1,14 +1,7 @@
 """The candidate set of a compound-coefficient search: grid, constraint, collapse groups, proxy groups.
 
-Step 1 of EfficientNet fixes phi = 1 and searches alpha (depth), beta (width), gamma (resolution) >= 1
-under alpha * beta^2 * gamma^2 ~= 2. Here:
+The grid and the constraint are pure arithmetic (``scalesearch.grid``). Here:
 
-- The grid is the product of three ``START:STOP:STEP`` ranges parsed in decimal (``units.parse_range``), and
-  the constraint product is computed in decimal too, so a point on the band's edge (1.9 or 2.1) is kept or
-  dropped by arithmetic, not by binary rounding.
-- ``formula`` keeps |alpha*beta^2*gamma^2 - 2| <= 2 * tolerance. ``measured`` keeps points whose fvcore
-  multiply-adds over the baseline's lie in the same band: rounding of depth, width and resolution moves
-  the real cost far from the formula (efficientnet-facts.md), so the two sets differ a lot.
 - Every kept point is built (``scale``) and measured; points that round to the same network at the same
   resolution share one *collapse group* (full ``architecture_key``). The trained network is the reduced
   proxy (``train.proxy_spec``), where even more points coincide: the *proxy group* is the unit that is
@@ -18,83 +11,21 @@ under alpha * beta^2 * gamma^2 ~= 2. Here:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from scalesearch.errors import SearchError, UsageError
+from scalesearch.errors import FieldError, SearchError
+from scalesearch.grid import CONSTRAINTS, DEFAULT_TOLERANCE, Ranges, band, formula_feasible, product
 from scalesearch.measure import Cost, measure
+from scalesearch.record import CandidateRow, Network
 from scalesearch.scaling import policy as get_policy, scale
 from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, ProxyConfig, proxy_spec
-from scalesearch.units import parse_range
 
-# Defaults (docs/search.md): the band's ends are depth-only (alpha 2.0), width-only (beta 1.4: 1.96) and
-# resolution-only (gamma 1.4); steps of 0.1 for alpha and beta and 0.05 for gamma hold the paper's point
-# (1.2, 1.1, 1.15). That is 35 feasible points and 31 distinct B0 networks: with the top 5 confirmed on 3
-# seeds, ~41 proxy runs, which fit the 15-minute budget on a 2-core CPU. Step 0.05 everywhere (111 points,
-# 66 networks) is the finer grid when time allows (--alpha 1.0:2.0:0.05 --beta 1.0:1.4:0.05).
-DEFAULT_ALPHA = "1.0:2.0:0.1"
-DEFAULT_BETA = "1.0:1.4:0.1"
-DEFAULT_GAMMA = "1.0:1.4:0.05"
-DEFAULT_TOLERANCE = 0.05
-CONSTRAINTS = ("formula", "measured")
-TARGET_PRODUCT = Decimal(2)
 # measured mode screens the whole box with the meta counter (conv+linear only, ~10x faster) before the
 # exact fvcore count; a 10% margin covers the 2-4% fvcore adds for batch norm and pooling.
 _SCREEN_MARGIN = 0.10
-
-
-@dataclass(frozen=True)
-class Ranges:
-    """Parsed grid axes. ``alpha``/``beta``/``gamma`` keep the text the user typed for messages."""
-
-    alpha: tuple[float, ...]
-    beta: tuple[float, ...]
-    gamma: tuple[float, ...]
-    text: tuple[str, str, str] = (DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA)
-
-    @classmethod
-    def parse(cls, alpha: str = DEFAULT_ALPHA, beta: str = DEFAULT_BETA, gamma: str = DEFAULT_GAMMA) -> Ranges:
-        axes = []
-        for name, text in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-            values = parse_range(text, what=f"--{name}")
-            low = [v for v in values if v <= 0]
-            if low:
-                raise UsageError(f"--{name} {text!r}: coefficients must be positive (the paper uses >= 1)")
-            axes.append(tuple(values))
-        return cls(axes[0], axes[1], axes[2], (str(alpha), str(beta), str(gamma)))
-
-    def points(self) -> Iterable[tuple[float, float, float]]:
-        return itertools.product(self.alpha, self.beta, self.gamma)
-
-    @property
-    def size(self) -> int:
-        return len(self.alpha) * len(self.beta) * len(self.gamma)
-
-
-def dec(x: float) -> Decimal:
-    """The decimal the user meant: parse_range values are floats of short decimals (1.05 -> '1.05')."""
-    return Decimal(repr(float(x)))
-
-
-def product(alpha: float, beta: float, gamma: float) -> Decimal:
-    """alpha * beta^2 * gamma^2, exact in decimal."""
-    return dec(alpha) * dec(beta) ** 2 * dec(gamma) ** 2
-
-
-def band(tolerance: float) -> tuple[Decimal, Decimal]:
-    """The kept interval of the product (or measured ratio): [2 (1 - tol), 2 (1 + tol)]."""
-    if not 0 <= tolerance < 1:
-        raise UsageError(f"--tolerance {tolerance}: must lie in [0, 1) (0.05 keeps products in [1.9, 2.1])")
-    t = dec(tolerance)
-    return TARGET_PRODUCT * (1 - t), TARGET_PRODUCT * (1 + t)
-
-
-def formula_feasible(ranges: Ranges, tolerance: float) -> list[tuple[float, float, float]]:
-    lo, hi = band(tolerance)
-    return [p for p in ranges.points() if lo <= product(*p) <= hi]
 
 
 @dataclass(frozen=True)
@@ -124,19 +55,18 @@ class Candidate:
     def depth(self) -> int:
         return self.spec.total_layers
 
-    def row(self) -> dict[str, object]:
-        """The facts a dry run lists and a trial stores (JSON-ready)."""
+    def to_row(self, index: int) -> CandidateRow:
+        """The facts a dry run lists and the study stores."""
         rec = self.spec.scaling
-        return {
-            "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "product": round(self.product, 6),
-            "d": rec.depth_achieved if rec else 1.0, "w": rec.width_achieved if rec else 1.0,
-            "r": rec.resolution_achieved if rec else 1.0, "layers": self.depth,
-            "resolution": self.spec.resolution, "proxy_resolution": self.proxy_resolution,
-            "flops": self.cost.flops, "params": self.cost.params, "activations": self.cost.activations,
-            "flops_ratio": round(self.flops_ratio, 6), "group": self.group, "proxy_group": self.proxy_group,
-            "architecture": self.cost.architecture, "proxy_architecture": self.proxy_key,
-            "baseline": self.is_baseline, "feasible": self.feasible,
-        }
+        return CandidateRow(
+            index=index, alpha=self.alpha, beta=self.beta, gamma=self.gamma, product=round(self.product, 6),
+            depth_achieved=rec.depth_achieved if rec else 1.0, width_achieved=rec.width_achieved if rec else 1.0,
+            resolution_achieved=rec.resolution_achieved if rec else 1.0, layers=self.depth,
+            resolution_px=self.spec.resolution, proxy_resolution_px=self.proxy_resolution, flops=self.cost.flops,
+            params=self.cost.params, activations=self.cost.activations, flops_ratio=round(self.flops_ratio, 6),
+            group=self.group, network=self.proxy_group, architecture=self.cost.architecture,
+            proxy_architecture=self.proxy_key, baseline=self.is_baseline, feasible=self.feasible,
+        )
 
 
 @dataclass
@@ -154,9 +84,14 @@ class SearchSpace:
     def n_groups(self) -> int:
         return len({c.group for c in self.candidates})
 
-    def proxy_group_specs(self) -> list[Candidate]:
-        """One representative per proxy group (the first member): what a trial trains."""
-        return [members[0] for members in self.proxy_groups]
+    def rows(self) -> list[CandidateRow]:
+        return [c.to_row(i) for i, c in enumerate(self.candidates)]
+
+    def networks(self) -> list[Network]:
+        """One entry per proxy group: its key, the spec to train (the first member's) and its members."""
+        index = {id(c): i for i, c in enumerate(self.candidates)}
+        return [Network(n, members[0].proxy_key, members[0].spec, tuple(index[id(c)] for c in members))
+                for n, members in enumerate(self.proxy_groups)]
 
 
 def _candidate_spec(base: NetSpec, a: float, b: float, g: float, policy: str) -> NetSpec:
@@ -194,7 +129,7 @@ def build_space(
     Raises SearchError when nothing is feasible, naming what to widen.
     """
     if constraint not in CONSTRAINTS:
-        raise UsageError(f"--constraint {constraint!r}: choose one of {', '.join(CONSTRAINTS)}")
+        raise FieldError("constraint", constraint, f"choose one of {', '.join(CONSTRAINTS)}")
     get_policy(policy)
     lo, hi = band(tolerance)
     base_cost = measure_fn(base)

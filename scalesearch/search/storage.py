@@ -9,16 +9,25 @@ PostgreSQL, MySQL) have heartbeats; journal storages do not, so they are not off
 from __future__ import annotations
 
 import importlib.util
+import random
 import re
+import shlex
+import time
 import warnings
 from pathlib import Path
 
-import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from scalesearch.errors import StorageError
 
+# SQLite's words for a file that is not a database (garbage) or a damaged one (truncated, overwritten).
+_DAMAGED = ("file is not a database", "database disk image is malformed")
 MAX_RETRY = 3  # re-queue a trial whose worker died at most this often; then the next run retries it
+# What a database says when another process created the same table, type or version row a moment before:
+# two commands opening a new PostgreSQL database at once both run Optuna's CREATE TABLE and one of them
+# loses (pg_type_typname_nsp_index). The tables exist by then, so opening again succeeds.
+_CREATED_CONCURRENTLY = ("already exists", "duplicate key", "UniqueViolation", "UNIQUE constraint failed")
+CREATE_ATTEMPTS = 5
 
 
 def default_url(study_dir: Path) -> str:
@@ -44,25 +53,51 @@ def open_storage(url: str, *, heartbeat_interval: int = 10, grace_period: int = 
         raise StorageError(f"storage {url!r} is not a URL: use e.g. sqlite:///path/study.db or "
                            "postgresql://user:password@host:5432/dbname")
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url[len("sqlite:///"):]).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot open study storage {redact(url)}: cannot create the folder {folder} "
+                               f"({exc.strerror or exc}); pick another --storage or --out") from None
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     if url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # heartbeat_interval is "experimental" in Optuna 5
-            return RDBStorage(
-                normalise_url(url), engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
-            )
+        return _connect(normalise_url(url), engine_kwargs, heartbeat_interval, grace_period)
     except Exception as exc:  # SQLAlchemy raises a dozen kinds (driver missing, refused, auth, bad URL)
         first = next((line for line in str(exc).strip().splitlines() if line.strip()), type(exc).__name__)
-        raise StorageError(f"cannot open study storage {redact(url)}: {first.strip()[:200]}") from None
+        message = f"cannot open study storage {redact(url)}: {first.strip()[:200]}"
+        damaged = _damaged_sqlite_file(url, first)
+        if damaged is not None:
+            aside = shlex.quote(str(damaged)), shlex.quote(f"{damaged}.damaged")
+            message += (f"; the file is damaged: move it aside (mv {aside[0]} {aside[1]}) and rerun the same command "
+                        "(finished proxy runs are kept in the proxy-run cache, unless the search ran with --no-cache, "
+                        "so the rerun retrains nothing that finished)")
+        raise StorageError(message) from None
 
 
-def quiet_optuna() -> None:
-    """Optuna logs a line per trial (and a traceback when Ctrl-C fails one); the rich progress display
-    and the resume message say what matters. Real errors still propagate as exceptions."""
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+def _connect(url: str, engine_kwargs: dict, heartbeat_interval: int, grace_period: int) -> RDBStorage:
+    """RDBStorage, retried when the only problem is that another process created the tables at the same time."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # heartbeat_interval is "experimental" in Optuna 5
+                return RDBStorage(
+                    url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+                )
+        except Exception as exc:
+            if attempt == CREATE_ATTEMPTS or not any(s in str(exc) for s in _CREATED_CONCURRENTLY):
+                raise
+            time.sleep(random.uniform(0.1, 0.5) * attempt)  # jitter: the racing processes must not meet again
+    raise AssertionError("unreachable")
+
+
+def _damaged_sqlite_file(url: str, error: str) -> Path | None:
+    """The SQLite file behind ``url`` when ``error`` says it is not a database or is corrupt, else None (a
+    locked or unreachable file is not damaged: moving it aside would lose a good study)."""
+    if not url.startswith("sqlite:///") or not any(s in error for s in _DAMAGED):
+        return None
+    path = Path(url[len("sqlite:///"):].split("?", 1)[0])
+    return path if path.is_file() else None

@@ -4,11 +4,13 @@
 returns a ``ProxyResult``; ``set_threads`` fixes torch's thread count before a worker starts.
 """
 
-from scalesearch.train.data import DEFAULT_DATA, Dataset, load_data
+from scalesearch.train.data import DEFAULT_DATA, load_data
+from scalesearch.train.dataset import Dataset
 from scalesearch.train.proxy import ProxyConfig, ProxyResult, proxy_spec, train_proxy
-from scalesearch.train.runtime import resolve_device, set_threads
+from scalesearch.train.runtime import available_cores, cuda_device_count, resolve_device, set_threads
 
 __all__ = [
-    "DEFAULT_DATA", "Dataset", "ProxyConfig", "ProxyResult", "load_data", "proxy_spec", "resolve_device",
+    "DEFAULT_DATA", "Dataset", "ProxyConfig", "ProxyResult", "available_cores", "cuda_device_count", "load_data",
+    "proxy_spec", "resolve_device",
     "set_threads", "train_proxy",
 ]

@@ -5,11 +5,11 @@ and at proxy resolution = the data source's base resolution x the candidate's re
 is untouched. Cost (FLOPs, parameters, latency) for scoring is never taken from this proxy: it is measured
 on the full candidate at its deployment resolution.
 
-Defaults (platform-notes.md, proxy-design study on a 2-core CPU): digits at a 32 px base, proxy width 0.25,
-3 epochs, batch 128, SGD Nesterov at lr 0.1 with warmup and cosine decay, label smoothing 0.1, and BN
-recalibration over 512 images. That ran ~10 s per candidate, spread 79-94.5% over eight phi=1 candidates
-(neither chance nor saturation) with a seed std of ~2 points. Nine epochs saturate (96-98%) and hide the
-differences the search needs to see.
+Defaults (docs/training.md, 'The proxy-design study'): digits at a 32 px base, proxy width 0.25, 3 epochs,
+batch 128, SGD Nesterov at lr 0.1 with warmup and cosine decay, label smoothing 0.1, and BN recalibration
+over 512 images. In that study (2-core CPU) this setting ran 10.6 s per candidate and spread 79-94.5% over
+eight phi=1 candidates (neither chance nor saturation) with a seed std of 2.0 points. Nine epochs saturate
+(96-98%) and hide the differences the search needs to see.
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ import torch
 
 from scalesearch.errors import UsageError
 from scalesearch.nn.build import build
+from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.scaling import scale
 from scalesearch.spec import NetSpec
 from scalesearch.train import loop, runtime
-from scalesearch.train.data import Dataset, load_data
+from scalesearch.train.data import load_data
+from scalesearch.train.dataset import Dataset
+from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepDone
 from scalesearch.train.runtime import set_threads
 
 __all__ = ["ProxyConfig", "ProxyResult", "proxy_spec", "set_threads", "train_proxy"]
@@ -52,7 +55,7 @@ class ProxyConfig:
     momentum: float = 0.9
     label_smoothing: float = 0.1
     warmup_epochs: float = 0.5
-    zero_init: bool = True  # residual branches and classifier start at zero (loop.zero_init says why)
+    zero_init: bool = True  # residual branches and classifier start at zero (scalesearch.nn.Net.zero_init says why)
     augment: bool = True  # random crop (zero padding of 1/8 of the side) and, where labels allow, flips
     bn_recalibration: int = 512  # training images to recompute BN statistics over before each eval; 0: off
     compile: bool = False  # torch.compile recompiles for every new architecture: rarely worth it in a search
@@ -107,34 +110,19 @@ class ProxyConfig:
 
 
 @dataclass
-class ProxyResult:
-    """One proxy run. ``accuracy`` is the final validation top-1 (a fraction): the last epoch's for "ok"
-    and "pruned", 0.0 for "diverged" and "oom", whose ``message`` says what happened. ``peak_memory_bytes``
-    is CUDA's max allocated tensor memory on CUDA, else the process's peak RSS (``peak_memory_kind``)."""
+class _Outcome:
+    """What a run has produced so far. ProxyResult is frozen, so the loop fills this in as it goes (a run cut
+    short by OOM, divergence or pruning keeps what it got to) and ``train_proxy`` freezes it at the end."""
 
-    status: str  # "ok" | "diverged" | "oom" | "pruned"
-    accuracy: float
-    loss: float  # mean training loss of the last epoch run
-    val_loss: float
-    history: list[float] = field(default_factory=list)  # validation top-1 after each epoch
+    status: RunStatus = RunStatus.OK
+    accuracy: float = 0.0
+    loss: float = math.nan
+    val_loss: float = math.nan
+    history: list[float] = field(default_factory=list)
     epochs_run: int = 0
-    seconds: float = 0.0  # wall time of the whole run: build, data, training, evaluation
-    images_per_second: float = 0.0  # training images per second of training steps
-    peak_memory_bytes: int = 0
-    peak_memory_kind: str = ""
-    proxy_resolution: int = 0
-    proxy_width: float = 0.0
+    images_per_second: float = 0.0
     proxy_params: int = 0
-    proxy_key: str = ""  # architecture_key() of the trained network
-    device: str = ""
-    threads: int = 0
-    seed: int = 0
     message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: non-finite numbers (a diverged loss) become None."""
-        out = dataclasses.asdict(self)
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
 
 
 def proxy_spec(spec: NetSpec, config: ProxyConfig, data: Dataset,
@@ -164,14 +152,14 @@ def train_proxy(
     seed: int = 0,
     resolution_multiplier: float | None = None,
     on_epoch: Callable[[int, float], bool | None] | None = None,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
 ) -> ProxyResult:
     """Train the proxy of ``spec`` on ``data`` and return its validation accuracy and run statistics.
 
     ``on_epoch(epoch, val_accuracy)`` runs after every epoch (1-based); returning True stops the run with
-    status "pruned". ``progress`` receives dicts with ``event`` "start", "step" or "epoch". Divergence
-    (a NaN/Inf loss) and out-of-memory end the run with status "diverged" / "oom"; neither raises.
-    Same seed and same thread count give identical results on CPU.
+    status PRUNED. ``progress`` receives the events of scalesearch.train.events (RunStarted, StepDone,
+    EpochDone). Divergence (a NaN/Inf loss) and out-of-memory end the run with status DIVERGED / OOM;
+    neither raises. Same seed and same thread count give identical results on CPU.
     """
     start = time.perf_counter()
     if isinstance(data, str):
@@ -181,9 +169,7 @@ def train_proxy(
     pspec = proxy_spec(spec, config, data, resolution_multiplier)
     res = pspec.resolution
     emit = progress or (lambda event: None)
-    result = ProxyResult(status="ok", accuracy=0.0, loss=math.nan, val_loss=math.nan, proxy_resolution=res,
-                         proxy_width=config.proxy_width, proxy_key=pspec.architecture_key(), device=str(device),
-                         threads=threads, seed=seed)
+    outcome = _Outcome()
     runtime.reset_peak_memory(device)
     state: dict[str, Any] = {}  # the run's big objects, dropped on OOM before the allocator cache is freed
     oom = ""
@@ -191,7 +177,7 @@ def train_proxy(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         try:
-            _run(pspec, data, config, seed, device, result, state, on_epoch, emit)
+            _run(pspec, data, config, seed, device, threads, outcome, state, on_epoch, emit)
         except Exception as exc:
             if not runtime.is_oom(exc):
                 raise
@@ -199,16 +185,23 @@ def train_proxy(
     if oom:  # outside the except block, so the traceback (holding the model and batch) is already gone
         state.clear()
         runtime.free_memory(device)
-        result.status, result.accuracy = "oom", 0.0
-        result.message = f"out of memory at {res} px, batch {config.batch_size} on {device}: {oom}"
-    result.seconds = time.perf_counter() - start
-    result.peak_memory_bytes, result.peak_memory_kind = runtime.peak_memory(device)
-    return result
+        outcome.status, outcome.accuracy = RunStatus.OOM, 0.0
+        outcome.message = f"out of memory at {res} px, batch {config.batch_size} on {device}: {oom}"
+    seconds = time.perf_counter() - start
+    peak_bytes, peak_kind = runtime.peak_memory(device)
+    return ProxyResult(
+        status=outcome.status, accuracy=outcome.accuracy, loss=outcome.loss, val_loss=outcome.val_loss,
+        history=tuple(outcome.history), epochs_run=outcome.epochs_run, seconds=seconds,
+        images_per_second=outcome.images_per_second, peak_memory_bytes=peak_bytes, peak_memory_kind=peak_kind,
+        proxy_resolution=res, proxy_width=config.proxy_width, proxy_params=outcome.proxy_params,
+        proxy_key=pspec.architecture_key(), device=str(device), threads=threads, seed=seed,
+        message=outcome.message,
+    )
 
 
-def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: torch.device,
-         result: ProxyResult, state: dict[str, Any], on_epoch: Callable[[int, float], bool | None] | None,
-         emit: Callable[[dict[str, Any]], None]) -> None:
+def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: torch.device, threads: int,
+         out: _Outcome, state: dict[str, Any], on_epoch: Callable[[int, float], bool | None] | None,
+         emit: Callable[[ProgressEvent], None]) -> None:
     g = torch.Generator().manual_seed(seed)  # data order and augmentation; the model uses the global RNG
     res = pspec.resolution
     train_x, train_y = data.train_x, data.train_y
@@ -219,14 +212,14 @@ def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: 
     on_device = runtime.data_fits(nbytes, device)
     train = state["train"] = loop.DeviceImages(train_x, train_y, res, device, on_device)
     val = state["val"] = loop.DeviceImages(data.val_x, data.val_y, res, device, on_device, train.channel_mean,
-                                                 train.channel_std)
+                                           train.channel_std)
     batch = min(config.batch_size, len(train))
     recal_idx = torch.randperm(len(train), generator=g)[: config.bn_recalibration].to(device)
 
     model = state["model"] = build(pspec).to(device, memory_format=torch.channels_last)
     if config.zero_init:
-        loop.zero_init(model)
-    result.proxy_params = sum(p.numel() for p in model.parameters())
+        model.zero_init()
+    out.proxy_params = sum(p.numel() for p in model.parameters())
     step_model = torch.compile(model) if config.compile else model
     opt = state["opt"] = loop.make_optimizer(model, config.optimizer, config.learning_rate, config.decay,
                                              config.momentum)
@@ -236,8 +229,8 @@ def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: 
     pad = max(1, res // 8) if config.augment else 0
     flip = config.augment and data.flip
     sync_every = 1 if device.type == "cpu" else 25  # .item() stalls an accelerator; it is free on CPU
-    emit({"event": "start", "epochs": config.epochs, "steps_per_epoch": steps, "resolution": res,
-          "params": result.proxy_params, "device": str(device), "threads": result.threads, "batch_size": batch})
+    emit(RunStarted(epochs=config.epochs, steps_per_epoch=steps, batch_size=batch, resolution=res,
+                    params=out.proxy_params, device=str(device), threads=threads))
 
     model.train()
     train_seconds, images_seen, step_no = 0.0, 0, 0
@@ -259,31 +252,31 @@ def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: 
             if (i + 1) % sync_every == 0 or i + 1 == steps:
                 value = float(loss.detach())
                 if not math.isfinite(value):
-                    result.status, result.loss, result.epochs_run = "diverged", value, epoch - 1
-                    result.message = f"training loss became {value} at epoch {epoch}, step {i + 1}; lower the lr"
+                    out.status, out.loss, out.epochs_run = RunStatus.DIVERGED, value, epoch - 1
+                    out.message = f"training loss became {value} at epoch {epoch}, step {i + 1}; lower the lr"
                     return
                 elapsed = train_seconds + time.perf_counter() - t0
-                emit({"event": "step", "epoch": epoch, "step": i + 1, "steps": steps, "loss": value,
-                      "images_per_second": (images_seen + (i + 1) * batch) / max(elapsed, 1e-9)})
+                emit(StepDone(epoch=epoch, step=i + 1, steps=steps, loss=value,
+                              images_per_second=(images_seen + (i + 1) * batch) / max(elapsed, 1e-9)))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         train_seconds += time.perf_counter() - t0
         images_seen += steps * batch
-        result.images_per_second = images_seen / max(train_seconds, 1e-9)
-        result.loss = float(loss_sum) / steps
+        out.images_per_second = images_seen / max(train_seconds, 1e-9)
+        out.loss = float(loss_sum) / steps
 
         if config.bn_recalibration:
             loop.recalibrate_bn(model, train, recal_idx, config.eval_batch_size)
         acc, val_loss = loop.evaluate(model, val, config.eval_batch_size)
-        result.accuracy, result.val_loss, result.epochs_run = acc, val_loss, epoch
-        result.history.append(acc)
+        out.accuracy, out.val_loss, out.epochs_run = acc, val_loss, epoch
+        out.history.append(acc)
         if not math.isfinite(val_loss):
-            result.status, result.accuracy = "diverged", 0.0
-            result.message = f"validation loss became {val_loss} after epoch {epoch}; lower the lr"
+            out.status, out.accuracy = RunStatus.DIVERGED, 0.0
+            out.message = f"validation loss became {val_loss} after epoch {epoch}; lower the lr"
             return
-        emit({"event": "epoch", "epoch": epoch, "epochs": config.epochs, "loss": result.loss,
-              "val_accuracy": acc, "val_loss": val_loss, "images_per_second": result.images_per_second})
+        emit(EpochDone(epoch=epoch, epochs=config.epochs, loss=out.loss, val_accuracy=acc, val_loss=val_loss,
+                       images_per_second=out.images_per_second))
         if on_epoch is not None and on_epoch(epoch, acc) is True:
-            result.status = "pruned"
-            result.message = f"pruned after epoch {epoch} at {acc:.1%}"
+            out.status = RunStatus.PRUNED
+            out.message = f"pruned after epoch {epoch} at {acc:.1%}"
             return

@@ -47,12 +47,18 @@ def available_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def cuda_device_count() -> int:
+    """CUDA devices visible to this process (0 without CUDA)."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def set_threads(n: int | None = None, workers: int = 1) -> int:
     """Give torch ``n`` intra-op threads, or available cores // ``workers`` when ``n`` is None.
 
     Call it once per process before any torch work (a search worker does, with its worker count).
-    Oversubscription is costly here: two processes x 2 threads on 2 cores ran 8x slower than 2 x 1
-    (platform-notes.md). Results reproduce exactly only at a fixed thread count.
+    Oversubscription is costly: on 2 cores, two processes x 2 threads trained 25 images/s in all, two
+    processes x 1 thread 304 (docs/training.md, 'Threads and workers'). Results reproduce exactly only at a
+    fixed thread count.
     """
     global _threads_set
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):

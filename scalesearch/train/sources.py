@@ -1,5 +1,26 @@
-"""Readers for user data: CIFAR python pickles and ImageFolder trees. Each returns a ``Dataset``; each
-failure is a one-line DataError that says what to fix."""
+"""The data sources, each registered by kind name (scalesearch.train.dataset.register_source); ``--data``
+names one of them everywhere.
+
+``digits`` (the default)  scikit-learn's 1,797 real 8x8 handwritten digits, shipped in its wheel: no network,
+                          no user files. A fixed stratified split (1,438 train / 359 validation) that no
+                          seed changes, so every candidate of every search sees the same images.
+``synthetic``             seeded generated images (10 classes) for tests and smoke runs.
+``cifar10:DIR``           the python-pickle CIFAR-10 layout as distributed (DIR holds data_batch_1..5,
+``cifar100:DIR``          test_batch, or train/test/meta for CIFAR-100; the parent of that folder also works).
+``imagefolder:DIR``       one sub-folder per class; DIR/train and DIR/val when present, else a seeded 20%
+                          held out per class. Decoded once with Pillow, centre-cropped and resized to
+                          ``cache_size`` (default 80 px), kept as uint8.
+
+Every source yields uint8 N x 3 x H x W tensors (grayscale repeated to 3 channels) and int64 labels. The
+proxy trainer resizes them to each candidate's proxy resolution on the training device. Each failure is a
+one-line DataError that says what to fix.
+
+Base proxy resolutions (``Dataset.base_resolution``): EfficientNet-style baselines downsample by 32, so a
+proxy input below 32 px leaves no feature map; the base is therefore 32 px for the small-image sources
+(digits, CIFAR, synthetic: upsampling 8x8 digits to 32 px costs nothing in information) and 64 px for
+ImageFolder trees, whose images carry more detail than 32 px keeps. A candidate trains at
+round(base x its resolution multiplier).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +35,59 @@ import numpy as np
 import torch
 
 from scalesearch.errors import DataError
-from scalesearch.train.data import Dataset, resize_uint8, stratified_split
+from scalesearch.train.dataset import Dataset, register_source, resize_uint8, stratified_split
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 IMAGEFOLDER_CACHE = 80  # px: the 64 px base times multipliers up to 1.25 without upsampling
 IMAGEFOLDER_BASE = 64
 HELD_OUT = 0.2
 MAX_UNREADABLE = 0.05  # skip up to 5% unreadable images (and say so); more than that is a broken folder
+
+# -- embedded sources -------------------------------------------------------------------------------
+
+@register_source("digits", "scikit-learn's 1,797 real 8x8 handwritten digits, embedded; a fixed split")
+def digits(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
+    """``seed`` is ignored on purpose: the split is fixed, so accuracies from different runs and seeds compare."""
+    from sklearn.datasets import load_digits  # scikit-learn loads slowly: only when the digits are asked for
+
+    bunch = load_digits()
+    images = torch.from_numpy(bunch.images).float() * (255.0 / 16.0)  # pixel values run 0..16
+    x = images.round().to(torch.uint8)[:, None].repeat(1, 3, 1, 1)
+    y = torch.from_numpy(bunch.target).long()
+    train_idx, val_idx = stratified_split(y, 0.2, torch.Generator().manual_seed(0))  # a fixed 80/20 split
+    if cache_size is not None:
+        x = resize_uint8(x, cache_size)
+    return Dataset(
+        name="digits", train_x=x[train_idx].contiguous(), train_y=y[train_idx], val_x=x[val_idx].contiguous(),
+        val_y=y[val_idx], classes=tuple(str(c) for c in bunch.target_names), base_resolution=32, flip=False,
+    )
+
+
+@register_source("synthetic", "seeded generated images, 10 classes, for tests and smoke runs")
+def synthetic(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
+    """Each class is a random low-frequency colour pattern; images are that pattern, shifted by a few pixels
+    and drowned in noise. Learnable in a few hundred steps by a tiny net, yet not trivially separable."""
+    classes, train, val = 10, 800, 200
+    g = torch.Generator().manual_seed(10_000 + seed)
+    protos = torch.nn.functional.interpolate(torch.rand(classes, 3, 4, 4, generator=g), size=(40, 40),
+                                             mode="bilinear", align_corners=False)
+    n = train + val
+    y = torch.arange(n) % classes
+    y = y[torch.randperm(n, generator=g)]
+    dy, dx = torch.randint(0, 9, (2, n), generator=g)
+    rows = (dy[:, None] + torch.arange(32))[:, None, :, None]  # n x 1 x 32 x 1
+    cols = (dx[:, None] + torch.arange(32))[:, None, None, :]  # n x 1 x 1 x 32
+    x = protos[y[:, None, None, None], torch.arange(3)[None, :, None, None], rows, cols]
+    x = (x + 0.35 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    x = (x * 255).round().to(torch.uint8)
+    if cache_size is not None:
+        x = resize_uint8(x, cache_size)
+    return Dataset(
+        name="synthetic", train_x=x[:train].contiguous(), train_y=y[:train].contiguous(),
+        val_x=x[train:].contiguous(), val_y=y[train:].contiguous(),
+        classes=tuple(f"class{i}" for i in range(classes)), base_resolution=32, flip=True,
+    )
+
 
 # -- CIFAR --------------------------------------------------------------------------------------------
 
@@ -59,6 +126,16 @@ def _unpickle(path: Path, kind: str) -> dict[bytes, Any]:
     return obj
 
 
+@register_source("cifar10", "CIFAR-10 in the python-pickle layout as distributed", argument="DIR")
+def cifar10(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
+    return cifar("cifar10", argument, cache_size=cache_size)  # the official train/test split: no seed
+
+
+@register_source("cifar100", "CIFAR-100 (fine labels) in the python-pickle layout as distributed", argument="DIR")
+def cifar100(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
+    return cifar("cifar100", argument, cache_size=cache_size)
+
+
 def cifar(kind: str, folder: str, *, cache_size: int | None = None) -> Dataset:
     train_files, test_file, meta_file, label_key, names_key, inner = _CIFAR[kind]
     root = Path(folder).expanduser()
@@ -78,11 +155,19 @@ def cifar(kind: str, folder: str, *, cache_size: int | None = None) -> Dataset:
             if b"data" not in batch or label_key not in batch:
                 raise DataError(f"{kind}: {root / name} has no {label_key.decode()!r} or 'data' entry; "
                                 f"is this a {kind} file?")
-            data = np.asarray(batch[b"data"], dtype=np.uint8)
+            try:
+                raw = np.asarray(batch[b"data"])
+                if raw.dtype.kind not in "biuf":  # numbers (floats are cast, as before)
+                    raise TypeError(raw.dtype)
+                data = raw.astype(np.uint8)
+                labels = np.asarray(batch[label_key], dtype=np.int64)
+            except (TypeError, ValueError, OverflowError):
+                raise DataError(f"{kind}: {root / name} holds non-numeric 'data' or labels; expected uint8 pixel "
+                                "rows and integer labels (is it a CIFAR batch?)") from None
             if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(batch[label_key]):
                 raise DataError(f"{kind}: {root / name} holds {data.shape} images; expected N x 3072 (32x32 RGB)")
             xs.append(torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()))
-            ys.append(torch.as_tensor(np.asarray(batch[label_key], dtype=np.int64)))
+            ys.append(torch.as_tensor(labels))
         return torch.cat(xs), torch.cat(ys)
 
     train_x, train_y = read(train_files)
@@ -141,9 +226,10 @@ def _decode_all(files: list[tuple[Path, int]], size: int, root: Path) -> tuple[t
     return x, y, bad
 
 
-def imagefolder(folder: str, *, seed: int = 0, cache_size: int | None = None) -> Dataset:
+@register_source("imagefolder", "one sub-folder of images per class (or DIR/train and DIR/val)", argument="DIR")
+def imagefolder(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
     """Decode (once per folder and size) and, without train/ and val/ folders, hold out a seeded split."""
-    root = Path(folder).expanduser()
+    root = Path(argument).expanduser()
     if not root.is_dir():
         raise DataError(f"imagefolder: folder {root} does not exist; pass imagefolder:DIR with one sub-folder "
                         f"per class (or DIR/train and DIR/val)")

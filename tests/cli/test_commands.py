@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from scalesearch import __version__
 from scalesearch.cli.main import app
 from scalesearch.specio import load_spec, save_spec
 
@@ -17,10 +18,10 @@ def run(*args: str):
 
 
 def test_version_and_help():
-    assert run("--version").output.startswith("scalesearch ")
+    assert run("--version").output == f"scalesearch {__version__}\n"
     out = run("--help").output
-    for command in ("baselines", "flops", "scale"):
-        assert command in out
+    for command in ("baselines", "flops", "scale", "train", "grid"):
+        assert f" {command} " in out
 
 
 def test_baselines_json_lists_all_with_exact_costs(tmp_path):
@@ -59,8 +60,8 @@ def test_flops_with_coefficients_equals_explicit_multipliers():
                        "--counter", "meta", "--json").stdout)
     b = json.loads(run("flops", "--depth", "1.44", "--width", "1.21", "--resolution", "1.3225",
                        "--counter", "meta", "--json").stdout)
-    assert a["cost"]["flops"] == b["cost"]["flops"]
-    assert a["spec"]["scaling"]["phi"] == 2.0
+    assert a["cost"]["flops"] == b["cost"]["flops"] > 401_659_392  # both scaled up from B0, identically
+    assert a["spec"]["scaling"]["phi"] == 2.0 and a["cost"]["counter"] == "meta"
 
 
 def test_flops_on_a_spec_file(tmp_path, tiny_spec):
@@ -79,7 +80,7 @@ def test_scale_writes_specs_and_summary(tmp_path):
     assert list(summary["phi"]) == [0.0, 1.0, 2.0]
     assert list(summary["target_ratio"]) == [1.0, 2.0, 4.0]
     assert summary["flops_ratio"].iloc[0] == 1.0
-    assert summary["flops_ratio"].iloc[1] > 2.0  # ceil rounding overshoots 2^phi (efficientnet-facts.md)
+    assert summary["flops_ratio"].iloc[1] > 2.0  # ceil rounding overshoots 2^phi (docs/measurements.md)
     spec = load_spec(summary["spec_file"].iloc[1])
     assert spec.scaling.alpha == 1.2 and spec.scaling.policy == "efficientnet"
     assert spec.resolution == 256
@@ -112,14 +113,18 @@ def test_scale_down_with_negative_phi(tmp_path):
         (["flops", "--depth", "-1"], "multipliers must be positive"),
         (["flops", "--alpha", "1.2"], "--beta, --gamma missing"),
         (["flops", "--alpha", "1.2", "--beta", "1", "--gamma", "1", "--width", "2"], "cannot be combined"),
-        (["flops", "--alpha", "0", "--beta", "1", "--gamma", "1"], "alpha = 0"),
-        (["flops", "--counter", "thop"], "unknown counter"),
-        (["scale", "--phi", "0:x", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15"], "phi '0:x' does not parse"),
+        (["flops", "--alpha", "0", "--beta", "1", "--gamma", "1"], "--alpha 0.0: must be a positive number"),
+        (["flops", "--image-size", "4"], "--image-size 4: must be an integer number of pixels >= 8"),
+        (["flops", "--counter", "thop"], "'--counter': 'thop' is not one of 'fvcore', 'meta'"),
+        (["flops", "--depth", "x"], "'--depth'"),
+        (["flops", "--nope"], "No such option: --nope"),
+        (["scale", "--phi", "0:x", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15"],
+         "--phi '0:x': does not parse"),
         (["scale", "--phi", "1"], "--alpha, --beta, --gamma missing"),
         (["scale", "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--policy", "floor"],
-         "unknown rounding policy"),
+         "'--policy': 'floor' is not one of 'efficientnet', 'nearest'"),
         (["scale", "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--format", "xml"],
-         "--format"),
+         "'--format': 'xml' is not one of 'yaml', 'json'"),
         (["baselines", "--save", "out.txt"], ".csv or .json"),
     ],
 )
@@ -127,7 +132,7 @@ def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     result = run(*args)
     assert result.exit_code == 2
-    assert message in result.stderr
+    assert result.stderr.strip().startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
 
 

@@ -5,7 +5,7 @@ from scalesearch.errors import UsageError
 from scalesearch.measure import count, measure
 from scalesearch.scaling import scale
 
-# fvcore totals and conv+linear multiply-adds at batch 1 (efficientnet-facts.md reference table).
+# fvcore totals and conv+linear multiply-adds at batch 1 (docs/measurements.md, 'Reference counts for the baselines').
 REFERENCE = {
     "efficientnet-b0": (401_659_392, 385_814_752),
     "efficientnet-b1": (712_732_416, 686_802_832),

@@ -12,16 +12,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import search_fakes  # noqa: E402
 
-from scalesearch.search.config import GridConfig  # noqa: E402
-from scalesearch.search.run import run_grid  # noqa: E402
+from scalesearch.search.config import SearchConfig  # noqa: E402
+from scalesearch.search.run import run_search  # noqa: E402
 from scalesearch.train import ProxyConfig  # noqa: E402
 
 
-def config(out: Path, baseline: str, storage: str | None = None, workers: int = 1, study: str = "killed") -> GridConfig:
-    return GridConfig(baseline=baseline, data="synthetic", alpha="1.0:2.0:0.2", beta="1.0:1.4:0.2",
-                      gamma="1.0:1.4:0.2", tolerance=0.1, proxy=ProxyConfig(epochs=2, batch_size=32), confirm=0,
-                      out=out, workers=workers, poll_seconds=0.2, heartbeat_interval=1, grace_period=3,
-                      study=study, storage=storage, cache=False)
+def config(out: Path, baseline: str, storage: str | None = None, workers: int = 1,
+           study: str = "killed") -> SearchConfig:
+    return SearchConfig(baseline=baseline, data="synthetic", alpha="1.0:2.0:0.2", beta="1.0:1.4:0.2",
+                        gamma="1.0:1.4:0.2", tolerance=0.1, proxy=ProxyConfig(epochs=2, batch_size=32), confirm=0,
+                        out=out, workers=workers, poll_seconds=0.2, heartbeat_interval=1, grace_period=3,
+                        study=study, storage=storage, cache=False)
 
 
 if __name__ == "__main__":
@@ -29,4 +30,4 @@ if __name__ == "__main__":
     storage = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
     workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     study = sys.argv[5] if len(sys.argv) > 5 else "killed"
-    run_grid(config(out, baseline, storage, workers, study), trainer=search_fakes.fake_train)
+    run_search(config(out, baseline, storage, workers, study), trainer=search_fakes.fake_train)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, ProxyConfig
 
@@ -24,29 +25,28 @@ def fake_accuracy(spec: NetSpec, seed: int) -> float:
 
 
 def fake_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0,
-               on_epoch: Callable[[int, float], bool | None] | None = None, **_: Any) -> dict[str, Any]:
+               on_epoch: Callable[[int, float], bool | None] | None = None, **_: Any) -> ProxyResult:
     sleep = float(os.environ.get("SCALESEARCH_FAKE_SLEEP", "0"))
     final = fake_accuracy(spec, seed)
     history: list[float] = []
-    status = "ok"
+    status = RunStatus.OK
     for epoch in range(1, config.epochs + 1):
         time.sleep(sleep)
         acc = final * epoch / config.epochs
         history.append(acc)
         if on_epoch is not None and on_epoch(epoch, acc) is True:
-            status = "pruned"
+            status = RunStatus.PRUNED
             break
     log = os.environ.get("SCALESEARCH_FAKE_LOG")
     if log:
         with open(log, "a") as f:
             f.write(f"{spec.architecture_key()} {spec.resolution} {seed} {os.getpid()}\n")
-    return {"status": status, "accuracy": history[-1], "loss": 1.0, "history": history,
-            "epochs_run": len(history), "seconds": sleep * len(history), "seed": seed}
+    return ProxyResult(status, history[-1], loss=1.0, history=tuple(history), epochs_run=len(history),
+                       seconds=sleep * len(history), seed=seed)
 
 
-def diverging_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0, **kw: Any) -> dict[str, Any]:
+def diverging_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0, **kw: Any) -> ProxyResult:
     """Diverges for every network deeper than the baseline's 3 layers; trains the rest like fake_train."""
     if spec.total_layers > 3:
-        return {"status": "diverged", "accuracy": 0.0, "loss": float("nan"), "history": [], "epochs_run": 0,
-                "seconds": 0.0, "seed": seed, "message": "loss became nan"}
+        return ProxyResult(RunStatus.DIVERGED, 0.0, seed=seed, message="loss became nan")
     return fake_train(spec, data, config, seed=seed, **kw)

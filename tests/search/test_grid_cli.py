@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from scalesearch.cli.main import app
-from scalesearch.search.best import load_best
+from scalesearch.errors import UsageError
+from scalesearch.report.best import load_best
 
 runner = CliRunner()
 SMALL = ["--data", "synthetic", "--alpha", "1.0:2.0:0.2", "--beta", "1.0:1.4:0.2", "--gamma", "1.0:1.4:0.2",
@@ -28,7 +29,7 @@ def test_dry_run_json_lists_feasible_points(tiny_file: Path, tmp_path: Path) -> 
     assert rows[0]["baseline"] and (rows[0]["alpha"], rows[0]["beta"], rows[0]["gamma"]) == (1.0, 1.0, 1.0)
     for r in rows[1:]:
         assert 1.8 <= r["alpha"] * r["beta"] ** 2 * r["gamma"] ** 2 <= 2.2 + 1e-9
-        assert {"flops", "params", "flops_ratio", "group", "proxy_group"} <= set(r)
+        assert {"flops", "params", "flops_ratio", "group", "network"} <= set(r)
     assert not (tmp_path / "res").exists()  # trains nothing, writes nothing
 
 
@@ -39,11 +40,11 @@ def test_dry_run_table(tiny_file: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (["--alpha", "1.0:1.4:x"], 2, "--alpha '1.0:1.4:x' does not parse"),
+    (["--alpha", "1.0:1.4:x"], 2, "--alpha '1.0:1.4:x': does not parse"),
     (["--data", "nosuch"], 3, "unknown data source 'nosuch'"),
     (["--alpha", "1.0", "--beta", "1.0", "--gamma", "1.0:1.1:0.1"], 5, "widen --tolerance"),
     (["--storage", "postgresql://u:pw@127.0.0.1:9/db"], 4, "cannot open study storage postgresql://u:***@"),
-    (["--sampler", "tpe"], 2, "needs --n-trials"),
+    (["--sampler", "tpe"], 2, "--n-trials: required by the tpe and random samplers"),
 ])
 def test_bad_input_is_one_line(tiny_file: Path, tmp_path: Path, args: list[str], code: int, message: str) -> None:
     result = run("grid", "--baseline", str(tiny_file), "--data", "synthetic", "--out", str(tmp_path), *args)
@@ -88,3 +89,95 @@ def test_ctrl_c_while_measuring_prints_the_resume_command(tiny_file: Path, tmp_p
     assert result.exit_code == 130
     assert "interrupted while measuring" in result.stderr and "Resume with" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", "cuda"], "sees no CUDA GPU"),
+    (["--devices", "cuda:0,cuda:1"], "sees no CUDA GPU"),
+    (["--workers", "1000"], "--workers 1000: at most"),
+])
+def test_devices_and_workers_are_checked_before_any_work(tiny_file: Path, tmp_path: Path, args: list[str],
+                                                         message: str) -> None:
+    if "cuda" in " ".join(args):
+        pytest.importorskip("torch")
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+    result = run("grid", "--baseline", str(tiny_file), "--data", "synthetic", "--out", str(tmp_path / "res"), *args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "res").exists()  # no study, nothing counted into a folder
+
+@pytest.fixture
+def finished_study(small_config, tmp_path: Path) -> Path:
+    """A study folder with trials.csv and best.json from a fake-trained search."""
+    import search_fakes
+
+    from scalesearch.report.files import write_outputs
+    from scalesearch.search.run import run_search
+
+    outcome = run_search(small_config, trainer=search_fakes.fake_train)
+    folder = outcome.plan.study_dir
+    write_outputs(outcome.study, folder, storage="sqlite", command="scalesearch grid", finished=True, seconds=1.0)
+    return folder
+
+
+def _rewrite_best(folder: Path, **changes: object) -> None:
+    path = folder / "best.json"
+    best = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            best.pop(key)
+        else:
+            best[key] = value
+    path.write_text(json.dumps(best))
+
+
+@pytest.mark.parametrize("fmt, shown", [(2, "format 2 is not"), ("1", "format '1' is not"), (None, "no format: not")])
+def test_scale_from_refuses_a_best_json_of_another_format(finished_study: Path, tmp_path: Path, fmt: object,
+                                                          shown: str) -> None:
+    _rewrite_best(finished_study, format=fmt)
+    with pytest.raises(UsageError, match="the best.json format this scalesearch reads"):
+        load_best(finished_study)
+    result = run("scale", "--phi", "1", "--from", str(finished_study), "--out", str(tmp_path / "scaled"))
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in result.output
+    assert f"best.json: {shown} the best.json format this scalesearch reads (1); rerun the grid command" in message
+    assert not (tmp_path / "scaled").exists()
+
+
+def test_scale_from_an_interrupted_search_warns_that_its_leader_is_provisional(finished_study: Path,
+                                                                                tmp_path: Path) -> None:
+    finished = run("scale", "--phi", "1", "--from", str(finished_study), "--out", str(tmp_path / "a"), "--json")
+    assert finished.exit_code == 0, finished.output
+    assert "interrupted" not in finished.stderr
+    _rewrite_best(finished_study, search_finished=False)
+    result = run("scale", "--phi", "1", "--from", str(finished_study), "--out", str(tmp_path / "b"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["models"]  # still scales: the warning does not stop it
+    assert "warning: the search behind this best.json" in result.stderr
+    assert ("was interrupted: its leader is provisional; rerun the grid command to finish it"
+            in " ".join(result.stderr.split()))
+
+
+def test_damaged_study_file_is_one_line_with_the_way_back(tiny_file: Path, tmp_path: Path) -> None:
+    db = tmp_path / "res" / "dmg" / "study.db"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"\x00garbage" * 1000)
+    result = run("grid", "--baseline", str(tiny_file), *SMALL, "--out", str(tmp_path / "res"), "--study", "dmg")
+    assert result.exit_code == 4, result.output
+    assert "Traceback" not in result.output
+    message = result.stderr.strip().splitlines()[-1]  # after the study's header line, the one-line error
+    assert message.startswith("error: cannot open study storage sqlite:///")
+    assert f"move it aside (mv {db} {db}.damaged) and rerun the same command" in message
+
+
+def test_sqlite_storage_below_a_regular_file_is_one_line(tiny_file: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("grid", "--baseline", str(tiny_file), "--data", "synthetic", "--out", str(tmp_path / "res"),
+                 "--storage", f"sqlite:///{blocker}/study.db")
+    assert result.exit_code == 4 and "cannot create the folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output

@@ -17,7 +17,9 @@ import search_fakes
 from fake_grid import config as fake_config
 from optuna.trial import TrialState
 
-from scalesearch.search.run import plan, run_grid
+from scalesearch.record import TrialRecord
+from scalesearch.search.plan import plan
+from scalesearch.search.run import run_search
 from scalesearch.search.storage import open_storage
 
 HERE = Path(__file__).parent
@@ -28,19 +30,25 @@ def log_lines(log: Path) -> list[list[str]]:
     return [line.split() for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def check_exactly_once(study: optuna.Study, n_groups: int, log: Path) -> None:
-    """Every network trained once (per the trainer's own log) and finished by exactly one trial."""
+def candidate(t: optuna.trial.FrozenTrial) -> int:
+    rec = TrialRecord.read(t)
+    assert rec is not None
+    return rec.candidate
+
+
+def check_exactly_once(study: optuna.Study, n_candidates: int, n_networks: int, log: Path) -> None:
+    """Every network trained once (per the trainer's own log), every candidate finished, few duplicates."""
     runs = Counter((arch, res, seed) for arch, res, seed, _ in log_lines(log))
-    assert len(runs) == n_groups and set(runs.values()) == {1}
-    done = Counter(t.params["idx"] for t in study.trials if t.state == TrialState.COMPLETE)
-    assert sorted(done) == list(range(n_groups))
-    # Independent processes can still pick one grid point at once (GridSampler races, most often across
-    # machines): the issue asks that such a duplicate is detected and reuses the result. So every network
-    # is trained by exactly one trial, and any extra trial for it reused that result instead of training.
-    trained = Counter(t.params["idx"] for t in study.trials if t.state == TrialState.COMPLETE
-                      and not any(r.get("reused") for r in t.user_attrs["results"]))
-    assert sorted(trained) == list(range(n_groups)) and set(trained.values()) == {1}
-    assert sum(done.values()) - n_groups <= n_groups // 2  # duplicates stay rare, not one per point
+    assert len(runs) == n_networks and set(runs.values()) == {1}
+    done = Counter(candidate(t) for t in study.trials if t.state == TrialState.COMPLETE)
+    assert sorted(done) == list(range(n_candidates))
+    # Independent processes can still pick one candidate at once (most often across machines): such a
+    # duplicate is detected and reuses the result. So every network is trained by exactly one trial, and
+    # every other trial of it copied that result instead of training.
+    trained = Counter(TrialRecord.read(t).network for t in study.trials  # type: ignore[union-attr]
+                      if t.state == TrialState.COMPLETE and any(r.reused is None for r in TrialRecord.read(t).results))
+    assert sorted(trained) == list(range(n_networks)) and set(trained.values()) == {1}
+    assert sum(done.values()) - n_candidates <= n_candidates // 2  # duplicates stay rare, not one per point
 
 
 def test_sigkilled_worker_loses_only_its_trial(tiny_file: Path, tmp_path: Path) -> None:
@@ -61,7 +69,7 @@ def test_sigkilled_worker_loses_only_its_trial(tiny_file: Path, tmp_path: Path) 
     p = plan(cfg)
     study = optuna.load_study(study_name="killed", storage=p.storage_url)
     assert [t.state for t in study.trials].count(TrialState.RUNNING) == 1  # the killed trial, left hanging
-    done_before = {t.params["idx"] for t in study.trials if t.state == TrialState.COMPLETE}
+    done_before = {candidate(t) for t in study.trials if t.state == TrialState.COMPLETE}
 
     rerun = subprocess.run(cmd, env={**env, "SCALESEARCH_FAKE_SLEEP": "0"}, timeout=300)
     assert rerun.returncode == 0
@@ -69,11 +77,11 @@ def test_sigkilled_worker_loses_only_its_trial(tiny_file: Path, tmp_path: Path) 
     states = Counter(t.state for t in study.trials)
     assert states[TrialState.FAIL] == 1 and states[TrialState.RUNNING] == 0
     failed = next(t for t in study.trials if t.state == TrialState.FAIL)
-    assert failed.params["idx"] not in done_before
+    assert candidate(failed) not in done_before
     retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == failed.number]
     assert len(retried) == 1 and retried[0].state == TrialState.COMPLETE  # re-queued by the heartbeat check
     assert log_lines(log)[: len(before)] == before  # finished runs were not redone
-    check_exactly_once(study, len(p.space.proxy_groups), log)
+    check_exactly_once(study, len(p.space.candidates), len(p.space.proxy_groups), log)
 
 
 def test_two_workers_on_one_sqlite_study(tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,8 +89,8 @@ def test_two_workers_on_one_sqlite_study(tiny_file: Path, tmp_path: Path, monkey
     monkeypatch.setenv("SCALESEARCH_FAKE_LOG", str(log))
     monkeypatch.setenv("SCALESEARCH_FAKE_SLEEP", "0.5")
     cfg = fake_config(tmp_path / "out", str(tiny_file), workers=2, study="two")
-    outcome = run_grid(cfg, trainer=search_fakes.fake_train)
-    check_exactly_once(outcome.study, len(outcome.plan.space.proxy_groups), log)
+    outcome = run_search(cfg, trainer=search_fakes.fake_train)
+    check_exactly_once(outcome.study, len(outcome.plan.space.candidates), len(outcome.plan.space.proxy_groups), log)
     assert len({pid for *_, pid in log_lines(log)}) == 2  # both workers trained
 
 
@@ -107,5 +115,5 @@ def test_two_workers_on_one_postgresql_study(tiny_file: Path, tmp_path: Path) ->
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
     p = plan(fake_config(tmp_path / "out", str(tiny_file), storage=url, study=study))
     loaded = optuna.load_study(study_name=study, storage=open_storage(url))
-    check_exactly_once(loaded, len(p.space.proxy_groups), log)
+    check_exactly_once(loaded, len(p.space.candidates), len(p.space.proxy_groups), log)
     assert len({pid for *_, pid in log_lines(log)}) >= 2

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from scalesearch.train import ProxyConfig
+from scalesearch.train import ProxyConfig, runtime
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A proxy run sets torch's thread count for the whole process (``set_threads``) and remembers the choice
+    in ``runtime._threads_set``: the first test that trained with ``threads=1`` left every later test in the
+    session on one thread, and any later ``threads=None`` run kept that choice. Put both back. (torch's
+    inter-op thread count can be set only once per process, so that one cannot be restored.)"""
+    monkeypatch.setattr(runtime, "_threads_set", runtime._threads_set)
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
 
 
 def write_cifar(root: Path, kind: str = "cifar10", per_file: int = 6, classes: int = 3) -> Path:

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from scalesearch.errors import DataError
-from scalesearch.train import DEFAULT_DATA, load_data
-from scalesearch.train.data import resize_uint8
+from scalesearch.train import DEFAULT_DATA, Dataset, dataset as registry, load_data
+from scalesearch.train.dataset import register_source, registered_sources, resize_uint8
 
 
 def test_default_is_embedded_digits_with_a_fixed_split() -> None:
@@ -91,6 +91,15 @@ def test_imagefolder_too_many_unreadable_is_an_error(tmp_path: Path, make_png: C
         load_data(f"imagefolder:{root}")
 
 
+def test_imagefolder_with_one_class_is_a_data_error(tmp_path: Path, make_png: Callable) -> None:
+    root = tmp_path / "one"
+    for i in range(10):
+        make_png(root / "cats" / f"{i}.png", (i, 2, 3))
+    with pytest.raises(DataError, match=r"the data has 1 class \('cats'\); a classifier needs at least two") as err:
+        load_data(f"imagefolder:{root}")
+    assert err.value.exit_code == 3
+
+
 def test_imagefolder_train_val_layout_and_its_errors(tmp_path: Path, make_png: Callable) -> None:
     root = tmp_path / "tv"
     for split, n in (("train", 3), ("val", 2)):
@@ -125,8 +134,35 @@ def test_unknown_or_incomplete_sources(source: str) -> None:
 
 
 def test_unknown_source_lists_the_accepted_forms() -> None:
-    with pytest.raises(DataError, match="digits .*synthetic, cifar10:DIR, cifar100:DIR or imagefolder:DIR"):
+    with pytest.raises(DataError, match=r"'svhn': use digits \(the default\), synthetic, cifar10:DIR, "
+                                        r"cifar100:DIR or imagefolder:DIR$"):
         load_data("svhn")
+
+
+def test_every_builtin_source_is_registered_with_a_description() -> None:
+    sources = {s.kind: s for s in registered_sources()}
+    assert list(sources) == ["digits", "synthetic", "cifar10", "cifar100", "imagefolder"]
+    assert all(s.description for s in sources.values())
+    assert [k for k, s in sources.items() if s.argument] == ["cifar10", "cifar100", "imagefolder"]
+
+
+def test_load_data_dispatches_through_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "_SOURCES", dict(registry._SOURCES))  # registering below must not outlive the test
+    calls: list[tuple[str, int, int | None]] = []
+    digits = load_data("digits")
+
+    @register_source("toy", "a registered test source", argument="NAME")
+    def toy(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
+        calls.append((argument, seed, cache_size))
+        return digits
+
+    assert load_data("TOY:abc", seed=3, cache_size=9) is digits and calls == [("abc", 3, 9)]
+    with pytest.raises(DataError, match=r"or toy:NAME$"):
+        load_data("nosuch")  # the listing of accepted forms is the registry
+    with pytest.raises(DataError, match="name its NAME, as in toy:NAME"):
+        load_data("toy")
+    with pytest.raises(ValueError, match="registered twice"):
+        register_source("toy", "again")(toy)
 
 
 def test_resize_uint8_keeps_range_and_identity() -> None:
@@ -136,3 +172,25 @@ def test_resize_uint8_keeps_range_and_identity() -> None:
     assert up.dtype == torch.uint8 and up.shape == (5, 3, 20, 20)
     flat = torch.full((2, 3, 10, 10), 77, dtype=torch.uint8)
     assert torch.equal(resize_uint8(flat, 4), torch.full((2, 3, 4, 4), 77, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("bad", ["strings", "object_array", "unicode_array"])
+def test_cifar_batch_with_non_numeric_data_is_a_data_error(tmp_path: Path, make_cifar: Callable, bad: str) -> None:
+    import pickle
+
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from scalesearch.cli.main import app
+
+    root = make_cifar(tmp_path / "c10")
+    rows = ["x" * 3072] * 6
+    data = {"strings": rows, "object_array": np.array(rows, dtype=object), "unicode_array": np.array(rows)}[bad]
+    batch = {b"data": data, b"labels": [0, 1, 2, 0, 1, 2], b"batch_label": b"data_batch_4"}
+    (root / "data_batch_4").write_bytes(pickle.dumps(batch, protocol=2))
+    with pytest.raises(DataError, match=r"data_batch_4 holds non-numeric 'data' or labels"):
+        load_data(f"cifar10:{root}")
+    result = CliRunner().invoke(app, ["train", "--data", f"cifar10:{root}", "--epochs", "1", "--device", "cpu"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == (f"error: cifar10: {root / 'data_batch_4'} holds non-numeric 'data' or labels; "
+                                     "expected uint8 pixel rows and integer labels (is it a CIFAR batch?)")

@@ -11,6 +11,8 @@ import torch
 
 from scalesearch.baselines import baseline
 from scalesearch.errors import UsageError
+from scalesearch.nn import Net
+from scalesearch.runs import RunStatus
 from scalesearch.scaling import scale
 from scalesearch.spec import NetSpec
 from scalesearch.train import (
@@ -24,6 +26,7 @@ from scalesearch.train import (
     set_threads,
     train_proxy,
 )
+from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepDone
 
 
 @pytest.mark.parametrize("field, value", [
@@ -87,19 +90,29 @@ def test_bn_recalibration_replaces_stale_statistics(tiny_spec: NetSpec) -> None:
 
 
 def test_a_short_run_learns_and_reports_everything(tiny_spec: NetSpec, fast: ProxyConfig) -> None:
-    events: list[dict] = []
+    events: list[ProgressEvent] = []
     seen: list[tuple[int, float]] = []
     r = train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, epochs=3), seed=0, progress=events.append,
                     on_epoch=lambda e, a: seen.append((e, a)))
-    assert r.status == "ok" and r.epochs_run == 3 and len(r.history) == 3
+    assert r.status is RunStatus.OK and r.epochs_run == 3 and len(r.history) == 3
     assert r.accuracy >= 0.5, r.history  # 10 classes: chance is 0.1
     assert seen == list(enumerate(r.history, start=1))
     assert r.proxy_resolution == 16 and r.threads == 1 and r.device == "cpu" and r.seed == 0
     assert r.images_per_second > 0 and r.seconds > 0 and r.peak_memory_bytes > 0 and r.proxy_params > 0
     assert math.isfinite(r.loss) and math.isfinite(r.val_loss)
-    kinds = [e["event"] for e in events]
-    assert kinds[0] == "start" and kinds.count("epoch") == 3 and "step" in kinds
-    json.dumps(r.to_dict())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.accuracy = 1.0  # type: ignore[misc]
+    # the result survives JSON (strict: no NaN) unchanged, as the study and the run cache store it
+    assert ProxyResult.from_dict(json.loads(json.dumps(r.to_dict(), allow_nan=False))) == r
+
+    started, steps, rest = events[0], [e for e in events if isinstance(e, StepDone)], events[1:]
+    assert isinstance(started, RunStarted) and started.epochs == 3 and started.resolution == 16
+    assert started.params == r.proxy_params and started.threads == 1 and started.device == "cpu"
+    assert len(steps) == 3 * started.steps_per_epoch  # the CPU reads every step's loss
+    assert [e.step for e in steps[: started.steps_per_epoch]] == list(range(1, started.steps_per_epoch + 1))
+    done = [e for e in rest if isinstance(e, EpochDone)]
+    assert [e.val_accuracy for e in done] == list(r.history) and done[-1].loss == r.loss
+    assert len(done) + len(steps) == len(rest)  # one RunStarted, then only steps and epochs
 
 
 def test_same_seed_same_accuracy_on_cpu(tiny_spec: NetSpec, fast: ProxyConfig) -> None:
@@ -121,9 +134,9 @@ def test_the_global_random_state_is_left_alone(tiny_spec: NetSpec, fast: ProxyCo
 def test_huge_learning_rate_diverges_without_raising(tiny_spec: NetSpec, fast: ProxyConfig) -> None:
     r = train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, lr=1e12, warmup_epochs=0.0, label_smoothing=0.0),
                     seed=0)
-    assert r.status == "diverged" and r.accuracy == 0.0
+    assert r.status is RunStatus.DIVERGED and r.accuracy == 0.0
     assert "lower the lr" in r.message
-    assert json.loads(json.dumps(r.to_dict()))["status"] == "diverged"  # non-finite values become null
+    assert json.loads(json.dumps(r.to_dict(), allow_nan=False))["status"] == "diverged"  # non-finite: null
 
 
 class _Exploding(torch.nn.Module):
@@ -131,6 +144,9 @@ class _Exploding(torch.nn.Module):
         super().__init__()
         self.w = torch.nn.Parameter(torch.zeros(1))
         self.error = error
+
+    def zero_init(self) -> None:
+        pass
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise self.error
@@ -144,7 +160,7 @@ def test_out_of_memory_ends_the_run_with_status_oom(tiny_spec: NetSpec, fast: Pr
                                                     monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
     monkeypatch.setattr(proxy, "build", lambda spec: _Exploding(error))
     r = train_proxy(tiny_spec, "synthetic", fast, seed=0)
-    assert r.status == "oom" and r.accuracy == 0.0 and "out of memory" in r.message
+    assert r.status is RunStatus.OOM and r.accuracy == 0.0 and "out of memory" in r.message
 
 
 def test_other_errors_still_raise(tiny_spec: NetSpec, fast: ProxyConfig, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,25 +171,39 @@ def test_other_errors_still_raise(tiny_spec: NetSpec, fast: ProxyConfig, monkeyp
 
 def test_on_epoch_true_prunes(tiny_spec: NetSpec, fast: ProxyConfig) -> None:
     r = train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, epochs=3), on_epoch=lambda e, a: e == 1)
-    assert r.status == "pruned" and r.epochs_run == 1 and len(r.history) == 1 and r.accuracy == r.history[0]
+    assert r.status is RunStatus.PRUNED and r.epochs_run == 1 and len(r.history) == 1 and r.accuracy == r.history[0]
 
 
 def test_train_subset_and_adamw(tiny_spec: NetSpec, fast: ProxyConfig) -> None:
-    r = train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, train_subset=130, optimizer="adamw"))
-    assert r.status == "ok" and r.images_per_second > 0
-    assert isinstance(r, ProxyResult)
+    events: list[ProgressEvent] = []
+    r = train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, train_subset=130, optimizer="adamw"),
+                    progress=events.append)
+    assert r.status is RunStatus.OK and r.images_per_second > 0
+    started = events[0]
+    assert isinstance(started, RunStarted) and started.steps_per_epoch == 130 // 64  # 130 images, batch 64
 
 
-def test_threads_and_devices() -> None:
-    before = torch.get_num_threads()
-    try:
-        assert set_threads(1) == 1 and torch.get_num_threads() == 1
-        assert runtime.ensure_threads(None, 1) == 1  # a worker's earlier choice survives auto
-        assert set_threads(None, workers=runtime.available_cores()) == 1
-        with pytest.raises(UsageError, match="threads"):
-            set_threads(0)
-    finally:
-        torch.set_num_threads(before)
+@pytest.mark.parametrize("zero_init", [True, False])
+def test_the_trainer_leaves_zero_init_to_the_model(tiny_spec: NetSpec, fast: ProxyConfig,
+                                                   monkeypatch: pytest.MonkeyPatch, zero_init: bool) -> None:
+    calls: list[Net] = []
+    original = Net.zero_init
+
+    def spy(self: Net) -> None:
+        calls.append(self)
+        original(self)
+
+    monkeypatch.setattr(Net, "zero_init", spy)
+    train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, epochs=1, zero_init=zero_init))
+    assert len(calls) == (1 if zero_init else 0)
+
+
+def test_threads_and_devices() -> None:  # conftest's autouse fixture puts the thread count back
+    assert set_threads(1) == 1 and torch.get_num_threads() == 1
+    assert runtime.ensure_threads(None, 1) == 1  # a worker's earlier choice survives auto
+    assert set_threads(None, workers=runtime.available_cores()) == 1
+    with pytest.raises(UsageError, match="threads"):
+        set_threads(0)
     assert runtime.resolve_device("cpu").type == "cpu"
     assert runtime.resolve_device("auto").type in {"cpu", "cuda", "mps"}
     with pytest.raises(UsageError, match="auto, cpu, cuda, cuda:N or mps"):

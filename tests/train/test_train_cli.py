@@ -53,10 +53,48 @@ def test_table_and_resolution_multiplier(tiny_file: str) -> None:
     (["--data", "nosuch"], 3, "unknown data source 'nosuch'"),
     (["--data", "imagefolder:/definitely/not/here"], 3, "does not exist"),
     (["--epochs", "0"], 2, "proxy epochs = 0"),
-    (["--optimizer", "lamb"], 2, "proxy optimizer = 'lamb'"),
+    (["--optimizer", "lamb"], 2, "'lamb' is not one of 'sgd', 'adamw'"),
     (["--device", "tpu"], 2, "device 'tpu'"),
 ])
 def test_bad_input_is_one_line_and_an_exit_code(args: list[str], code: int, text: str) -> None:
     result = runner.invoke(app, ["train", *args, "--json"])
     assert result.exit_code == code, result.output
     assert text in result.output and result.stdout == "" and "Traceback" not in result.output
+
+
+def test_save_below_a_regular_file_is_refused_before_training(tiny_file: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_args, **_kwargs):
+        raise AssertionError("trained before checking --save")
+
+    monkeypatch.setattr("scalesearch.cli.train.load_data", never)
+    monkeypatch.setattr("scalesearch.cli.train.train_proxy", never)
+    (tmp_path / "f").write_text("a file\n")
+    path = tmp_path / "f" / "r.json"
+    for extra in ([], ["--json"]):
+        result = runner.invoke(app, ["train", "--baseline", tiny_file, *FAST, "--save", str(path), *extra])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == (f"error: --save {path}: {tmp_path / 'f'} is a file, not a folder; "
+                                         "pick another --save")
+        assert result.stdout == ""
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_failed_save_after_training_still_prints_the_result(tiny_file: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            json_flag: list[str]) -> None:
+    from scalesearch.cli import output
+
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "write_text_atomic", full)
+    path = tmp_path / "r.json"
+    result = runner.invoke(app, ["train", "--baseline", tiny_file, *FAST, "--save", str(path), *json_flag])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1] == f"error: --save {path}: cannot write (No space left on device)"
+    assert "Traceback" not in result.output
+    if json_flag:
+        assert json.loads(result.stdout)["result"]["status"] == "ok"
+    else:
+        assert "validation top-1" in result.stdout

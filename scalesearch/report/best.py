@@ -13,13 +13,15 @@ import importlib.metadata
 import json
 import math
 import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scalesearch.errors import ScaleSearchError, UsageError
-from scalesearch.spec import NetSpec, from_dict
+from scalesearch.jsonio import timestamp, write_json
+from scalesearch.ranking import NoiseVerdict, Row
+from scalesearch.record import StudyRecord
+from scalesearch.spec import NetSpec, from_dict, preview as _preview, to_dict
 
 BEST_FORMAT = 1
 PACKAGES = ("scalesearch", "torch", "optuna", "fvcore", "numpy", "pandas", "scikit-learn", "sqlalchemy")
@@ -51,35 +53,31 @@ class Best:
     path: Path | None = None
 
 
-def best_record(settings: dict[str, Any], baseline_spec: dict[str, Any], row: dict[str, Any],
-                noise: dict[str, Any], *, study: str, storage: str, command: str, finished: bool,
-                seconds: float, invocations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    def clean(v: Any) -> Any:
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
+def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: str, storage: str, command: str,
+                finished: bool, seconds: float) -> dict[str, Any]:
+    """Everything best.json holds (JSON-safe: non-finite numbers become null when written)."""
+    c, s, settings = top.candidate, top.summary, record.settings
     return {
         "format": BEST_FORMAT,
-        "alpha": row["alpha"], "beta": row["beta"], "gamma": row["gamma"], "score": clean(row["score"]),
-        "accuracy_mean": clean(row["accuracy_mean"]), "accuracy_std": clean(row["accuracy_std"]),
-        "seeds": int(row["seeds"]), "flops": int(row["flops"]), "flops_convention": "multiply-adds (fvcore)",
-        "params": int(row["params"]), "flops_ratio": row["flops_ratio"], "resolution": int(row["resolution"]),
-        "product": row["product"], "network": {k: row[k] for k in ("d", "w", "r", "layers", "proxy_resolution")},
-        "noise": {k: clean(v) for k, v in noise.items()},
-        "baseline": settings["baseline"], "baseline_spec": baseline_spec, "policy": settings["policy"],
-        "target_flops": settings["target_flops"], "w": settings["w"],
+        "alpha": c.alpha, "beta": c.beta, "gamma": c.gamma, "score": top.score,
+        "accuracy_mean": s.accuracy_mean, "accuracy_std": s.accuracy_std, "seeds": s.seeds,
+        "flops": c.flops, "flops_convention": "multiply-adds (fvcore)", "params": c.params,
+        "flops_ratio": c.flops_ratio, "resolution_px": c.resolution_px, "product": c.product,
+        "network": {"depth_achieved": c.depth_achieved, "width_achieved": c.width_achieved,
+                    "resolution_achieved": c.resolution_achieved, "layers": c.layers,
+                    "proxy_resolution_px": c.proxy_resolution_px},
+        "noise": noise.to_dict(),
+        "baseline": settings["baseline"], "baseline_spec": to_dict(record.baseline_spec), "policy": settings["policy"],
+        "target_flops": record.target_flops, "w": record.w,
         "study": study, "storage": storage, "search_finished": finished, "wall_seconds": round(seconds, 1),
-        "invocations": invocations or [],
+        "invocations": [i.to_dict() for i in record.invocations],
         "command": command, "settings": settings, "versions": versions(),
-        "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "written": timestamp(),
     }
 
 
 def write_best(record: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    tmp.replace(path)  # readers never see half a file
-    return path
+    return write_json(path, record)  # atomic: readers never see half a file
 
 
 def load_best(path: str | Path) -> Best:
@@ -98,10 +96,15 @@ def load_best(path: str | Path) -> Best:
     missing = [k for k in ("alpha", "beta", "gamma", "baseline", "baseline_spec", "policy") if k not in data]
     if missing:
         raise UsageError(f"{file}: missing {', '.join(missing)} (not written by `scalesearch grid`?)")
+    fmt = data.get("format")
+    if fmt != BEST_FORMAT or isinstance(fmt, bool):
+        which = f"format {_preview(fmt)} is not" if "format" in data else "no format: not"
+        raise UsageError(f"{file}: {which} the best.json format this scalesearch reads ({BEST_FORMAT}); rerun the "
+                         "grid command with this version to rewrite it")
     for k in ("alpha", "beta", "gamma"):
         v = data[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise UsageError(f"{file}: {k} = {v!r} must be a positive number")
+            raise UsageError(f"{file}: {k} = {_preview(v)} must be a positive number")
     try:
         spec = from_dict(data["baseline_spec"])
     except ScaleSearchError as exc:

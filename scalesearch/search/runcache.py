@@ -15,14 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scalesearch.measure.cache import default_cache_dir
-from scalesearch.store import JsonStore
+from scalesearch.kvstore import JsonStore, default_cache_dir
+from scalesearch.runs import ProxyResult
 
 CACHE_VERSION = 1
-STORED_STATUSES = ("ok", "diverged", "oom")
 
 
-class ProxyCache:
+class ProxyRunCache:
     def __init__(self, path: Path | None = None, settings: dict[str, Any] | None = None) -> None:
         self.path = path or default_cache_dir() / "proxy.sqlite"
         blob = json.dumps({"v": CACHE_VERSION, **(settings or {})}, sort_keys=True, default=str)
@@ -32,12 +31,34 @@ class ProxyCache:
     def _key(self, proxy_key: str, seed: int) -> str:
         return f"{self._scope}:{proxy_key}:{seed}"
 
-    def get(self, proxy_key: str, seed: int) -> dict[str, Any] | None:
-        return self._store.get(self._key(proxy_key, seed))
+    def get(self, proxy_key: str, seed: int) -> ProxyResult | None:
+        stored = self._store.get(self._key(proxy_key, seed))
+        if stored is None:
+            return None
+        result = _read_result(stored)
+        if result is None:  # an entry this version cannot read (or a damaged one) costs a retrain, never an error
+            self._store.damaged()
+        return result
 
-    def put(self, proxy_key: str, seed: int, result: dict[str, Any]) -> None:
-        if result.get("status") in STORED_STATUSES:
-            self._store.put(self._key(proxy_key, seed), result)
+    def put(self, proxy_key: str, seed: int, result: ProxyResult) -> None:
+        if result.status.complete:
+            self._store.put(self._key(proxy_key, seed), result.to_dict())
 
     def close(self) -> None:
         self._store.close()
+
+
+def _read_result(stored: Any) -> ProxyResult | None:
+    """The complete ProxyResult a stored entry holds, or None if it is not one."""
+    if not isinstance(stored, dict):
+        return None
+    try:
+        result = ProxyResult.from_dict(stored)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    numbers = (result.accuracy, result.loss, result.val_loss, result.seconds)
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in numbers):
+        return None
+    if isinstance(result.epochs_run, bool) or not isinstance(result.epochs_run, int):
+        return None
+    return result if result.status.complete else None

@@ -17,16 +17,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from scalesearch.report.console import err_console
-from scalesearch.search.config import GridConfig
-from scalesearch.search.run import Display, study_progress
+from scalesearch.cli.output import err_console
+from scalesearch.record import StudyRecord
+from scalesearch.search import events
+from scalesearch.search.config import SearchConfig
+from scalesearch.search.run import progress
 
 
-class RichDisplay(Display):
-    """A rich Progress bar. Use as a context manager around run_grid. It appears on the first update, so
+class RichDisplay:
+    """A rich Progress bar. Use as a context manager around run_search. It appears on the first update, so
     an error raised before any work (bad storage URL, say) prints alone, on one line."""
 
-    def __init__(self, config: GridConfig, *, disable: bool = False, refresh_seconds: float = 3.0,
+    def __init__(self, config: SearchConfig, *, disable: bool = False, refresh_seconds: float = 3.0,
                  transient: bool = False) -> None:
         self.config = config
         self.refresh = refresh_seconds
@@ -39,7 +41,7 @@ class RichDisplay(Display):
             refresh_per_second=2,
         )
         self._started = False
-        self._attrs: dict[str, Any] | None = None  # the study's user attrs: fixed once it exists
+        self._record: StudyRecord | None = None  # fixed once the study exists
         self.task = self.progress.add_task("proxy runs", total=None, best="", start=False)
 
     def __enter__(self) -> RichDisplay:
@@ -59,29 +61,27 @@ class RichDisplay(Display):
         self._start()
         self.progress.update(self.task, description="measuring candidates", completed=done, total=total)
 
-    def update(self, study: optuna.Study, event: dict[str, Any] | None = None) -> None:
-        kind = (event or {}).get("event")
-        if kind == "train":
-            self._doing = f"training group {event['group']} seed {event['seed']}"  # type: ignore[index]
-        elif kind == "epoch":
-            self._doing = (f"group {event['group']} seed {event['seed']}: epoch {event['epoch']} "  # type: ignore[index]
-                           f"{event['accuracy']:.1%}")  # type: ignore[index]
+    def update(self, study: optuna.Study, event: events.Event | None = None) -> None:
+        if isinstance(event, events.Training):
+            self._doing = f"training network {event.network} seed {event.seed}"
+        elif isinstance(event, events.Epoch):
+            self._doing = f"network {event.network} seed {event.seed}: epoch {event.epoch} {event.accuracy:.1%}"
         self._start()
         now = time.monotonic()
-        if now - self._last < self.refresh and kind not in ("trial", "end", "done"):
+        if now - self._last < self.refresh and not isinstance(event, (events.TrialDone, events.Ended, events.Trained)):
             return
         self._last = now
-        # Reading the study costs the workers CPU on a 2-core machine: every few seconds, attrs once.
-        if self._attrs is None:
-            self._attrs = study.user_attrs
-        state = study_progress(study, self.config, self._attrs)
-        best = state["best"]
-        lead = (f"best a={best['alpha']:g} b={best['beta']:g} g={best['gamma']:g} score {best['score']:.4f}"
-                if best else "best: -")
-        if self._doing and kind not in ("end",):
+        # Reading the study costs the workers CPU on a 2-core machine: every few seconds, the record once.
+        if self._record is None:
+            self._record = StudyRecord.read(study, study.study_name)
+        state = progress(study, self.config, self._record)
+        top = state.leader
+        lead = (f"best a={top.candidate.alpha:g} b={top.candidate.beta:g} g={top.candidate.gamma:g} "
+                f"score {top.score:.4f}" if top else "best: -")
+        if self._doing and not isinstance(event, events.Ended):
             lead += f" | {self._doing}"
         task = self.progress.tasks[0]
         if not task.started:
             self.progress.reset(self.task, start=True)
-        self.progress.update(self.task, description=f"proxy runs ({state['running']} running)",
-                             completed=state["done"], total=max(state["total"], state["done"]), best=lead)
+        self.progress.update(self.task, description=f"proxy runs ({state.running} running)",
+                             completed=state.done, total=max(state.total, state.done), best=lead)

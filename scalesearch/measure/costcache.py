@@ -7,22 +7,17 @@ The location is ``$SCALESEARCH_CACHE_DIR`` or ``~/.cache/scalesearch``; delete t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import fvcore
 import torch
 
+from scalesearch.kvstore import JsonStore, default_cache_dir
 from scalesearch.measure.cost import Cost
-from scalesearch.store import JsonStore
 
 # Bump when counting changes; torch and fvcore versions are part of the key because they count.
 CACHE_VERSION = 1
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("SCALESEARCH_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "scalesearch"
 
 
 def _version_tag() -> str:
@@ -48,13 +43,36 @@ class CostCache:
             stored = self._store.get(k)
             if stored is None:
                 return None
-            self._memory[k] = Cost.from_dict(stored)
+            cost = _read_cost(stored, architecture, counter)
+            if cost is None:  # an entry this version cannot read (or a damaged one) costs a recount, never an error
+                self._store.damaged()
+                return None
+            self._memory[k] = cost
         return self._memory[k]
 
     def put(self, cost: Cost) -> None:
         k = self.key(cost.architecture, cost.counter)
         self._memory[k] = cost
         self._store.put(k, cost.to_dict())
+
+
+def _read_cost(stored: Any, architecture: str, counter: str) -> Cost | None:
+    """The Cost a stored entry holds, or None if it is not one (of this architecture and counter)."""
+    if not isinstance(stored, dict):
+        return None
+    try:
+        cost = Cost.from_dict(stored)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    counts = (cost.flops, cost.conv_linear_flops, cost.params, cost.activations, cost.resolution,
+              *(n for p in cost.parts for n in (p.flops, p.params)))
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        return None
+    if isinstance(cost.seconds, bool) or not isinstance(cost.seconds, (int, float)):
+        return None
+    if not isinstance(cost.unsupported, dict) or not all(isinstance(p.name, str) for p in cost.parts):
+        return None
+    return cost if (cost.architecture, cost.counter) == (architecture, counter) else None
 
 
 _DEFAULT: dict[Path, CostCache] = {}

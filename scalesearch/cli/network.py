@@ -1,27 +1,14 @@
-"""Options and helpers several commands share: choosing a baseline and the multipliers applied to it."""
+"""The network a command works on: a baseline, and the multipliers (explicit, or alpha/beta/gamma/phi)
+applied to it. Shared by `flops` and `train`; the options that feed these helpers are in cli/options.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import typer
-
 from scalesearch.baselines import baseline as load_baseline
 from scalesearch.errors import UsageError
 from scalesearch.scaling import compound, scale
 from scalesearch.spec import NetSpec
-
-BaselineOpt = typer.Option("efficientnet-b0", "--baseline", "-b", help="A registered baseline name or a spec file.")
-DepthOpt = typer.Option(None, "--depth", help="Depth multiplier d (layers per stage x d).")
-WidthOpt = typer.Option(None, "--width", help="Width multiplier w (channels x w).")
-ResolutionOpt = typer.Option(None, "--resolution", help="Resolution multiplier r (pixels x r).")
-AlphaOpt = typer.Option(None, "--alpha", help="Depth coefficient alpha (d = alpha^phi).")
-BetaOpt = typer.Option(None, "--beta", help="Width coefficient beta (w = beta^phi).")
-GammaOpt = typer.Option(None, "--gamma", help="Resolution coefficient gamma (r = gamma^phi).")
-PhiOpt = typer.Option(None, "--phi", help="Compound coefficient phi (default 1 with --alpha/--beta/--gamma).")
-ImageSizeOpt = typer.Option(None, "--image-size", help="Input size in pixels, instead of a resolution multiplier.")
-PolicyOpt = typer.Option("efficientnet", "--policy", help="Rounding policy: efficientnet (ceil depth) or nearest.")
-JsonOpt = typer.Option(False, "--json", help="Print only JSON on stdout.")
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,25 @@
 
 SQLite because several search workers read and write at once. A store that cannot be opened or written
 (read-only home, a corrupt file) degrades to no store: a lost entry costs a recount or a retrain later,
-never an error or a wrong result.
+never an error or a wrong result. So does a damaged entry (a value that is not JSON, or JSON its reader
+cannot use): it reads as a miss, and the first one in a process is mentioned once on stderr.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
+
+_WARNED: set[str] = set()  # stores already reported damaged in this process
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("SCALESEARCH_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "scalesearch"
 
 
 class JsonStore:
@@ -38,7 +48,21 @@ class JsonStore:
             row = self._db.execute(f"SELECT value FROM {self._table} WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error:
             return None
-        return json.loads(row[0]) if row else None
+        if not row:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError, RecursionError):  # not JSON (or not text): a miss, recomputed later
+            self.damaged()
+            return None
+
+    def damaged(self) -> None:
+        """Say once per process and file that an entry could not be used (it is recomputed, then replaced)."""
+        where = str(self.path)
+        if where not in _WARNED:
+            _WARNED.add(where)
+            print(f"warning: {where}: ignoring damaged cache entries (they are recomputed and replaced)",
+                  file=sys.stderr)
 
     def put(self, key: str, value: Any) -> None:
         if self._db is None:

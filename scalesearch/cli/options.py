@@ -1,0 +1,129 @@
+"""Options several commands share, declared once as ``Annotated`` aliases, and the choices they offer.
+
+An alias carries the flag, the help and the help panel; the default stays with the parameter (Typer takes
+it from the signature) and comes from the library wherever the library has one::
+
+    def train(epochs: options.Epochs = options.PROXY_DEFAULTS.epochs, ...) -> None: ...
+
+Choices are enums built from the library's own tables (``scaling.POLICIES``, ``measure.COUNTERS``, the
+proxy optimizers), so a policy added to the library is offered by every command, and a bad value is
+refused by Typer with the list of choices before a command runs. Commands receive enum members: pass
+``.value`` on to the library.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from scalesearch.baselines import DEFAULT_BASELINE
+from scalesearch.measure import COUNTERS, DEFAULT_COUNTER as DEFAULT_COUNTING
+from scalesearch.scaling import DEFAULT_POLICY as DEFAULT_ROUNDING, POLICIES
+from scalesearch.train import DEFAULT_DATA, ProxyConfig
+from scalesearch.train.proxy import OPTIMIZERS
+from scalesearch.train.runtime import DEVICE_FORMS
+
+# Help panels, by topic. `grid` adds "Search space" and "Study and workers".
+NETWORK = "Network"
+PROXY = "Proxy training"
+OUTPUT = "Output"
+
+PROXY_DEFAULTS = ProxyConfig()  # the proxy defaults shown in --help come from the library, never restated
+
+
+def _either(names: list[str]) -> str:
+    """['a', 'b', 'c'] -> 'a, b or c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+# -- choices ----------------------------------------------------------------------------------------------
+
+PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})
+"""Rounding policies: scalesearch.scaling.POLICIES."""
+CounterName = StrEnum("CounterName", {name: name for name in COUNTERS})
+"""FLOP counters: scalesearch.measure.COUNTERS."""
+OptimizerName = StrEnum("OptimizerName", {name: name for name in OPTIMIZERS})
+"""Proxy optimizers: scalesearch.train.proxy.OPTIMIZERS."""
+DEFAULT_POLICY = PolicyName(DEFAULT_ROUNDING)
+DEFAULT_COUNTER = CounterName(DEFAULT_COUNTING)
+DEFAULT_OPTIMIZER = OptimizerName(PROXY_DEFAULTS.optimizer)
+
+
+class SpecFormat(StrEnum):
+    """Spec files are written as YAML or JSON (scalesearch.specio reads either)."""
+
+    YAML = "yaml"
+    JSON = "json"
+
+
+POLICY_HELP = "Rounding of layers, channels and pixels: " + _either(
+    [f"{name} ({p.depth} depth)" for name, p in POLICIES.items()]) + "."
+COUNTER_HELP = ("FLOP counter: fvcore (counts BN and pooling too) or meta (torch FlopCounterMode on the meta "
+                "device: conv+linear only, no memory). Both count multiply-adds.")
+BASELINE_HELP = "A registered baseline name (see `scalesearch baselines`) or a spec file."
+
+# -- network: which baseline, and the multipliers applied to it ------------------------------------------
+
+Baseline = Annotated[str, typer.Option("--baseline", "-b", help=BASELINE_HELP, rich_help_panel=NETWORK)]
+Depth = Annotated[float | None, typer.Option(
+    "--depth", help="Depth multiplier d (layers per stage x d).", rich_help_panel=NETWORK)]
+Width = Annotated[float | None, typer.Option(
+    "--width", help="Width multiplier w (channels x w).", rich_help_panel=NETWORK)]
+Resolution = Annotated[float | None, typer.Option(
+    "--resolution", help="Resolution multiplier r (pixels x r).", rich_help_panel=NETWORK)]
+Alpha = Annotated[float | None, typer.Option(
+    "--alpha", help="Depth coefficient alpha (d = alpha^phi).", rich_help_panel=NETWORK)]
+Beta = Annotated[float | None, typer.Option(
+    "--beta", help="Width coefficient beta (w = beta^phi).", rich_help_panel=NETWORK)]
+Gamma = Annotated[float | None, typer.Option(
+    "--gamma", help="Resolution coefficient gamma (r = gamma^phi).", rich_help_panel=NETWORK)]
+Phi = Annotated[float | None, typer.Option(
+    "--phi", help="Compound coefficient phi (default 1 with --alpha/--beta/--gamma).", rich_help_panel=NETWORK)]
+ImageSize = Annotated[int | None, typer.Option(
+    "--image-size", help="Input size in pixels, instead of a resolution multiplier.", rich_help_panel=NETWORK)]
+Policy = Annotated[PolicyName, typer.Option("--policy", metavar="<name>", help=POLICY_HELP, rich_help_panel=NETWORK)]
+
+# -- measurement and output ------------------------------------------------------------------------------
+
+Counter = Annotated[CounterName, typer.Option("--counter", help=COUNTER_HELP)]
+Json = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.", rich_help_panel=OUTPUT)]
+
+# -- proxy training (train and grid) ---------------------------------------------------------------------
+
+Data = Annotated[str, typer.Option(
+    "--data", help="digits (embedded), synthetic, cifar10:DIR, cifar100:DIR or imagefolder:DIR.",
+    rich_help_panel=PROXY)]
+Epochs = Annotated[int, typer.Option("--epochs", help="Proxy training epochs.", rich_help_panel=PROXY)]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Proxy training batch size.", rich_help_panel=PROXY)]
+BaseResolution = Annotated[int | None, typer.Option(
+    "--base-resolution", help="Proxy base resolution in px; a candidate trains at base x its resolution "
+    "multiplier (default: the data's: 32 for digits, CIFAR and synthetic, 64 for imagefolder).",
+    rich_help_panel=PROXY)]
+ProxyWidth = Annotated[float, typer.Option(
+    "--proxy-width", help="Width multiplier applied on top of the candidate's width for the proxy run.",
+    rich_help_panel=PROXY)]
+TrainSubset = Annotated[int | None, typer.Option(
+    "--train-subset", help="Train on this many training images (seeded choice; default: all).",
+    rich_help_panel=PROXY)]
+Optimizer = Annotated[OptimizerName, typer.Option(
+    "--optimizer", help="sgd (Nesterov momentum) or adamw.", rich_help_panel=PROXY)]
+LearningRate = Annotated[float | None, typer.Option(
+    "--lr", help="Peak learning rate (default: " + ", ".join(f"{lr:g} {name}" for name, (lr, _) in OPTIMIZERS.items())
+    + ").", rich_help_panel=PROXY)]
+WeightDecay = Annotated[float | None, typer.Option(
+    "--weight-decay", help="Weight decay, not on BN or biases (default: "
+    + ", ".join(f"{wd:g} {name}" for name, (_, wd) in OPTIMIZERS.items()) + ").", rich_help_panel=PROXY)]
+Device = Annotated[str, typer.Option(
+    "--device", help=f"{DEVICE_FORMS}; auto takes CUDA, then MPS, then the CPU.", rich_help_panel=PROXY)]
+
+__all__ = [
+    "BASELINE_HELP", "COUNTER_HELP", "DEFAULT_BASELINE", "DEFAULT_COUNTER", "DEFAULT_DATA", "DEFAULT_OPTIMIZER",
+    "DEFAULT_POLICY",
+    "NETWORK", "OUTPUT", "POLICY_HELP", "PROXY", "PROXY_DEFAULTS",
+    "CounterName", "OptimizerName", "PolicyName", "SpecFormat",
+    "Alpha", "BaseResolution", "Baseline", "BatchSize", "Beta", "Counter", "Data", "Depth", "Device", "Epochs",
+    "Gamma", "ImageSize", "Json", "LearningRate", "Optimizer", "Phi", "Policy", "ProxyWidth", "Resolution",
+    "TrainSubset", "WeightDecay", "Width",
+]

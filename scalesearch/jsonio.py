@@ -1,0 +1,80 @@
+"""The one place that turns values into JSON, writes files atomically and stamps times.
+
+JSON has no NaN or Infinity (Python's json module writes them anyway, and other parsers reject the
+file), so every non-finite float becomes null; numpy scalars, tuples, enums and paths become their plain
+JSON forms. A file is written to a temporary name beside it and renamed, so a reader (another worker, a
+user's `cat`, a crash half-way) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+def json_safe(value: Any) -> Any:
+    """A copy of ``value`` that ``json.dumps(..., allow_nan=False)`` accepts."""
+    if isinstance(value, Enum):  # before str: a StrEnum member becomes its plain string
+        return json_safe(value.value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    item = getattr(value, "item", None)  # numpy and torch scalars
+    if callable(item):
+        try:
+            return json_safe(item())
+        except (TypeError, ValueError):
+            pass
+    try:  # pandas' NA and NaT (pandas is imported only when such a value reaches here)
+        import pandas as pd
+
+        if pd.isna(value) is True:
+            return None
+    except (ImportError, TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def dumps(value: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
+    """Strict JSON text of ``value`` (see json_safe)."""
+    return json.dumps(json_safe(value), indent=indent, sort_keys=sort_keys, allow_nan=False)
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: Path, value: Any) -> Path:
+    """Strict JSON, indented, newline-terminated, written atomically."""
+    return write_text_atomic(path, dumps(value) + "\n")
+
+
+def timestamp(seconds: float | None = None) -> str:
+    """Local time with its UTC offset, e.g. 2026-11-23T10:33:36+0000 (ISO 8601, basic offset)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(seconds))

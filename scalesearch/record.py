@@ -1,0 +1,329 @@
+"""The study record: what a search stores in its Optuna study, with one read/write pair per record.
+
+This module is the only one that spells a stored key. A study holds:
+
+- ``StudyRecord`` (study user attrs, written once when the study is created, plus the list of
+  invocations): the fingerprinted settings, the grid axes, every candidate's measured facts, the trained
+  networks (proxy groups) and the baseline.
+- ``TrialRecord`` (trial user attrs): which candidate and network the trial trains, its seeds and stage,
+  the worker, and one ``SeedRun`` per finished seed, which says whether the result was trained here or
+  reused (from another trial or the proxy-run cache).
+
+Trials are readable by Optuna's own tools (optuna-dashboard, ``optuna.visualization``,
+``study.trials_dataframe()``): the params are ``alpha``, ``beta``, ``gamma`` (and ``seed`` where each
+seed is its own trial), the value is the candidate's score, intermediate values are per-epoch validation
+accuracy, and the facts people filter on are plain user attrs (``accuracy``, ``flops``, ``params``,
+``activations``, ``group``, ``network``, ``status``, ``feasible``).
+
+Torch-free and Optuna-free: records read from anything with ``user_attrs``/``params`` (a FrozenTrial, a
+Trial, a Study) and write through ``set_user_attr``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from scalesearch.errors import SearchError
+from scalesearch.jsonio import json_safe
+from scalesearch.runs import ProxyResult, RunStatus
+from scalesearch.spec import NetSpec, from_dict, to_dict
+
+RECORD_FORMAT = 2  # 1 was the first release: params idx/seed, candidates inside a "groups" blob
+PARAMS = ("alpha", "beta", "gamma")  # trial params, one per coefficient
+SEED_PARAM = "seed"  # a trial param only where each seed is its own trial (the grid sampler)
+
+
+class HasAttrs(Protocol):
+    @property
+    def user_attrs(self) -> dict[str, Any]: ...
+
+
+class Writable(Protocol):
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+class Stage(StrEnum):
+    """SWEEP: every candidate at the base budget. CONFIRM: extra seeds for the leading networks."""
+
+    SWEEP = "sweep"
+    CONFIRM = "confirm"
+
+
+class TrialStatus(StrEnum):
+    """The ``status`` user attr of a trial: a run status, or INFEASIBLE for a sampled point that is no
+    candidate (tpe/random draw from the whole box; such trials are pruned at once and train nothing)."""
+
+    OK = "ok"
+    DIVERGED = "diverged"
+    OOM = "oom"
+    PRUNED = "pruned"
+    INFEASIBLE = "infeasible"
+
+
+# -- the study --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """One coefficient triple at phi = 1, built and measured: the facts every view shows. FLOPs are fvcore
+    multiply-adds of the full candidate at its deployment resolution, batch 1."""
+
+    index: int
+    alpha: float
+    beta: float
+    gamma: float
+    product: float  # alpha * beta^2 * gamma^2
+    depth_achieved: float  # layers / baseline layers, after rounding
+    width_achieved: float
+    resolution_achieved: float
+    layers: int
+    resolution_px: int
+    proxy_resolution_px: int
+    flops: int
+    params: int
+    activations: int
+    flops_ratio: float  # flops / the baseline's
+    group: int  # collapse group: same full network at the same resolution
+    network: int  # the trained proxy network (index into StudyRecord.networks)
+    architecture: str
+    proxy_architecture: str
+    baseline: bool = False
+    feasible: bool = True  # False only for the baseline when (1, 1, 1) is outside the band
+
+    @property
+    def triple(self) -> tuple[float, float, float]:
+        return (self.alpha, self.beta, self.gamma)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CandidateRow:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A distinct proxy network: the unit that is trained, once per seed, for every candidate mapped to it."""
+
+    index: int
+    proxy_key: str
+    spec: NetSpec  # a full candidate; the trainer derives the proxy from it
+    members: tuple[int, ...]  # candidate indexes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "proxy_key": self.proxy_key, "spec": to_dict(self.spec),
+                "members": list(self.members)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Network:
+        return cls(int(data["index"]), str(data["proxy_key"]), from_dict(data["spec"]), tuple(data["members"]))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of the search command against the study (a resumed search has several)."""
+
+    finished_at: str
+    seconds: float
+    workers: int
+    interrupted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe(self.__dict__)
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    settings: dict[str, Any]  # the fingerprinted settings (SearchConfig.settings)
+    axes: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]  # choices of alpha, beta, gamma
+    candidates: tuple[CandidateRow, ...]  # baseline first
+    networks: tuple[Network, ...]
+    baseline_spec: NetSpec
+    baseline_flops: int
+    created: str
+    invocations: tuple[Invocation, ...] = ()
+    _triples: dict[tuple[float, float, float], CandidateRow] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_triples", {c.triple: c for c in self.candidates})
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.settings)
+
+    @property
+    def target_flops(self) -> int:
+        return int(self.settings["target_flops"])
+
+    @property
+    def w(self) -> float:
+        return float(self.settings["w"])
+
+    def candidate_at(self, triple: tuple[float, float, float]) -> CandidateRow | None:
+        a, b, g = triple
+        return self._triples.get((float(a), float(b), float(g)))
+
+    def write(self, study: Writable) -> None:
+        """Write everything but the invocations (add_invocation appends those). The settings go last: a
+        study whose settings are stored is complete, so a machine joining while another one creates the
+        study (``stored_settings``) never reads half a record."""
+        study.set_user_attr(_FORMAT, RECORD_FORMAT)
+        study.set_user_attr(_AXES, [list(a) for a in self.axes])
+        study.set_user_attr(_CANDIDATES, [c.to_dict() for c in self.candidates])
+        study.set_user_attr(_NETWORKS, [n.to_dict() for n in self.networks])
+        study.set_user_attr(_BASELINE_SPEC, to_dict(self.baseline_spec))
+        study.set_user_attr(_BASELINE_FLOPS, int(self.baseline_flops))
+        study.set_user_attr(_CREATED, self.created)
+        study.set_user_attr(_FINGERPRINT, self.fingerprint)
+        study.set_user_attr(_SETTINGS, json_safe(self.settings))
+
+    @classmethod
+    def read(cls, study: HasAttrs, name: str = "") -> StudyRecord:
+        """The record of a study made by this version. A first-release study (params ``idx``) or a study
+        made by another tool is refused with one line saying what to do."""
+        attrs = study.user_attrs
+        label = f"study {name!r}" if name else "the study"
+        if attrs.get(_FORMAT) != RECORD_FORMAT:
+            if "groups" in attrs:
+                raise SearchError(f"{label} was written by scalesearch 0.1 (trial params idx/seed), which this "
+                                  "version does not read: rerun the search with another --study name or --out "
+                                  "folder (the proxy-run cache makes the rerun fast)")
+            if _CANDIDATES not in attrs:
+                raise SearchError(f"{label} holds no scalesearch candidates (was it made by another tool?)")
+            raise SearchError(f"{label} has record format {attrs.get(_FORMAT)!r}, this version reads "
+                              f"{RECORD_FORMAT}: rerun the search with another --study name")
+        axes = tuple(tuple(float(v) for v in a) for a in attrs[_AXES])
+        return cls(
+            settings=dict(attrs[_SETTINGS]), axes=axes,  # type: ignore[arg-type]
+            candidates=tuple(CandidateRow.from_dict(c) for c in attrs[_CANDIDATES]),
+            networks=tuple(Network.from_dict(n) for n in attrs[_NETWORKS]),
+            baseline_spec=from_dict(attrs[_BASELINE_SPEC]), baseline_flops=int(attrs[_BASELINE_FLOPS]),
+            created=str(attrs.get(_CREATED, "")),
+            invocations=tuple(Invocation(**i) for i in attrs.get(_INVOCATIONS, [])),
+        )
+
+
+def stored_settings(study: HasAttrs) -> dict[str, Any] | None:
+    """The settings a study was made with; None for a study whose record is not (completely) written yet."""
+    value = study.user_attrs.get(_SETTINGS)
+    return dict(value) if isinstance(value, dict) else None
+
+
+def add_invocation(study: HasAttrs | Writable, invocation: Invocation) -> None:
+    runs = list(study.user_attrs.get(_INVOCATIONS, []))  # type: ignore[union-attr]
+    runs.append(invocation.to_dict())
+    study.set_user_attr(_INVOCATIONS, runs)  # type: ignore[union-attr]
+
+
+def fingerprint(settings: Mapping[str, Any]) -> str:
+    blob = json.dumps(json_safe(settings), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# -- a trial ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeedRun:
+    """One seed's finished proxy run as a trial stores it. ``reused`` is None when this trial trained it,
+    else where the result came from ("trial 12", "cache"): a reused copy is never counted twice."""
+
+    result: ProxyResult
+    reused: str | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.result.seed
+
+    @property
+    def status(self) -> RunStatus:
+        return self.result.status
+
+    @property
+    def accuracy(self) -> float:
+        return self.result.accuracy
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.result.to_dict(), _REUSED: self.reused}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SeedRun:
+        return cls(ProxyResult.from_dict(dict(data)), data.get(_REUSED))
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    candidate: int
+    network: int
+    seeds: tuple[int, ...]
+    stage: Stage
+    worker: str = ""
+    results: tuple[SeedRun, ...] = field(default=())
+
+    def with_result(self, run: SeedRun) -> TrialRecord:
+        return TrialRecord(self.candidate, self.network, self.seeds, self.stage, self.worker, (*self.results, run))
+
+    def write(self, trial: Writable, row: CandidateRow) -> None:
+        """Store the record and the plain facts people filter on (accuracy is the mean of the OK seeds)."""
+        ok = [r.accuracy for r in self.results if r.status is RunStatus.OK]
+        status = _trial_status(self.results)
+        values: dict[str, Any] = {
+            _CANDIDATE: self.candidate, _NETWORK: self.network, _SEEDS: list(self.seeds), _STAGE: self.stage.value,
+            _WORKER: self.worker, _RESULTS: [r.to_dict() for r in self.results],
+            "accuracy": sum(ok) / len(ok) if ok else None, "status": status,
+            "flops": row.flops, "params": row.params, "activations": row.activations, "group": row.group,
+            "feasible": row.feasible, "baseline": row.baseline,
+        }
+        for key, value in values.items():
+            trial.set_user_attr(key, json_safe(value))
+
+    @classmethod
+    def read(cls, trial: HasAttrs) -> TrialRecord | None:
+        """None for a trial that stored nothing yet (it died before its first write) or is infeasible."""
+        attrs = trial.user_attrs
+        if _CANDIDATE not in attrs or _SEEDS not in attrs:
+            return None
+        return cls(int(attrs[_CANDIDATE]), int(attrs[_NETWORK]), tuple(int(s) for s in attrs[_SEEDS]),
+                   Stage(attrs.get(_STAGE, Stage.SWEEP)), str(attrs.get(_WORKER, "")),
+                   tuple(SeedRun.from_dict(r) for r in attrs.get(_RESULTS, [])))
+
+
+def mark_infeasible(trial: Writable) -> None:
+    trial.set_user_attr("status", TrialStatus.INFEASIBLE.value)
+    trial.set_user_attr("feasible", False)
+
+
+def is_infeasible(trial: HasAttrs) -> bool:
+    return trial.user_attrs.get("status") == TrialStatus.INFEASIBLE.value
+
+
+def network_runs(trials: Iterable[HasAttrs]) -> dict[int, list[SeedRun]]:
+    """network -> every stored seed run, in trial order (duplicates and reused copies included: the
+    ranking counts each seed once)."""
+    out: dict[int, list[SeedRun]] = {}
+    for t in trials:
+        rec = TrialRecord.read(t)
+        if rec is not None:
+            out.setdefault(rec.network, []).extend(rec.results)
+    return out
+
+
+def _trial_status(results: tuple[SeedRun, ...]) -> str | None:
+    if not results:
+        return None
+    if any(r.status is RunStatus.OK for r in results):
+        return TrialStatus.OK.value
+    return next(s.value for s in (RunStatus.PRUNED, RunStatus.DIVERGED, RunStatus.OOM)
+                if any(r.status is s for r in results))
+
+
+# The stored keys. Nothing outside this module spells them.
+_FORMAT, _SETTINGS, _FINGERPRINT, _AXES = "scalesearch_format", "settings", "fingerprint", "axes"
+_CANDIDATES, _NETWORKS, _BASELINE_SPEC, _BASELINE_FLOPS = "candidates", "networks", "baseline_spec", "baseline_flops"
+_CREATED, _INVOCATIONS = "created", "invocations"
+_CANDIDATE, _NETWORK, _SEEDS, _STAGE, _WORKER, _RESULTS = "candidate", "network", "seeds", "stage", "worker", "results"
+_REUSED = "reused"

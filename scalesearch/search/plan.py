@@ -1,0 +1,89 @@
+"""Everything decided before training: the candidates, the settings and where the study lives.
+
+``plan`` parses, loads and measures; it trains nothing (this is what ``grid --dry-run`` shows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scalesearch.baselines import baseline as load_baseline
+from scalesearch.errors import FieldError
+from scalesearch.grid import Ranges
+from scalesearch.jsonio import timestamp
+from scalesearch.measure import measure
+from scalesearch.record import StudyRecord
+from scalesearch.search.config import SearchConfig
+from scalesearch.search.space import SearchSpace, build_space
+from scalesearch.search.storage import default_url, open_storage
+from scalesearch.spec import NetSpec
+from scalesearch.train import Dataset, available_cores, cuda_device_count, load_data, resolve_device
+
+
+@dataclass
+class Plan:
+    config: SearchConfig
+    base: NetSpec
+    data: Dataset | None
+    space: SearchSpace
+    settings: dict[str, Any]
+    study_name: str
+    study_dir: Path
+    storage_url: str
+    target_flops: int
+    baseline_flops: int
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers reload the data themselves (cached per process) instead of receiving a pickled copy.
+        return {**self.__dict__, "data": None}
+
+    def record(self) -> StudyRecord:
+        """The study record a new study starts with."""
+        ranges = Ranges.parse(self.config.alpha, self.config.beta, self.config.gamma)
+        # The choices of each param: the axis and 1.0, so the baseline (1, 1, 1) is a valid point too.
+        axes = tuple(tuple(sorted({*axis, 1.0})) for axis in (ranges.alpha, ranges.beta, ranges.gamma))
+        return StudyRecord(settings=self.settings, axes=axes, candidates=tuple(self.space.rows()),  # type: ignore[arg-type]
+                           networks=tuple(self.space.networks()), baseline_spec=self.base,
+                           baseline_flops=self.baseline_flops, created=timestamp())
+
+
+def check_devices(config: SearchConfig) -> None:
+    """Refuse, before minutes of counting, a device that is not here and more workers than the machine
+    can run: every worker trains on its own cores (or shares a GPU)."""
+    resolve_device(config.proxy.device)
+    listed = [d.strip() for d in (config.devices or "").split(",") if d.strip()]
+    for device in listed:
+        resolve_device(device)
+    if config.workers is not None:
+        cores, gpus = available_cores(), cuda_device_count() if config.proxy.device in ("auto", "cuda") else 0
+        # Two workers per core still overlap data handling with compute; more only thrash.
+        limit = max(2 * cores, 8 * max(gpus, len([d for d in listed if d.startswith("cuda")])))
+        if config.workers > limit:
+            raise FieldError("workers", config.workers, f"at most {limit} here ({cores} cores, {gpus} CUDA devices): "
+                             "more worker processes than that only compete for the same cores")
+
+
+def plan(config: SearchConfig, progress: Callable[[int, int], None] | None = None,
+         check_storage: bool = True) -> Plan:
+    """Parse, load and measure everything a search needs. An explicit storage URL is connected to first,
+    so an unreachable one fails before minutes of counting."""
+    ranges = Ranges.parse(config.alpha, config.beta, config.gamma)
+    check_devices(config)
+    base = load_baseline(config.baseline)
+    # The candidates keep the baseline's own class count (the deployed model's cost); only the proxy
+    # takes the data's classes (train.proxy_spec).
+    data = load_data(config.data)
+    base_flops = measure(base).flops
+    target = config.target_flops or 2 * base_flops
+    settings = config.settings(base.architecture_key(), target)
+    name = config.study_name(settings)
+    study_dir = config.study_dir(name)
+    url = config.storage or default_url(study_dir)
+    if check_storage and config.storage:
+        open_storage(url, heartbeat_interval=config.heartbeat_interval, grace_period=config.grace_period)
+    space = build_space(base, ranges, tolerance=config.tolerance, constraint=config.constraint,
+                        policy=config.policy, proxy=config.proxy, data=data, dedup=config.dedup, progress=progress)
+    return Plan(config, base, data, space, settings, name, study_dir, url, target, base_flops)

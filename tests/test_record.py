@@ -1,0 +1,86 @@
+"""The study record: round trips, the first-release refusal, and one owner for every stored key."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import optuna
+import pytest
+from study_builders import row, run, study_record, trial
+
+from scalesearch.errors import SearchError
+from scalesearch.jsonio import dumps
+from scalesearch.record import Invocation, SeedRun, Stage, StudyRecord, TrialRecord, add_invocation, network_runs
+from scalesearch.runs import ProxyResult, RunStatus
+from scalesearch.spec import NetSpec
+
+PACKAGE = Path(__file__).resolve().parents[1] / "scalesearch"
+
+
+def test_study_record_round_trips_through_an_optuna_study(tiny_spec: NetSpec) -> None:
+    rec = study_record(tiny_spec, [row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True, feasible=False),
+                                   row(1, 1, (1.2, 1.1, 1.15), 1900)])
+    study = optuna.create_study(direction="maximize")
+    rec.write(study)
+    add_invocation(study, Invocation("2026-11-23T10:00:00+0000", 12.5, 2, False))
+    back = StudyRecord.read(study)
+    assert back.candidates == rec.candidates and back.networks == rec.networks
+    assert back.baseline_spec == tiny_spec and back.target_flops == 1000 and back.fingerprint == rec.fingerprint
+    assert back.invocations == (Invocation("2026-11-23T10:00:00+0000", 12.5, 2, False),)
+    assert back.candidate_at((1.2, 1.1, 1.15)).index == 1  # type: ignore[union-attr]
+    assert back.candidate_at((1.3, 1.1, 1.15)) is None
+
+
+def test_first_release_study_is_refused_in_one_line() -> None:
+    study = optuna.create_study()
+    study.set_user_attr("groups", [])  # what 0.1 wrote
+    with pytest.raises(SearchError, match="written by scalesearch 0.1 .*rerun the search") as err:
+        StudyRecord.read(study, "old")
+    assert "\n" not in str(err.value)
+    with pytest.raises(SearchError, match="another tool"):
+        StudyRecord.read(optuna.create_study())
+
+
+def test_trial_record_round_trips_with_plain_filter_attrs(tiny_spec: NetSpec) -> None:
+    rec = study_record(tiny_spec, [row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True), row(1, 1, (1.2, 1.1, 1.15), 1900)])
+    runs = (run(0, 0.9), run(1, 0.8, reused="trial 4"), run(2, 0.0, RunStatus.DIVERGED))
+    t = trial(rec, 1, (0, 1, 2), runs, seed_param=False)
+    back = TrialRecord.read(t)
+    assert back == TrialRecord(1, 1, (0, 1, 2), Stage.SWEEP, "test", runs)  # type: ignore[arg-type]
+    assert t.user_attrs["accuracy"] == pytest.approx(0.85) and t.user_attrs["status"] == "ok"
+    assert (t.user_attrs["flops"], t.user_attrs["group"], t.user_attrs["network"]) == (1900, 1, 1)
+    assert network_runs([t]) == {1: list(runs)}
+
+
+def test_non_finite_numbers_are_stored_as_null_and_read_back_as_nan() -> None:
+    result = ProxyResult(RunStatus.DIVERGED, 0.0, loss=float("inf"), val_loss=float("nan"), seed=3)
+    text = dumps(SeedRun(result).to_dict())
+    assert "Infinity" not in text and "NaN" not in text
+    import json
+
+    back = SeedRun.from_dict(json.loads(text))
+    assert back.status is RunStatus.DIVERGED and back.seed == 3 and back.result.loss != back.result.loss
+
+
+def _user_attr_literals(path: Path) -> list[str]:
+    """String keys passed to set_user_attr(...) or read from .user_attrs[...] / .user_attrs.get(...)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = node.func
+            if target.attr == "set_user_attr" or (target.attr == "get" and isinstance(target.value, ast.Attribute)
+                                                  and target.value.attr == "user_attrs"):
+                if node.args and isinstance(node.args[0], ast.Constant):
+                    found.append(f"{path.name}:{node.lineno}")
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == "user_attrs" and isinstance(node.slice, ast.Constant):
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_no_module_but_record_spells_a_stored_key() -> None:
+    offenders = [hit for path in sorted(PACKAGE.rglob("*.py")) if path.name != "record.py"
+                 for hit in _user_attr_literals(path)]
+    assert offenders == []
+    assert _user_attr_literals(PACKAGE / "record.py")  # the check sees keys where they are
