@@ -34,7 +34,9 @@ def test_coefficients_are_the_phi_1_point() -> None:
 
 def test_dwr_family_ends() -> None:
     assert strategies.get("dwr:1").multipliers(4) == pytest.approx((1.0, 2.0, 1.0))  # width only
-    assert strategies.get("dwr:0.333333333333").multipliers(32) == pytest.approx((2.0, 2.0, 2.0), rel=1e-6)
+    # a = 1/3 is Dollar et al.'s "uniform": each dimension takes an equal share of the FLOPs factor
+    d, w, r = strategies.get("dwr:0.333333333333").multipliers(8)
+    assert (d, w**2, r**2) == pytest.approx((2.0, 2.0, 2.0), rel=1e-6)
 
 
 def test_parse_lists() -> None:
