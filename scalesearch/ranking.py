@@ -1,8 +1,8 @@
 """The one ranking: score, per-network seed summary, feasibility, rank and the noise verdict.
 
-Pure functions over plain values. The objective (a trial's value), the confirm stage (which networks get
-more seeds), the live progress (the current leader), trials.csv, best.json and the final table all call
-these, so they cannot disagree. The rules:
+Pure functions over plain values. The objective (a trial's value), the promotions between rungs (which
+networks train longer), the live progress (the current leader), trials.csv, best.json and the final table
+all call these, so they cannot disagree. The rules:
 
 - A network's accuracy is the mean over its seeds, each seed counted once: a result trained by a trial
   wins over a copy another trial reused, and reused copies are never averaged in.
@@ -10,10 +10,14 @@ these, so they cannot disagree. The rules:
 - Only feasible candidates rank. The baseline (1, 1, 1) is always trained as the reference; when it lies
   outside the constraint band it is shown with its score but gets no rank and can never lead.
 - Ties in score go to the cheaper candidate (fewer FLOPs).
+- Across rungs (successive halving), a network is ranked by its results at the highest rung it has an
+  accuracy at; networks that reached a higher rung rank above those that did not (they beat them at the
+  rung below), and within a rung by score.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,6 +68,7 @@ class Summary:
     accuracy_std: float
     seeds: int
     seconds: float
+    training_speed: float = math.nan  # mean over the OK seeds of the sum of per-epoch training losses
 
     @property
     def ok(self) -> bool:
@@ -81,7 +86,9 @@ def summarise(runs: Iterable[SeedRun]) -> Summary:
     trained = sum(float(r.result.seconds or 0.0) for r in seeds if r.reused is None)
     if ok:
         std = statistics.stdev(ok) if len(ok) > 1 else math.nan
-        return Summary(RunStatus.OK.value, statistics.fmean(ok), std, len(ok), trained)
+        speeds = [r.result.training_speed for r in seeds if r.status is RunStatus.OK]
+        speed = statistics.fmean(speeds) if speeds and all(math.isfinite(v) for v in speeds) else math.nan
+        return Summary(RunStatus.OK.value, statistics.fmean(ok), std, len(ok), trained, speed)
     worst = next(s for s in (RunStatus.DIVERGED, RunStatus.OOM, RunStatus.PRUNED) if any(r.status is s for r in seeds))
     partial = [r.accuracy for r in seeds if r.status is RunStatus.PRUNED]
     return Summary(worst.value, max(partial) if partial else 0.0, math.nan, len(seeds), trained)
@@ -96,6 +103,7 @@ class Row:
     score: float
     score_std: float
     rank: int | None
+    rung: int = 0  # the rung whose results ``summary`` holds
 
     @property
     def network(self) -> int:
@@ -108,28 +116,39 @@ class Row:
 
 def rank(candidates: Sequence[CandidateRow], runs: Mapping[int, Iterable[SeedRun]], target_flops: float,
          w: float) -> list[Row]:
-    """Every candidate, best first: ranked rows, then scored rows that do not rank (an infeasible
-    baseline), then the rest. ``runs`` maps a network index to its stored seed runs."""
-    summaries = {n: summarise(rs) for n, rs in runs.items()}
+    """Every candidate at one rung, best first: ranked rows, then scored rows that do not rank (an
+    infeasible baseline), then the rest. ``runs`` maps a network index to its stored seed runs."""
+    return rank_rungs(candidates, {0: runs}, target_flops, w)
+
+
+def rank_rungs(candidates: Sequence[CandidateRow], runs: Mapping[int, Mapping[int, Iterable[SeedRun]]],
+               target_flops: float, w: float) -> list[Row]:
+    """Every candidate, best first, each network at the highest rung where it has an accuracy. ``runs``
+    maps rung -> network -> stored seed runs."""
+    top: dict[int, tuple[int, Summary]] = {}
+    for rung in sorted(runs):
+        for n, rs in runs[rung].items():
+            s = summarise(rs)
+            if s.ok or n not in top:
+                top[n] = (rung, s)
     scored: list[Row] = []
     for c in candidates:
-        s = summaries.get(c.network, PENDING)
+        rung, s = top.get(c.network, (0, PENDING))
         if s.ok:
             factor = score(1.0, c.flops, target_flops, w)
-            scored.append(Row(c, s, s.accuracy_mean * factor, s.accuracy_std * factor, None))
+            scored.append(Row(c, s, s.accuracy_mean * factor, s.accuracy_std * factor, None, rung))
         else:
-            scored.append(Row(c, s, math.nan, math.nan, None))
+            scored.append(Row(c, s, math.nan, math.nan, None, rung))
 
-    def order(r: Row) -> tuple[int, float, int, int]:
+    def order(r: Row) -> tuple[int, int, float, int, int]:
         group = 0 if (r.summary.ok and r.candidate.feasible) else 1 if r.summary.ok else 2
-        return (group, -r.score if r.summary.ok else 0.0, r.candidate.flops, r.candidate.index)
+        return (group, -r.rung, -r.score if r.summary.ok else 0.0, r.candidate.flops, r.candidate.index)
 
-    ordered = sorted(scored, key=order)
     out, n = [], 0
-    for r in ordered:
+    for r in sorted(scored, key=order):
         if r.summary.ok and r.candidate.feasible:
             n += 1
-            r = Row(r.candidate, r.summary, r.score, r.score_std, n)
+            r = dataclasses.replace(r, rank=n)
         out.append(r)
     return out
 
@@ -139,7 +158,7 @@ def leader(rows: Sequence[Row]) -> Row | None:
 
 
 def leading_networks(rows: Sequence[Row], k: int) -> list[int]:
-    """The networks of the top k distinct ranked networks, best first (what the confirm stage re-trains)."""
+    """The networks of the top k distinct ranked networks, best first (what a rung promotes)."""
     out: list[int] = []
     for r in rows:
         if r.ranks and r.network not in out:
@@ -178,8 +197,9 @@ class NoiseVerdict:
 def noise_verdict(rows: Sequence[Row]) -> NoiseVerdict:
     """The runner-up is the best candidate on a *different* trained network (candidates sharing a network
     share its accuracy, so their gap is FLOPs, not noise). Seed noise is the accuracy standard deviation
-    pooled over every network with two or more seeds (each alone rests on 2-3 seeds: too few to trust),
-    scaled to score units per row; the margin "exceeds the noise" when it is over NOISE_Z standard errors."""
+    pooled over every network with two or more seeds at the leader's rung (each alone rests on 2-3 seeds:
+    too few to trust), scaled to score units per row; the margin "exceeds the noise" when it is over NOISE_Z
+    standard errors."""
     ranked = [r for r in rows if r.ranks]
     if not ranked:
         return NoiseVerdict("no finished candidate yet", None)
@@ -191,9 +211,9 @@ def noise_verdict(rows: Sequence[Row]) -> NoiseVerdict:
     runner = others[0]
     margin = top.score - runner.score
     base.update(runner_up=runner.candidate.triple, runner_up_score=runner.score, margin=margin)
-    multi = {r.network: r.summary for r in rows if r.summary.ok and r.summary.seeds >= 2}
+    multi = {r.network: r.summary for r in rows if r.summary.ok and r.summary.seeds >= 2 and r.rung == top.rung}
     if not multi:
-        return NoiseVerdict("noise unknown: one seed per network (use --seeds or --confirm)", None, **base)
+        return NoiseVerdict("noise unknown: one seed per network (give a rung more seeds: --rungs)", None, **base)
     dof = sum(s.seeds - 1 for s in multi.values())
     pooled = math.sqrt(sum((s.seeds - 1) * s.accuracy_std ** 2 for s in multi.values()) / dof)
     se = math.sqrt(sum((pooled * r.score / r.summary.accuracy_mean) ** 2 / r.summary.seeds for r in (top, runner)))

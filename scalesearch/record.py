@@ -5,7 +5,7 @@ This module is the only one that spells a stored key. A study holds:
 - ``StudyRecord`` (study user attrs, written once when the study is created, plus the list of
   invocations): the fingerprinted settings, the grid axes, every candidate's measured facts, the trained
   networks (proxy groups) and the baseline.
-- ``TrialRecord`` (trial user attrs): which candidate and network the trial trains, its seeds and stage,
+- ``TrialRecord`` (trial user attrs): which candidate and network the trial trains, its seeds, its rung,
   the worker, and one ``SeedRun`` per finished seed, which says whether the result was trained here or
   reused (from another trial or the proxy-run cache).
 
@@ -13,7 +13,8 @@ Trials are readable by Optuna's own tools (optuna-dashboard, ``optuna.visualizat
 ``study.trials_dataframe()``): the params are ``alpha``, ``beta``, ``gamma`` (and ``seed`` where each
 seed is its own trial), the value is the candidate's score, intermediate values are per-epoch validation
 accuracy, and the facts people filter on are plain user attrs (``accuracy``, ``flops``, ``params``,
-``activations``, ``group``, ``network``, ``status``, ``feasible``).
+``activations``, ``group``, ``network``, ``rung``, ``reference``, ``status``, ``feasible``,
+``training_speed``).
 
 Torch-free and Optuna-free: records read from anything with ``user_attrs``/``params`` (a FrozenTrial, a
 Trial, a Study) and write through ``set_user_attr``.
@@ -33,7 +34,7 @@ from scalesearch.jsonio import json_safe
 from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.spec import NetSpec, from_dict, to_dict
 
-RECORD_FORMAT = 2  # 1 was the first release: params idx/seed, candidates inside a "groups" blob
+RECORD_FORMAT = 3  # 1: the first release (params idx/seed); 2: sweep + confirm stages; 3: rungs, references
 PARAMS = ("alpha", "beta", "gamma")  # trial params, one per coefficient
 SEED_PARAM = "seed"  # a trial param only where each seed is its own trial (the grid sampler)
 
@@ -45,13 +46,6 @@ class HasAttrs(Protocol):
 
 class Writable(Protocol):
     def set_user_attr(self, key: str, value: Any) -> None: ...
-
-
-class Stage(StrEnum):
-    """SWEEP: every candidate at the base budget. CONFIRM: extra seeds for the leading networks."""
-
-    SWEEP = "sweep"
-    CONFIRM = "confirm"
 
 
 class TrialStatus(StrEnum):
@@ -93,6 +87,7 @@ class CandidateRow:
     proxy_architecture: str
     baseline: bool = False
     feasible: bool = True  # False only for the baseline when (1, 1, 1) is outside the band
+    reference: str = ""  # the named strategies (scalesearch.strategies) this point is, "+"-joined; "" for none
 
     @property
     def triple(self) -> tuple[float, float, float]:
@@ -164,6 +159,11 @@ class StudyRecord:
     def w(self) -> float:
         return float(self.settings["w"])
 
+    @property
+    def rungs(self) -> tuple[tuple[int, int], ...]:
+        """(epochs, seeds) of each successive-halving rung, cheapest first."""
+        return tuple((int(e), int(s)) for e, s in self.settings.get("rungs", ()))
+
     def candidate_at(self, triple: tuple[float, float, float]) -> CandidateRow | None:
         a, b, g = triple
         return self._triples.get((float(a), float(b), float(g)))
@@ -195,8 +195,9 @@ class StudyRecord:
                                   "folder (the proxy-run cache makes the rerun fast)")
             if _CANDIDATES not in attrs:
                 raise SearchError(f"{label} holds no scalesearch candidates (was it made by another tool?)")
-            raise SearchError(f"{label} has record format {attrs.get(_FORMAT)!r}, this version reads "
-                              f"{RECORD_FORMAT}: rerun the search with another --study name")
+            raise SearchError(f"{label} has record format {attrs.get(_FORMAT)!r} (an earlier scalesearch), this "
+                              f"version reads {RECORD_FORMAT}: rerun the search (the default study name changes "
+                              "with the format; or pass another --study name)")
         axes = tuple(tuple(float(v) for v in a) for a in attrs[_AXES])
         return cls(
             settings=dict(attrs[_SETTINGS]), axes=axes,  # type: ignore[arg-type]
@@ -260,23 +261,24 @@ class TrialRecord:
     candidate: int
     network: int
     seeds: tuple[int, ...]
-    stage: Stage
+    rung: int = 0  # the successive-halving rung (scalesearch.search.schedule): 0 is every network's first
     worker: str = ""
     results: tuple[SeedRun, ...] = field(default=())
 
     def with_result(self, run: SeedRun) -> TrialRecord:
-        return TrialRecord(self.candidate, self.network, self.seeds, self.stage, self.worker, (*self.results, run))
+        return TrialRecord(self.candidate, self.network, self.seeds, self.rung, self.worker, (*self.results, run))
 
     def write(self, trial: Writable, row: CandidateRow) -> None:
         """Store the record and the plain facts people filter on (accuracy is the mean of the OK seeds)."""
         ok = [r.accuracy for r in self.results if r.status is RunStatus.OK]
         status = _trial_status(self.results)
         values: dict[str, Any] = {
-            _CANDIDATE: self.candidate, _NETWORK: self.network, _SEEDS: list(self.seeds), _STAGE: self.stage.value,
+            _CANDIDATE: self.candidate, _NETWORK: self.network, _SEEDS: list(self.seeds), _RUNG: self.rung,
             _WORKER: self.worker, _RESULTS: [r.to_dict() for r in self.results],
             "accuracy": sum(ok) / len(ok) if ok else None, "status": status,
             "flops": row.flops, "params": row.params, "activations": row.activations, "group": row.group,
-            "feasible": row.feasible, "baseline": row.baseline,
+            "feasible": row.feasible, "baseline": row.baseline, "reference": row.reference,
+            "training_speed": _mean([r.result.training_speed for r in self.results if r.status is RunStatus.OK]),
         }
         for key, value in values.items():
             trial.set_user_attr(key, json_safe(value))
@@ -288,7 +290,7 @@ class TrialRecord:
         if _CANDIDATE not in attrs or _SEEDS not in attrs:
             return None
         return cls(int(attrs[_CANDIDATE]), int(attrs[_NETWORK]), tuple(int(s) for s in attrs[_SEEDS]),
-                   Stage(attrs.get(_STAGE, Stage.SWEEP)), str(attrs.get(_WORKER, "")),
+                   int(attrs.get(_RUNG, 0)), str(attrs.get(_WORKER, "")),
                    tuple(SeedRun.from_dict(r) for r in attrs.get(_RESULTS, [])))
 
 
@@ -301,15 +303,20 @@ def is_infeasible(trial: HasAttrs) -> bool:
     return trial.user_attrs.get("status") == TrialStatus.INFEASIBLE.value
 
 
-def network_runs(trials: Iterable[HasAttrs]) -> dict[int, list[SeedRun]]:
-    """network -> every stored seed run, in trial order (duplicates and reused copies included: the
-    ranking counts each seed once)."""
-    out: dict[int, list[SeedRun]] = {}
+def network_runs(trials: Iterable[HasAttrs]) -> dict[int, dict[int, list[SeedRun]]]:
+    """rung -> network -> every stored seed run, in trial order (duplicates and reused copies included:
+    the ranking counts each seed once)."""
+    out: dict[int, dict[int, list[SeedRun]]] = {}
     for t in trials:
         rec = TrialRecord.read(t)
         if rec is not None:
-            out.setdefault(rec.network, []).extend(rec.results)
+            out.setdefault(rec.rung, {}).setdefault(rec.network, []).extend(rec.results)
     return out
+
+
+def _mean(values: list[float]) -> float | None:
+    finite = [v for v in values if v == v]
+    return sum(finite) / len(finite) if finite else None
 
 
 def _trial_status(results: tuple[SeedRun, ...]) -> str | None:
@@ -325,5 +332,5 @@ def _trial_status(results: tuple[SeedRun, ...]) -> str | None:
 _FORMAT, _SETTINGS, _FINGERPRINT, _AXES = "scalesearch_format", "settings", "fingerprint", "axes"
 _CANDIDATES, _NETWORKS, _BASELINE_SPEC, _BASELINE_FLOPS = "candidates", "networks", "baseline_spec", "baseline_flops"
 _CREATED, _INVOCATIONS = "created", "invocations"
-_CANDIDATE, _NETWORK, _SEEDS, _STAGE, _WORKER, _RESULTS = "candidate", "network", "seeds", "stage", "worker", "results"
+_CANDIDATE, _NETWORK, _SEEDS, _RUNG, _WORKER, _RESULTS = "candidate", "network", "seeds", "rung", "worker", "results"
 _REUSED = "reused"

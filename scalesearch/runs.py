@@ -43,6 +43,7 @@ class ProxyResult:
     loss: float = math.nan  # mean training loss of the last epoch run
     val_loss: float = math.nan
     history: tuple[float, ...] = ()  # validation top-1 after each epoch
+    loss_history: tuple[float, ...] = ()  # mean training loss of each epoch
     epochs_run: int = 0
     seconds: float = 0.0  # wall time of the whole run: build, data, training, evaluation
     images_per_second: float = 0.0  # training images per second of training steps
@@ -60,6 +61,15 @@ class ProxyResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", RunStatus(self.status))
         object.__setattr__(self, "history", tuple(float(a) for a in self.history))
+        object.__setattr__(self, "loss_history", tuple(float(a) for a in self.loss_history))
+
+    @property
+    def training_speed(self) -> float:
+        """The training speed estimate (Ru et al., NeurIPS 2021): the sum of the per-epoch training losses.
+        Lower is better; it ranks architectures well from the first epochs and costs nothing to record.
+        NaN when no epoch finished or a loss was not finite."""
+        total = sum(self.loss_history)
+        return total if self.loss_history and math.isfinite(total) else math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the status as its string, non-finite numbers as None."""
@@ -76,5 +86,6 @@ class ProxyResult:
         if values.get("accuracy") is None:
             values["accuracy"] = 0.0
         values["history"] = tuple(a for a in (values.get("history") or ()) if a is not None)
+        values["loss_history"] = tuple(math.nan if a is None else a for a in (values.get("loss_history") or ()))
         return cls(**values)
 

@@ -10,7 +10,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from scalesearch.record import PARAMS, SEED_PARAM, CandidateRow, Network, SeedRun, Stage, StudyRecord, TrialRecord
+from scalesearch.record import PARAMS, SEED_PARAM, CandidateRow, Network, SeedRun, StudyRecord, TrialRecord
 from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.spec import NetSpec
 
@@ -18,23 +18,26 @@ TARGET = 1000
 
 
 def row(index: int, network: int, triple: tuple[float, float, float], flops: int, *, feasible: bool = True,
-        baseline: bool = False) -> CandidateRow:
+        baseline: bool = False, reference: str = "") -> CandidateRow:
     a, b, g = triple
     return CandidateRow(
         index=index, alpha=a, beta=b, gamma=g, product=round(a * b * b * g * g, 6), depth_achieved=a,
         width_achieved=b, resolution_achieved=g, layers=3, resolution_px=32, proxy_resolution_px=32, flops=flops,
         params=100, activations=10, flops_ratio=flops / 1000, group=network, network=network,
         architecture=f"arch{network}", proxy_architecture=f"proxy{network}", baseline=baseline, feasible=feasible,
+        reference=reference,
     )
 
 
-def study_record(spec: NetSpec, rows: Sequence[CandidateRow], seeds: int = 1) -> StudyRecord:
+def study_record(spec: NetSpec, rows: Sequence[CandidateRow], rungs: Sequence[tuple[int, int]] = ((3, 1),)
+                 ) -> StudyRecord:
     networks: dict[int, list[int]] = {}
     for r in rows:
         networks.setdefault(r.network, []).append(r.index)
     axes = tuple(tuple(sorted({getattr(r, name) for r in rows})) for name in PARAMS)
     return StudyRecord(
-        settings={"target_flops": TARGET, "w": -0.07, "baseline": "tiny", "policy": "efficientnet", "seeds": seeds},
+        settings={"target_flops": TARGET, "w": -0.07, "baseline": "tiny", "policy": "efficientnet",
+                  "rungs": [list(r) for r in rungs]},
         axes=axes,  # type: ignore[arg-type]
         candidates=tuple(rows),
         networks=tuple(Network(n, f"proxy{n}", spec, tuple(m)) for n, m in sorted(networks.items())),
@@ -59,12 +62,12 @@ class _Attrs:
 
 
 def trial(record: StudyRecord, candidate: int, seeds: Sequence[int], runs: Sequence[SeedRun] = (), *,
-          state: TrialState = TrialState.COMPLETE, stage: Stage = Stage.SWEEP,
+          state: TrialState = TrialState.COMPLETE, rung: int = 0,
           seed_param: bool = True) -> optuna.trial.FrozenTrial:
     """A trial as a worker would have left it: params, record, value (for COMPLETE)."""
     c = record.candidates[candidate]
     attrs = _Attrs()
-    TrialRecord(c.index, c.network, tuple(seeds), stage, "test", tuple(runs)).write(attrs, c)
+    TrialRecord(c.index, c.network, tuple(seeds), rung, "test", tuple(runs)).write(attrs, c)
     params: dict[str, object] = dict(zip(PARAMS, c.triple, strict=True))
     dists: dict[str, optuna.distributions.BaseDistribution] = {
         name: CategoricalDistribution(axis) for name, axis in zip(PARAMS, record.axes, strict=True)}

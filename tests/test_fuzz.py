@@ -49,8 +49,8 @@ def test_flops_values(flag: str, value: str) -> None:
 
 
 @FAST
-@given(flag=st.sampled_from(["--alpha", "--beta", "--gamma", "--tolerance", "--target-flops", "--w", "--seeds",
-                             "--epochs", "--workers", "--study"]), value=typed)
+@given(flag=st.sampled_from(["--alpha", "--beta", "--gamma", "--tolerance", "--target-flops", "--w", "--rungs",
+                             "--promote", "--references", "--workers", "--study"]), value=typed)
 def test_grid_values_in_a_dry_run(flag: str, value: str, tmp_path: Path) -> None:
     # Narrow axes keep a valid dry run to a few candidates; the value under test replaces one of them.
     base = {"--alpha": "1.0:1.4:0.2", "--beta": "1.0:1.2:0.1", "--gamma": "1.0:1.3:0.1", "--tolerance": "0.3"}

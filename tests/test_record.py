@@ -11,7 +11,7 @@ from study_builders import row, run, study_record, trial
 
 from scalesearch.errors import SearchError
 from scalesearch.jsonio import dumps
-from scalesearch.record import Invocation, SeedRun, Stage, StudyRecord, TrialRecord, add_invocation, network_runs
+from scalesearch.record import Invocation, SeedRun, StudyRecord, TrialRecord, add_invocation, network_runs
 from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.spec import NetSpec
 
@@ -47,10 +47,10 @@ def test_trial_record_round_trips_with_plain_filter_attrs(tiny_spec: NetSpec) ->
     runs = (run(0, 0.9), run(1, 0.8, reused="trial 4"), run(2, 0.0, RunStatus.DIVERGED))
     t = trial(rec, 1, (0, 1, 2), runs, seed_param=False)
     back = TrialRecord.read(t)
-    assert back == TrialRecord(1, 1, (0, 1, 2), Stage.SWEEP, "test", runs)  # type: ignore[arg-type]
+    assert back == TrialRecord(1, 1, (0, 1, 2), 0, "test", runs)  # type: ignore[arg-type]
     assert t.user_attrs["accuracy"] == pytest.approx(0.85) and t.user_attrs["status"] == "ok"
     assert (t.user_attrs["flops"], t.user_attrs["group"], t.user_attrs["network"]) == (1900, 1, 1)
-    assert network_runs([t]) == {1: list(runs)}
+    assert network_runs([t]) == {0: {1: list(runs)}}
 
 
 def test_non_finite_numbers_are_stored_as_null_and_read_back_as_nan() -> None:

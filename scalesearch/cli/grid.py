@@ -15,14 +15,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scalesearch import strategies
 from scalesearch.cli.output import FLOPS_HEADER, check_writable_dir, console, err_console, print_json, table
 from scalesearch.cli.progress import RichDisplay
-from scalesearch.errors import UsageError
+from scalesearch.errors import FieldError, UsageError
+from scalesearch.evidence import Evidence
 from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.report.files import write_outputs
 from scalesearch.search.config import DEFAULT_W, Pruner, Sampler, SearchConfig
 from scalesearch.search.plan import plan
 from scalesearch.search.run import run_search
+from scalesearch.search.schedule import parse_rungs
 from scalesearch.search.storage import redact
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 from scalesearch.units import format_size, parse_size
@@ -66,8 +69,11 @@ def grid(
         "--constraint", rich_help_panel=SPACE,
         help="formula (alpha*beta^2*gamma^2) or measured (the built network's FLOPs ratio to the baseline).")
     ] = Constraint.FORMULA,
+    references: Annotated[str, typer.Option(
+        "--references", rich_help_panel=SPACE, metavar="none|all|NAME,...",
+        help=f"Named strategies trained beside the grid at phi = 1 ({', '.join(strategies.names())}, dwr:A).")
+    ] = "all",
     data: options.Data = DEFAULT_DATA,
-    epochs: options.Epochs = _D.epochs,
     batch_size: options.BatchSize = _D.batch_size,
     base_resolution: options.BaseResolution = None,
     proxy_width: options.ProxyWidth = _D.proxy_width,
@@ -75,12 +81,13 @@ def grid(
     optimizer: options.Optimizer = options.DEFAULT_OPTIMIZER,
     lr: options.LearningRate = None,
     device: options.Device = _D.device,
-    seeds: Annotated[int, typer.Option("--seeds", rich_help_panel=STUDY, help="Seeds per candidate in the sweep.")
-                     ] = _G.seeds,
-    confirm: Annotated[int, typer.Option("--confirm", rich_help_panel=STUDY,
-                                         help="After the sweep, re-train the leading N networks...")] = _G.confirm,
-    confirm_seeds: Annotated[int, typer.Option("--confirm-seeds", rich_help_panel=STUDY,
-                                               help="...until each has this many seeds.")] = _G.confirm_seeds,
+    rungs: Annotated[str, typer.Option(
+        "--rungs", rich_help_panel=STUDY, metavar="ExS,...",
+        help="Successive halving: epochs x seeds per rung, cheapest first; every network trains at the first "
+             "rung, the leading --promote fraction moves up each time.")] = ",".join(map(str, _G.rungs)),
+    promote: Annotated[float, typer.Option(
+        "--promote", rich_help_panel=STUDY,
+        help="Fraction of a rung's networks trained again at the next rung (at least 2).")] = _G.promote,
     sampler: Annotated[Sampler, typer.Option("--sampler", rich_help_panel=STUDY,
                                              help="grid (every candidate), tpe or random (--n-trials).")
                        ] = Sampler.GRID,
@@ -117,14 +124,15 @@ def grid(
     Resumable (rerun the same command), distributed (--workers; --storage postgresql://... on many machines).
     Outputs OUT/STUDY/trials.csv (a row per triple) and best.json (for `scalesearch scale --from`).
     """
-    proxy = ProxyConfig(epochs=epochs, batch_size=batch_size, base_resolution=base_resolution,
+    proxy = ProxyConfig(batch_size=batch_size, base_resolution=base_resolution,
                         proxy_width=proxy_width, train_subset=train_subset, optimizer=optimizer.value, lr=lr,
                         device=device)
     config = SearchConfig(
         target_flops=parse_size(target_flops, "--target-flops") if target_flops is not None else None, w=w,
         baseline=baseline, policy=policy.value, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
-        constraint=constraint.value, data=data, proxy=proxy, seeds=seeds, confirm=confirm,
-        confirm_seeds=confirm_seeds, sampler=sampler.value, n_trials=n_trials, pruner=pruner.value, dedup=dedup,
+        constraint=constraint.value, data=data, proxy=proxy, rungs=parse_rungs(rungs), promote=promote,
+        references=_references(references), sampler=sampler.value, n_trials=n_trials,
+        pruner=pruner.value, dedup=dedup,
         study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
         heartbeat_interval=heartbeat, grace_period=grace,
     )
@@ -163,15 +171,16 @@ def grid(
     with RichDisplay(config, disable=json_out) as display:
         outcome = run_search(config, display=display, the_plan=p, optuna_verbosity=optuna.logging.ERROR)
     try:
-        frame, noise, paths = write_outputs(outcome.study, p.study_dir, storage=redact(p.storage_url),
-                                            command=_command(), finished=not outcome.interrupted,
-                                            seconds=outcome.seconds)
+        written = write_outputs(outcome.study, p.study_dir, storage=redact(p.storage_url), command=_command(),
+                                finished=not outcome.interrupted, seconds=outcome.seconds)
+        frame, noise, paths = written.frame, written.noise, written.paths
     except OSError as exc:  # the runs are kept in the study: rerunning the command writes the files again
         raise UsageError(f"--out {p.study_dir}: cannot write the results ({exc.strerror or exc}); finished runs "
                          f"are kept in the study, rerun the command to write them") from None
     if json_out:
         print_json({"study": p.study_name, "interrupted": outcome.interrupted, "seconds": outcome.seconds,
                     "noise": noise.to_dict(), "files": {k: str(v) for k, v in paths.items()},
+                    "evidence": written.evidence.to_dict() if written.evidence else None,
                     "rows": frame.to_dict(orient="records")})
     else:
         caption = (f"score = proxy accuracy x (FLOPs / {format_size(p.target_flops)})^{config.w:g}; FLOPs in "
@@ -183,6 +192,9 @@ def grid(
             console.print(shown)
         else:
             Console(file=sys.stdout, width=160).print(shown)
+        if written.evidence is not None:
+            for line in evidence_lines(written.evidence):
+                console.print(line, highlight=False, soft_wrap=True)
         for name, path in paths.items():
             console.print(f"{name}: {path}", highlight=False)
         console.print(f"wall time {outcome.seconds:.0f} s", highlight=False)
@@ -208,12 +220,39 @@ def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound
         name = "" if pd.isna(r["rank"]) else str(int(r["rank"]))
         if r["baseline"]:
             name = f"{name} (base)" if name else "base"
+        if isinstance(r["reference"], str) and r["reference"]:
+            name = f"{name} {r['reference']}".strip()
         rows.append([
             name, f"{r['alpha']:g}", f"{r['beta']:g}", f"{r['gamma']:g}", f"{r['product']:.3f}",
             str(int(r["resolution_px"])), format_size(r["flops"]), f"{r['flops_ratio']:.2f}x",
-            format_size(r["params"]), acc, str(int(r["seeds"])),
+            format_size(r["params"]), acc, str(int(r["rung"])), str(int(r["seeds"])),
             "-" if math.isnan(r["score"]) else f"{r['score']:.4f}", r["status"], str(int(r["group"])),
         ])
     columns = ["#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params", "proxy acc",
-               "seeds", "score", "status", "group"]
+               "rung", "seeds", "score", "status", "group"]
     return table(title, columns, rows, caption=caption)
+
+
+def _references(value: str) -> tuple[str, ...]:
+    try:
+        return tuple(s.name for s in strategies.parse(value))
+    except FieldError as exc:  # the strategy module names its own field; here the flag is --references
+        raise FieldError("references", value, exc.problem) from None
+
+
+def evidence_lines(ev: Evidence) -> list[str]:
+    """What stands behind the answer, in plain lines: each rung's spread, noise and agreement with the rung
+    below; the leaders set; the winner against each reference strategy."""
+    out = []
+    for r in ev.rungs:
+        rho = "" if r.spearman is None else f"; Spearman vs rung {r.rung - 1}: {r.spearman:.2f}"
+        size = f"{r.epochs} epoch{'s' * (r.epochs != 1)} x {r.seeds} seed{'s' * (r.seeds != 1)}"
+        out.append(f"rung {r.rung} ({size}): {r.verdict()}{rho}")
+    lead = ev.leaders
+    if lead.members:
+        pts = ", ".join(f"({m.candidate.alpha:g}, {m.candidate.beta:g}, {m.candidate.gamma:g})"
+                        + (f" {m.candidate.reference}" if m.candidate.reference else "") for m in lead.members)
+        out.append(f"leaders at rung {lead.rung}: {pts}. {lead.note}")
+    for ref in ev.references:
+        out.append(f"reference {ref.name}: {ref.text}")
+    return out

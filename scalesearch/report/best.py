@@ -54,19 +54,23 @@ class Best:
 
 
 def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: str, storage: str, command: str,
-                finished: bool, seconds: float) -> dict[str, Any]:
-    """Everything best.json holds (JSON-safe: non-finite numbers become null when written)."""
+                finished: bool, seconds: float, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything best.json holds (JSON-safe: non-finite numbers become null when written). The top-level
+    alpha, beta, gamma are the recommended point: the leader (``evidence.leaders.rule`` states the rule);
+    ``leaders`` is the set the final rung cannot tell apart from it."""
+    proof = evidence or {}
     c, s, settings = top.candidate, top.summary, record.settings
     return {
         "format": BEST_FORMAT,
-        "alpha": c.alpha, "beta": c.beta, "gamma": c.gamma, "score": top.score,
-        "accuracy_mean": s.accuracy_mean, "accuracy_std": s.accuracy_std, "seeds": s.seeds,
+        "alpha": c.alpha, "beta": c.beta, "gamma": c.gamma, "score": top.score, "reference": c.reference or None,
+        "accuracy_mean": s.accuracy_mean, "accuracy_std": s.accuracy_std, "seeds": s.seeds, "rung": top.rung,
         "flops": c.flops, "flops_convention": "multiply-adds (fvcore)", "params": c.params,
         "flops_ratio": c.flops_ratio, "resolution_px": c.resolution_px, "product": c.product,
         "network": {"depth_achieved": c.depth_achieved, "width_achieved": c.width_achieved,
                     "resolution_achieved": c.resolution_achieved, "layers": c.layers,
                     "proxy_resolution_px": c.proxy_resolution_px},
         "noise": noise.to_dict(),
+        "leaders": proof.get("leaders"), "rungs": proof.get("rungs", []), "references": proof.get("references", []),
         "baseline": settings["baseline"], "baseline_spec": to_dict(record.baseline_spec), "policy": settings["policy"],
         "target_flops": record.target_flops, "w": record.w,
         "study": study, "storage": storage, "search_finished": finished, "wall_seconds": round(seconds, 1),

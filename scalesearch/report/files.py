@@ -3,26 +3,39 @@ winner and everything that produced it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from scalesearch import ranking
+from scalesearch.evidence import Evidence
 from scalesearch.jsonio import write_text_atomic
 from scalesearch.report.best import best_record, write_best
-from scalesearch.report.frames import frame, ranked_rows
+from scalesearch.report.frames import frame, ranked_study
+
+
+@dataclass
+class Outputs:
+    """What ``write_outputs`` wrote and what the screen shows beside it."""
+
+    frame: pd.DataFrame
+    noise: ranking.NoiseVerdict
+    evidence: Evidence | None  # None until some feasible candidate has a score
+    paths: dict[str, Path] = field(default_factory=dict)
 
 
 def write_outputs(study: object, folder: Path, *, storage: str, command: str, finished: bool,
-                  seconds: float) -> tuple[pd.DataFrame, ranking.NoiseVerdict, dict[str, Path]]:
-    """trials.csv always; best.json once some feasible candidate has a score. Returns (frame, noise, paths)."""
-    record, rows = ranked_rows(study)
+                  seconds: float) -> Outputs:
+    """trials.csv always; best.json once some feasible candidate has a score."""
+    record, rows, runs = ranked_study(study)
     table = frame(rows)
-    paths = {"trials": write_text_atomic(folder / "trials.csv", table.to_csv(index=False))}
-    noise = ranking.noise_verdict(rows)
+    out = Outputs(table, ranking.noise_verdict(rows), None)
+    out.paths["trials"] = write_text_atomic(folder / "trials.csv", table.to_csv(index=False))
     top = ranking.leader(rows)
     if top is not None:
-        rec = best_record(record, top, noise, study=getattr(study, "study_name", ""), storage=storage,
-                          command=command, finished=finished, seconds=seconds)
-        paths["best"] = write_best(rec, folder / "best.json")
-    return table, noise, paths
+        out.evidence = Evidence.of(record, rows, runs)
+        rec = best_record(record, top, out.noise, study=getattr(study, "study_name", ""), storage=storage,
+                          command=command, finished=finished, seconds=seconds, evidence=out.evidence.to_dict())
+        out.paths["best"] = write_best(rec, folder / "best.json")
+    return out

@@ -18,7 +18,8 @@ from typing import Any
 from scalesearch.errors import FieldError
 from scalesearch.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
 from scalesearch.record import RECORD_FORMAT, fingerprint
-from scalesearch.search.schedule import Budget
+from scalesearch.search.schedule import Budget, Rung, check_rungs
+from scalesearch.strategies import STRATEGIES
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 
 
@@ -42,6 +43,10 @@ DEFAULT_W = -0.07  # MnasNet/EfficientNet's soft-constraint exponent
 DEFAULT_BASELINE = "efficientnet-b0"
 # Proxy fields that set where a run executes, not what it computes: left out of fingerprints and caches.
 RUNTIME_PROXY_FIELDS = ("device", "threads", "workers", "compile", "eval_batch_size")
+# Successive halving on the default task (README, "The default task"): every network 15 epochs x 1 seed,
+# then the leading quarter (and the reference strategies) 30 epochs x 2 seeds.
+DEFAULT_RUNGS = (Rung(15, 1), Rung(30, 2))
+DEFAULT_PROMOTE = 0.25
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,9 @@ class SearchConfig:
     constraint: str = "formula"
     data: str = DEFAULT_DATA
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
-    seeds: int = 1  # seeds per candidate in the sweep
-    confirm: int = 5  # leading distinct networks that get extra seeds after the sweep (0: none)
-    confirm_seeds: int = 3  # total seeds of each confirmed network
+    rungs: tuple[Rung, ...] = DEFAULT_RUNGS  # epochs x seeds per successive-halving rung; proxy.epochs is ignored
+    promote: float = DEFAULT_PROMOTE  # fraction of a rung's ranked networks trained again at the next rung
+    references: tuple[str, ...] = tuple(STRATEGIES)  # named strategies evaluated beside the grid
     sampler: str = "grid"
     n_trials: int | None = None  # budget for tpe/random (trials of the sweep stage)
     pruner: str = "none"
@@ -90,9 +95,10 @@ class SearchConfig:
         need(self.constraint in CONSTRAINTS, "constraint", f"choose {', '.join(CONSTRAINTS)}")
         need(self.sampler in SAMPLERS, "sampler", f"choose one of {', '.join(SAMPLERS)}")
         need(self.pruner in PRUNERS, "pruner", f"choose one of {', '.join(PRUNERS)}")
-        need(self.seeds >= 1, "seeds", "must be >= 1")
-        need(self.confirm >= 0, "confirm", "must be >= 0")
-        need(self.confirm_seeds >= 1, "confirm_seeds", "must be >= 1")
+        check_rungs(tuple(self.rungs))
+        need(0 < self.promote < 1, "promote", "must lie strictly between 0 and 1 (e.g. 0.3: the leading 30%)")
+        unknown = [r for r in self.references if r not in STRATEGIES and not r.startswith("dwr:")]
+        need(not unknown, "references", f"unknown strategy {unknown[:1]}; known: {', '.join(STRATEGIES)}")
         need(self.workers is None or self.workers >= 1, "workers", "must be >= 1")
         need(self.n_trials is None or self.n_trials >= 1, "n_trials", "must be >= 1")
         need(self.sampler == "grid" or self.n_trials is not None, "n_trials",
@@ -105,18 +111,25 @@ class SearchConfig:
     @property
     def budget(self) -> Budget:
         """The settings that decide what work there is (search.schedule)."""
-        return Budget(sampler=self.sampler, seeds=self.seeds, confirm=self.confirm, confirm_seeds=self.confirm_seeds,
-                      n_trials=self.n_trials)
+        return Budget(sampler=self.sampler, rungs=tuple(self.rungs), promote=self.promote, n_trials=self.n_trials)
 
     def replace(self, **changes: Any) -> SearchConfig:
         return dataclasses.replace(self, **changes)
 
-    def proxy_settings(self) -> dict[str, Any]:
-        """The proxy fields that change a trained result (device and thread count do not, materially)."""
+    def proxy_settings(self, rung: int | None = None) -> dict[str, Any]:
+        """The proxy fields that change a trained result (device and thread count do not, materially). The
+        epochs are a rung's; with ``rung`` None they are left out (the rungs are a setting of their own)."""
         out = dataclasses.asdict(self.proxy)
         for k in RUNTIME_PROXY_FIELDS:
             out.pop(k, None)
+        if rung is None:
+            out.pop("epochs")
+        else:
+            out["epochs"] = self.rungs[rung].epochs
         return out
+
+    def rung_proxy(self, rung: int) -> ProxyConfig:
+        return dataclasses.replace(self.proxy, epochs=self.rungs[rung].epochs)
 
     def settings(self, baseline_key: str, target_flops: int) -> dict[str, Any]:
         """The fingerprinted settings, JSON-ready. ``baseline_key`` pins the baseline's structure, so two
@@ -125,7 +138,8 @@ class SearchConfig:
             "baseline": self.baseline, "baseline_architecture": baseline_key, "policy": self.policy,
             "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "tolerance": self.tolerance,
             "constraint": self.constraint, "data": self.data, "proxy": self.proxy_settings(),
-            "seeds": self.seeds, "confirm": self.confirm, "confirm_seeds": self.confirm_seeds,
+            "rungs": [[r.epochs, r.seeds] for r in self.rungs], "promote": self.promote,
+            "references": list(self.references),
             "sampler": self.sampler, "pruner": self.pruner, "dedup": self.dedup,
             "target_flops": target_flops, "w": self.w,
             # A new study layout gets a new default study name, so an old study is never half-read.

@@ -18,14 +18,14 @@ import os
 import socket
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import optuna
 from optuna.trial import TrialState
 
 from scalesearch import ranking
-from scalesearch.record import PARAMS, SEED_PARAM, Network, SeedRun, Stage, StudyRecord, TrialRecord, mark_infeasible
+from scalesearch.record import PARAMS, SEED_PARAM, Network, SeedRun, StudyRecord, TrialRecord, mark_infeasible
 from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.search import events
 from scalesearch.search.runcache import ProxyRunCache
@@ -46,14 +46,18 @@ OnEvent = Callable[[events.Event], None]
 
 class Objective:
     """Callable for ``study.optimize``; one per worker process. Set ``work`` before each call: it says what
-    to run when the trial is a new one (a re-queued trial carries its own record)."""
+    to run when the trial is a new one (a re-queued trial carries its own record). ``proxy`` is the
+    training setting; each rung trains it for that rung's epochs. ``caches``: one per rung (their keys hold
+    the epochs), or None."""
 
     def __init__(self, study: optuna.Study, record: StudyRecord, data: Dataset, proxy: ProxyConfig, *,
-                 budget: Budget, prune: bool, trainer: Trainer = train_proxy, cache: ProxyRunCache | None = None,
-                 poll_seconds: float = 2.0, on_event: OnEvent | None = None, worker: str = "") -> None:
-        self.study, self.record, self.data, self.proxy = study, record, data, proxy
+                 budget: Budget, prune: bool, trainer: Trainer = train_proxy,
+                 caches: Sequence[ProxyRunCache] | None = None, poll_seconds: float = 2.0,
+                 on_event: OnEvent | None = None, worker: str = "") -> None:
+        self.study, self.record, self.data = study, record, data
+        self.proxies = [dataclasses.replace(proxy, epochs=r.epochs) for r in budget.rungs]
         self.budget, self.prune = budget, prune
-        self.trainer, self.cache, self.poll = trainer, cache, poll_seconds
+        self.trainer, self.caches, self.poll = trainer, caches, poll_seconds
         self.on_event = on_event or (lambda event: None)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.work: Work | None = None
@@ -72,16 +76,15 @@ class Objective:
             seeds = prior.seeds
         else:
             seeds = self.work.seeds if self.work else tuple(range(self.budget.seeds))
-        stage = prior.stage if prior is not None else (self.work.stage if self.work else Stage.SWEEP)
+        rung = prior.rung if prior is not None else (self.work.rung if self.work else 0)
         network = self.record.networks[row.network]
-        rec = TrialRecord(row.index, network.index, seeds, stage, self.worker)
+        rec = TrialRecord(row.index, network.index, seeds, rung, self.worker)
         rec.write(trial, row)
 
         for i, seed in enumerate(seeds):
-            run = self._reuse(trial, network, seed)
+            run = self._reuse(trial, network, rung, seed)
             if run is None:
-                run = self._train(trial, network, seed, curve=i == 0,
-                                  prune=self.prune and i == 0 and stage is Stage.SWEEP)
+                run = self._train(trial, network, rung, seed, curve=i == 0, prune=self.prune and i == 0 and rung == 0)
             elif i == 0:
                 for epoch, acc in enumerate(run.result.history, start=1):
                     trial.report(acc, step=epoch)  # the curve shows in the dashboard for every candidate
@@ -94,24 +97,24 @@ class Objective:
         return ranking.score(accuracy, row.flops, self.record.target_flops, self.record.w)
 
     # -- reuse ------------------------------------------------------------------------------------
-    def _reuse(self, trial: optuna.Trial, network: Network, seed: int) -> SeedRun | None:
-        """A finished result of (network, seed) from the study or the cache, waiting on an earlier trial that
-        is computing it right now. None: nobody has it, train it."""
+    def _reuse(self, trial: optuna.Trial, network: Network, rung: int, seed: int) -> SeedRun | None:
+        """A finished result of (network, rung, seed) from the study or the cache, waiting on an earlier trial
+        that is computing it right now. None: nobody has it, train it."""
         while True:
             running = False
             for t in self.study.get_trials(deepcopy=False):
                 if t.number == trial.number or t.state == TrialState.WAITING:
                     continue
                 other = TrialRecord.read(t)
-                if other is None or other.network != network.index:
+                if other is None or other.network != network.index or other.rung != rung:
                     continue
                 hit = next((r for r in other.results if r.seed == seed and r.status is not RunStatus.PRUNED), None)
                 if hit is not None:
                     return SeedRun(hit.result, f"trial {t.number}")
                 if t.state == TrialState.RUNNING and t.number < trial.number and seed in other.seeds:
                     running = True
-            if self.cache is not None:
-                cached = self.cache.get(network.proxy_key, seed)
+            if self.caches is not None:
+                cached = self.caches[rung].get(network.proxy_key, seed)
                 if cached is not None:
                     return SeedRun(cached, "cache")
             if not running:
@@ -123,7 +126,8 @@ class Objective:
                 optuna.storages.fail_stale_trials(self.study)  # a dead duplicate must not block us forever
 
     # -- training ---------------------------------------------------------------------------------
-    def _train(self, trial: optuna.Trial, network: Network, seed: int, *, curve: bool, prune: bool) -> SeedRun:
+    def _train(self, trial: optuna.Trial, network: Network, rung: int, seed: int, *, curve: bool,
+               prune: bool) -> SeedRun:
         def on_epoch(epoch: int, accuracy: float) -> bool:
             self.on_event(events.Epoch(network.index, seed, epoch, accuracy))
             if curve:
@@ -131,7 +135,7 @@ class Objective:
             return prune and bool(trial.should_prune())  # a numpy bool would fail the trainer's `is True`
 
         self.on_event(events.Training(network.index, seed))
-        result = self.trainer(network.spec, self.data, self.proxy, seed=seed, on_epoch=on_epoch)
+        result = self.trainer(network.spec, self.data, self.proxies[rung], seed=seed, on_epoch=on_epoch)
         if not isinstance(result, ProxyResult):
             raise TypeError(f"the trainer returned {type(result).__name__}, not a ProxyResult")
         if result.seed != seed:
@@ -140,7 +144,7 @@ class Objective:
             # The trainer derived another proxy than the space did: the dedup key would be wrong.
             raise RuntimeError(f"proxy key mismatch for network {network.index}: {result.proxy_key} != "
                                f"{network.proxy_key}")
-        if self.cache is not None:
-            self.cache.put(network.proxy_key, seed, result)
+        if self.caches is not None:
+            self.caches[rung].put(network.proxy_key, seed, result)
         self.on_event(events.Trained(network.index, seed, result.status.value, result.accuracy))
         return SeedRun(result, None)

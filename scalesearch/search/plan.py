@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scalesearch import strategies
 from scalesearch.baselines import baseline as load_baseline
 from scalesearch.errors import FieldError
 from scalesearch.grid import Ranges
@@ -43,9 +44,13 @@ class Plan:
     def record(self) -> StudyRecord:
         """The study record a new study starts with."""
         ranges = Ranges.parse(self.config.alpha, self.config.beta, self.config.gamma)
-        # The choices of each param: the axis and 1.0, so the baseline (1, 1, 1) is a valid point too.
-        axes = tuple(tuple(sorted({*axis, 1.0})) for axis in (ranges.alpha, ranges.beta, ranges.gamma))
-        return StudyRecord(settings=self.settings, axes=axes, candidates=tuple(self.space.rows()),  # type: ignore[arg-type]
+        # The choices of each param: the axis, 1.0 (the baseline (1, 1, 1)) and the reference points' values,
+        # so that every candidate is a valid point of the trial params.
+        rows = self.space.rows()
+        extra = [{r.alpha for r in rows}, {r.beta for r in rows}, {r.gamma for r in rows}]
+        axes = tuple(tuple(sorted({*axis, 1.0, *more})) for axis, more in
+                     zip((ranges.alpha, ranges.beta, ranges.gamma), extra, strict=True))
+        return StudyRecord(settings=self.settings, axes=axes, candidates=tuple(rows),  # type: ignore[arg-type]
                            networks=tuple(self.space.networks()), baseline_spec=self.base,
                            baseline_flops=self.baseline_flops, created=timestamp())
 
@@ -85,5 +90,6 @@ def plan(config: SearchConfig, progress: Callable[[int, int], None] | None = Non
     if check_storage and config.storage:
         open_storage(url, heartbeat_interval=config.heartbeat_interval, grace_period=config.grace_period)
     space = build_space(base, ranges, tolerance=config.tolerance, constraint=config.constraint,
-                        policy=config.policy, proxy=config.proxy, data=data, dedup=config.dedup, progress=progress)
+                        policy=config.policy, proxy=config.proxy, data=data, dedup=config.dedup,
+                        references=[strategies.get(r) for r in config.references], progress=progress)
     return Plan(config, base, data, space, settings, name, study_dir, url, target, base_flops)

@@ -4,24 +4,29 @@ Every worker (a process here, or on another machine sharing the study) repeats o
 says "done":
 
 1. a WAITING trial exists (a dead worker's trial re-queued by the heartbeat callback): run it;
-2. the sweep has a (candidate, seed) that nobody has finished or is running: run it. The grid sampler
+2. rung 0 has a (candidate, seed) that nobody has finished or is running: run it. The grid sampler
    runs every candidate; tpe/random let their sampler propose until the --n-trials budget is spent. A
    pair whose trials all failed is free again, so a stale trial's work is redone;
-3. the sweep is finished but a leading network lacks its confirm seeds: run the next one;
+3. a higher rung lacks a (network, seed) of the networks promoted into it: run the next one;
 4. only other workers' trials remain: wait for them;
 5. otherwise: done. A finished study decides "done" at once, so a rerun takes seconds.
 
-Which pair to run: first one whose network already has that seed's result (the trial only copies it),
-then one whose network nobody is training (rotated by the worker's offset, so two workers do not pick
-the same network), and last one whose network is being trained right now (that trial waits for it).
+Successive halving (``Budget.rungs``): rung 0 trains every distinct network for its epochs and seeds;
+once a rung is complete, the leading ``promote`` fraction of its ranked networks (at least three) is
+trained again at the next rung, longer and with more seeds, from scratch, together with the networks of
+the reference strategies (yardsticks: the winner is compared with them where the noise is smallest).
+A rung's promotions are decided only from that rung's complete results, so every worker on every machine
+computes the same set. Seed s means the same data order, augmentation and subset for every network at a rung: differences are paired.
 
-Two-stage budget: the sweep trains every distinct network with ``seeds`` seeds; then the leading
-``confirm`` networks get ``confirm_seeds`` in all, so the top of the ranking rests on means, not on one
-draw (docs/search.md: 3-seed means agree across runs far better than single seeds).
+Which pair to run at rung 0: first one whose network already has that seed's result (the trial only
+copies it), then one whose network nobody is training (rotated by the worker's offset, so two workers do
+not pick the same network), and last one whose network is being trained right now (that trial waits).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,10 +34,54 @@ from typing import Literal
 from optuna.trial import FrozenTrial, TrialState
 
 from scalesearch import ranking
-from scalesearch.record import SeedRun, Stage, StudyRecord, TrialRecord, is_infeasible
+from scalesearch.errors import FieldError
+from scalesearch.record import SeedRun, StudyRecord, TrialRecord, is_infeasible
 from scalesearch.runs import RunStatus
 
-Pair = tuple[int, int]  # (candidate, seed) or (network, seed)
+Pair = tuple[int, int]  # (candidate, seed)
+NetRun = tuple[int, int, int]  # (network, rung, seed)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One fidelity: every network at this rung trains ``epochs`` epochs for each of ``seeds`` seeds."""
+
+    epochs: int
+    seeds: int
+
+    def __str__(self) -> str:
+        return f"{self.epochs}x{self.seeds}"
+
+
+def parse_rungs(value: str) -> tuple[Rung, ...]:
+    """``"3x1,9x2"``: epochs x seeds per rung, cheapest first. Epochs must increase and seeds not decrease."""
+    parts = [p.strip() for p in str(value).split(",")]
+    out: list[Rung] = []
+    for part in parts:
+        m = re.fullmatch(r"(\d+)\s*[xX*]\s*(\d+)", part)
+        if m is None:
+            raise FieldError("rungs", value, f"{part!r} is not EPOCHSxSEEDS; write e.g. 3x1,9x2 (epochs x seeds "
+                                             "per rung, cheapest first)")
+        out.append(Rung(int(m[1]), int(m[2])))
+    return check_rungs(tuple(out), value)
+
+
+def check_rungs(rungs: tuple[Rung, ...], shown: object = None) -> tuple[Rung, ...]:
+    shown = shown if shown is not None else ",".join(map(str, rungs))
+    if not rungs:
+        raise FieldError("rungs", shown, "needs at least one rung, e.g. 3x1")
+    if len(rungs) > 8:
+        raise FieldError("rungs", shown, "at most 8 rungs")
+    for r in rungs:
+        if r.epochs < 1 or r.seeds < 1:
+            raise FieldError("rungs", shown, "epochs and seeds must be >= 1 in every rung")
+        if r.epochs > 1000 or r.seeds > 100:
+            raise FieldError("rungs", shown, "at most 1000 epochs and 100 seeds per rung")
+    for lo, hi in zip(rungs, rungs[1:], strict=False):
+        if hi.epochs <= lo.epochs or hi.seeds < lo.seeds:
+            raise FieldError("rungs", shown, f"rung {hi} does not increase on {lo}: each rung needs more epochs "
+                                             "and at least as many seeds as the one before")
+    return rungs
 
 
 @dataclass(frozen=True)
@@ -40,32 +89,37 @@ class Budget:
     """The settings that decide the work (a subset of SearchConfig)."""
 
     sampler: str = "grid"
-    seeds: int = 1
-    confirm: int = 5
-    confirm_seeds: int = 3
+    rungs: tuple[Rung, ...] = (Rung(3, 1),)
+    promote: float = 0.3
     n_trials: int | None = None
 
     @property
     def seeds_are_trials(self) -> bool:
-        """Grid trials train one seed each (``seed`` is a trial param); tpe/random trials train all sweep seeds."""
+        """Grid trials train one seed each (``seed`` is a trial param); tpe/random rung-0 trials train all
+        rung-0 seeds. Higher rungs always train one seed per trial."""
         return self.sampler == "grid"
 
     @property
-    def total_seeds(self) -> int:
-        return max(self.seeds, self.confirm_seeds) if self.confirm else self.seeds
+    def seeds(self) -> int:
+        return self.rungs[0].seeds
 
     @property
-    def confirming(self) -> bool:
-        return self.confirm > 0 and self.confirm_seeds > self.seeds
+    def total_seeds(self) -> int:
+        return max(r.seeds for r in self.rungs)
+
+    def promoted_count(self, n: int) -> int:
+        """How many of ``n`` ranked networks move up a rung: the ``promote`` fraction, at least three (the
+        rank correlation between two rungs needs three), never more than there are."""
+        return min(n, max(3, math.ceil(self.promote * n - 1e-9)))
 
 
 @dataclass(frozen=True)
 class Work:
-    """What to run: a candidate (None: the sampler proposes one) for some seeds, at a stage."""
+    """What to run: a candidate (None: the sampler proposes one) for some seeds, at a rung."""
 
     candidate: int | None
     seeds: tuple[int, ...]
-    stage: Stage = Stage.SWEEP
+    rung: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,15 +132,15 @@ class Action:
 class Tally:
     """The study's trials, counted the way the decisions need them."""
 
-    done: set[Pair] = field(default_factory=set)  # (candidate, seed) of COMPLETE or PRUNED trials
-    active: set[Pair] = field(default_factory=set)  # (candidate, seed) of RUNNING or WAITING trials
-    net_done: set[Pair] = field(default_factory=set)  # (network, seed) with a finished result
-    net_active: set[Pair] = field(default_factory=set)  # (network, seed) some running trial still trains
+    done: set[Pair] = field(default_factory=set)  # rung 0 (candidate, seed) of COMPLETE or PRUNED trials
+    active: set[Pair] = field(default_factory=set)  # rung 0 (candidate, seed) of RUNNING or WAITING trials
+    net_done: set[NetRun] = field(default_factory=set)  # (network, rung, seed) with a finished result
+    net_active: set[NetRun] = field(default_factory=set)  # (network, rung, seed) a running trial still trains
     waiting: int = 0
-    sweep_finished: int = 0  # sweep trials COMPLETE or PRUNED (the tpe/random budget; infeasible draws excluded)
+    sweep_finished: int = 0  # rung-0 trials COMPLETE or PRUNED (the tpe/random budget; infeasible draws excluded)
     sweep_active: int = 0
-    confirm_finished: int = 0  # confirm seeds finished
-    runs: dict[int, list[SeedRun]] = field(default_factory=dict)  # network -> stored seed runs
+    promoted_finished: int = 0  # seeds finished at rungs above 0
+    runs: dict[int, dict[int, list[SeedRun]]] = field(default_factory=dict)  # rung -> network -> seed runs
 
 
 def tally(trials: Iterable[FrozenTrial]) -> Tally:
@@ -100,26 +154,66 @@ def tally(trials: Iterable[FrozenTrial]) -> Tally:
         pairs = {(rec.candidate, s) for s in rec.seeds}
         finished_seeds = {r.seed for r in rec.results if r.status is not RunStatus.PRUNED}
         for r in rec.results:
-            out.runs.setdefault(rec.network, []).append(r)
+            out.runs.setdefault(rec.rung, {}).setdefault(rec.network, []).append(r)
             if r.status is not RunStatus.PRUNED:
-                out.net_done.add((rec.network, r.seed))
-        sweep = rec.stage is Stage.SWEEP
+                out.net_done.add((rec.network, rec.rung, r.seed))
+        base = rec.rung == 0
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
-            out.done |= pairs
-            out.sweep_finished += sweep
-            out.confirm_finished += 0 if sweep else len(rec.seeds)
+            if base:
+                out.done |= pairs
+            out.sweep_finished += base
+            out.promoted_finished += 0 if base else len(rec.seeds)
         elif t.state in (TrialState.RUNNING, TrialState.WAITING):
-            out.active |= pairs
-            out.sweep_active += sweep
+            if base:
+                out.active |= pairs
+            out.sweep_active += base
             out.waiting += t.state == TrialState.WAITING
             if t.state == TrialState.RUNNING:
-                out.net_active |= {(rec.network, s) for s in rec.seeds if s not in finished_seeds}
+                out.net_active |= {(rec.network, rec.rung, s) for s in rec.seeds if s not in finished_seeds}
     return out
 
 
 def rows(record: StudyRecord, tl: Tally) -> list[ranking.Row]:
-    """The ranking as it stands (the one in ``scalesearch.ranking``)."""
-    return ranking.rank(record.candidates, tl.runs, record.target_flops, record.w)
+    """The ranking as it stands (the one in ``scalesearch.ranking``): highest rung first."""
+    return ranking.rank_rungs(record.candidates, tl.runs, record.target_flops, record.w)
+
+
+def rung_rows(record: StudyRecord, tl: Tally, rung: int, networks: Iterable[int] | None = None) -> list[ranking.Row]:
+    """The ranking of one rung's results alone (optionally only some networks): what promotions read."""
+    runs = tl.runs.get(rung, {})
+    keep = set(runs) if networks is None else set(networks) & set(runs)
+    return ranking.rank(record.candidates, {n: runs[n] for n in keep}, record.target_flops, record.w)
+
+
+def promotions(budget: Budget, record: StudyRecord, tl: Tally) -> list[list[int]]:
+    """The networks of each rung above 0, best first, as far as they are decided: rung r's list exists once
+    every network of rung r - 1 has all of that rung's seeds finished. Returns one list per decided rung."""
+    out: list[list[int]] = []
+    if not sweep_complete(budget, record, tl):
+        return out
+    # Rung 0: every network with all its seeds finished (a pruned seed leaves its network behind).
+    members = sorted(n for n in {n for n, rg, _ in tl.net_done if rg == 0}
+                     if all((n, 0, s) in tl.net_done for s in range(budget.seeds)))
+    for r in range(1, len(budget.rungs)):
+        prev = budget.rungs[r - 1]
+        if not members or any((n, r - 1, s) not in tl.net_done for n in members for s in range(prev.seeds)):
+            break
+        ranked = rung_rows(record, tl, r - 1, members)
+        n_ranked = len({row.network for row in ranked if row.ranks})
+        leading = ranking.leading_networks(ranked, budget.promoted_count(n_ranked))
+        # Reference strategies are carried up every rung as yardsticks: the winner is compared with them
+        # at the last rung, where the noise is smallest, and they widen the rung's range of networks.
+        yardsticks = [row.network for row in ranked if row.ranks and row.candidate.reference]
+        members = leading + [n for n in dict.fromkeys(yardsticks) if n not in leading]
+        out.append(members)
+    return out
+
+
+def sweep_complete(budget: Budget, record: StudyRecord, tl: Tally) -> bool:
+    """Rung 0 has nothing left to run or running."""
+    if budget.sampler == "grid":
+        return all((c.index, s) in tl.done for c in record.candidates for s in range(budget.seeds))
+    return tl.sweep_finished >= (budget.n_trials or 0)
 
 
 def next_action(budget: Budget, record: StudyRecord, tl: Tally, offset: int = 0) -> Action:
@@ -130,31 +224,39 @@ def next_action(budget: Budget, record: StudyRecord, tl: Tally, offset: int = 0)
         missing = {(c.index, s) for c in record.candidates for s in range(budget.seeds)} - tl.done
         free = sorted(missing - tl.active)
         if free:
-            return Action("run", Work(*_pick(free, record, tl, offset), Stage.SWEEP))
+            return Action("run", Work(*_pick(free, record, tl, offset), 0))
         if missing:
             return Action("wait")
     else:
         total = budget.n_trials or 0
         if tl.sweep_finished + tl.sweep_active < total:
-            return Action("run", Work(None, tuple(range(budget.seeds)), Stage.SWEEP))
+            return Action("run", Work(None, tuple(range(budget.seeds)), 0))
         if tl.sweep_finished < total:
             return Action("wait")
-    if not budget.confirming:
-        return Action("done")
-    ranked = rows(record, tl)  # once per decision: the confirm choices below all read it
-    work = confirm_work(budget, record, tl, offset, ranked)
-    if work is not None:
-        return Action("run", work)
-    return Action("wait" if confirm_needs(budget, record, tl, ranked) else "done")
+    decided = promotions(budget, record, tl)
+    for r, members in enumerate(decided, start=1):
+        needs = [(n, s) for n in members for s in range(budget.rungs[r].seeds) if (n, r, s) not in tl.net_done]
+        if not needs:
+            continue
+        free = [(n, s) for n, s in needs if (n, r, s) not in tl.net_active]
+        if not free:
+            return Action("wait")
+        n, s = free[offset % len(free)]
+        ranked = rung_rows(record, tl, r - 1, [n])
+        best = next(row.candidate.index for row in ranked if row.network == n)
+        return Action("run", Work(best, (s,), r))
+    if len(decided) < len(budget.rungs) - 1 and tl.net_active:
+        return Action("wait")  # a rung is still being finished by another worker
+    return Action("done")
 
 
 def _pick(free: Sequence[Pair], record: StudyRecord, tl: Tally, offset: int) -> tuple[int, tuple[int, ...]]:
     network = {c.index: c.network for c in record.candidates}
-    copies = [p for p in free if (network[p[0]], p[1]) in tl.net_done]
+    copies = [p for p in free if (network[p[0]], 0, p[1]) in tl.net_done]
     if copies:
         c, s = copies[0]
         return c, (s,)
-    untouched = [p for p in free if (network[p[0]], p[1]) not in tl.net_active]
+    untouched = [p for p in free if (network[p[0]], 0, p[1]) not in tl.net_active]
     # Two candidates of one network are one training: keep one per (network, seed) before rotating.
     firsts: dict[Pair, Pair] = {}
     for p in untouched:
@@ -162,37 +264,6 @@ def _pick(free: Sequence[Pair], record: StudyRecord, tl: Tally, offset: int) -> 
     spread = list(firsts.values())
     c, s = spread[offset % len(spread)] if spread else free[0]
     return c, (s,)
-
-
-def confirm_targets(budget: Budget, record: StudyRecord, tl: Tally,
-                    ranked: list[ranking.Row] | None = None) -> list[int]:
-    """Networks that get confirm seeds. Adaptive: confirm runs can reorder the top, which pulls the next
-    network in, until the top ``confirm`` all have their seeds; at most 2 x confirm networks ever get extra
-    seeds, which bounds the time. ``ranked``: the ranking, when the caller has it already."""
-    if not budget.confirming:
-        return []
-    top = ranking.leading_networks(ranked if ranked is not None else rows(record, tl), budget.confirm)
-    started = {n for n, s in tl.net_done | tl.net_active if s >= budget.seeds}
-    room = max(0, 2 * budget.confirm - len(started))
-    return [n for n in top if n in started] + [n for n in top if n not in started][:room]
-
-
-def confirm_needs(budget: Budget, record: StudyRecord, tl: Tally, ranked: list[ranking.Row]) -> list[Pair]:
-    """(network, seed) pairs still to run, the leading network first."""
-    return [(n, s) for n in confirm_targets(budget, record, tl, ranked) for s in range(budget.confirm_seeds)
-            if (n, s) not in tl.net_done]
-
-
-def confirm_work(budget: Budget, record: StudyRecord, tl: Tally, offset: int = 0,
-                 ranked: list[ranking.Row] | None = None) -> Work | None:
-    """The next confirm run nobody is doing, on the network's best-ranked candidate."""
-    ranked = ranked if ranked is not None else rows(record, tl)
-    free = [p for p in confirm_needs(budget, record, tl, ranked) if p not in tl.net_active]
-    if not free:
-        return None
-    n, s = free[offset % len(free)]
-    best = next(r.candidate.index for r in ranked if r.network == n)
-    return Work(best, (s,), Stage.CONFIRM)
 
 
 @dataclass(frozen=True)
@@ -206,14 +277,21 @@ class Snapshot:
 
 
 def snapshot(budget: Budget, record: StudyRecord, tl: Tally) -> Snapshot:
-    n_networks = len(record.networks)
-    extra = max(0, budget.confirm_seeds - budget.seeds) * min(budget.confirm, n_networks) if budget.confirm else 0
+    """Done of total proxy runs. Promotions not yet decided are counted as planned: the promoted fraction of
+    the networks, so the total is known from the start and only shrinks if networks fail."""
     if budget.sampler == "grid":
         sweep_total = len(record.candidates) * budget.seeds
         sweep_done = len({p for p in tl.done if p[1] < budget.seeds})
+        n = len(record.networks)
     else:
         sweep_total = (budget.n_trials or 0) * budget.seeds
         sweep_done = min(tl.sweep_finished, budget.n_trials or 0) * budget.seeds
+        n = budget.n_trials or 0
+    decided = promotions(budget, record, tl)
+    extra = 0
+    for r in range(1, len(budget.rungs)):
+        n = len(decided[r - 1]) if r - 1 < len(decided) else budget.promoted_count(n)
+        extra += n * budget.rungs[r].seeds
     total = sweep_total + extra
-    done = min(sweep_done + tl.confirm_finished, total)
+    done = min(sweep_done + tl.promoted_finished, total)
     return Snapshot(done, total, len(tl.active), ranking.leader(rows(record, tl)))

@@ -7,11 +7,14 @@ The grid and the constraint are pure arithmetic (``scalesearch.grid``). Here:
   proxy (``train.proxy_spec``), where even more points coincide: the *proxy group* is the unit that is
   trained, once, and its accuracy is reported under every triple that maps to it.
 - The baseline (1, 1, 1) is always a candidate (the reference), feasible or not; it is proxy group 0.
+- Reference strategies (``scalesearch.strategies``) are candidates too, at their phi = 1 point: a grid
+  point that is one is tagged with its name, one off the grid is added. They are feasible by the same
+  constraint as every other candidate and compete like any of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -21,6 +24,7 @@ from scalesearch.measure import Cost, measure
 from scalesearch.record import CandidateRow, Network
 from scalesearch.scaling import policy as get_policy, scale
 from scalesearch.spec import NetSpec
+from scalesearch.strategies import Strategy
 from scalesearch.train import Dataset, ProxyConfig, proxy_spec
 
 # measured mode screens the whole box with the meta counter (conv+linear only, ~10x faster) before the
@@ -45,7 +49,8 @@ class Candidate:
     proxy_group: int  # the unit that is trained (index into SearchSpace.proxy_groups)
     proxy_resolution: int
     is_baseline: bool = False
-    feasible: bool = True  # False only for the baseline when (1, 1, 1) is outside the band
+    feasible: bool = True  # False for the baseline or a reference point outside the band
+    reference: str = ""  # the strategies this point is, "+"-joined
 
     @property
     def triple(self) -> tuple[float, float, float]:
@@ -66,6 +71,7 @@ class Candidate:
             params=self.cost.params, activations=self.cost.activations, flops_ratio=round(self.flops_ratio, 6),
             group=self.group, network=self.proxy_group, architecture=self.cost.architecture,
             proxy_architecture=self.proxy_key, baseline=self.is_baseline, feasible=self.feasible,
+            reference=self.reference,
         )
 
 
@@ -119,6 +125,7 @@ def build_space(
     proxy: ProxyConfig | None = None,
     data: Dataset | None = None,
     dedup: bool = True,
+    references: Sequence[Strategy] = (),
     measure_fn: Callable[[NetSpec], Cost] = measure,
     progress: Callable[[int, int], None] | None = None,
 ) -> SearchSpace:
@@ -142,9 +149,15 @@ def build_space(
     else:
         points = _measured_feasible(base, ranges, tolerance, policy, base_cost, measure_fn, progress)
 
-    # The reference always comes first, whether or not (1, 1, 1) satisfies the constraint.
+    # The baseline always comes first, whether or not (1, 1, 1) satisfies the constraint; reference points
+    # off the grid come last, feasible only if they satisfy it.
     baseline_point = (1.0, 1.0, 1.0)
+    names: dict[tuple[float, float, float], list[str]] = {}
+    for strategy in references:
+        names.setdefault(strategy.coefficients, []).append(strategy.name)
+    grid_points = set(points)
     ordered = [baseline_point] + [p for p in points if p != baseline_point]
+    ordered += [p for p in names if p not in grid_points and p != baseline_point]
     total = len(ordered)
     candidates: list[Candidate] = []
     group_of: dict[str, int] = {}
@@ -162,11 +175,17 @@ def build_space(
         unit = f"{a}:{b}:{g}" if not dedup else pkey
         pgroup = proxy_of.setdefault(unit, len(proxy_of))
         prod = float(product(a, b, g))
+        ratio = cost.flops / base_cost.flops
+        if (a, b, g) in grid_points:
+            feasible = True
+        else:  # the baseline, or a reference point off the grid: the constraint decides
+            value = product(a, b, g) if constraint == "formula" else Decimal(repr(ratio))
+            feasible = lo <= value <= hi
         candidates.append(Candidate(
             alpha=a, beta=b, gamma=g, product=prod, spec=spec, cost=cost,
-            flops_ratio=cost.flops / base_cost.flops, group=group, proxy_key=pkey, proxy_group=pgroup,
-            proxy_resolution=pres, is_baseline=(a, b, g) == baseline_point,
-            feasible=(a, b, g) != baseline_point or baseline_point in points,
+            flops_ratio=ratio, group=group, proxy_key=pkey, proxy_group=pgroup,
+            proxy_resolution=pres, is_baseline=(a, b, g) == baseline_point, feasible=feasible,
+            reference="+".join(names.get((a, b, g), [])),
         ))
         if progress is not None:
             progress(i + 1, total)

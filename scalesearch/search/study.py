@@ -23,7 +23,7 @@ def make_pruner(config: SearchConfig) -> optuna.pruners.BasePruner:
     if config.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
     if config.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=config.proxy.epochs)
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=config.rungs[0].epochs)
     return optuna.pruners.NopPruner()
 
 

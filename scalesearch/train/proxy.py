@@ -119,6 +119,7 @@ class _Outcome:
     loss: float = math.nan
     val_loss: float = math.nan
     history: list[float] = field(default_factory=list)
+    loss_history: list[float] = field(default_factory=list)
     epochs_run: int = 0
     images_per_second: float = 0.0
     proxy_params: int = 0
@@ -191,7 +192,8 @@ def train_proxy(
     peak_bytes, peak_kind = runtime.peak_memory(device)
     return ProxyResult(
         status=outcome.status, accuracy=outcome.accuracy, loss=outcome.loss, val_loss=outcome.val_loss,
-        history=tuple(outcome.history), epochs_run=outcome.epochs_run, seconds=seconds,
+        history=tuple(outcome.history), loss_history=tuple(outcome.loss_history), epochs_run=outcome.epochs_run,
+        seconds=seconds,
         images_per_second=outcome.images_per_second, peak_memory_bytes=peak_bytes, peak_memory_kind=peak_kind,
         proxy_resolution=res, proxy_width=config.proxy_width, proxy_params=outcome.proxy_params,
         proxy_key=pspec.architecture_key(), device=str(device), threads=threads, seed=seed,
@@ -264,6 +266,7 @@ def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: 
         images_seen += steps * batch
         out.images_per_second = images_seen / max(train_seconds, 1e-9)
         out.loss = float(loss_sum) / steps
+        out.loss_history.append(out.loss)
 
         if config.bn_recalibration:
             loop.recalibrate_bn(model, train, recal_idx, config.eval_batch_size)

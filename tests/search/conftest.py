@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from scalesearch.search.config import SearchConfig
+from scalesearch.search.schedule import Rung
 from scalesearch.spec import NetSpec
 from scalesearch.specio import save_spec
 from scalesearch.train import ProxyConfig
@@ -24,9 +25,12 @@ def tiny_file(tiny_spec: NetSpec, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def small_config(tiny_file: Path, tmp_path: Path) -> SearchConfig:
-    """7 feasible points on the tiny baseline, 7 distinct networks (8 with the baseline); fake-trained in seconds."""
+    """7 feasible points on the tiny baseline, 7 distinct networks (8 with the baseline); fake-trained in seconds.
+    Two rungs: 2 epochs x 1 seed for all, 4 epochs x 2 seeds for the leading 3 (0.3 of 7, rounded up). No
+    reference strategies (their own tests add them)."""
     return SearchConfig(baseline=str(tiny_file), data="synthetic", alpha="1.0:2.0:0.2", beta="1.0:1.4:0.2",
-                        gamma="1.0:1.4:0.2", tolerance=0.1, proxy=ProxyConfig(epochs=2, batch_size=32),
-                        confirm=2, confirm_seeds=2, out=tmp_path / "results", workers=1, poll_seconds=0.2,
+                        gamma="1.0:1.4:0.2", tolerance=0.1, proxy=ProxyConfig(batch_size=32),
+                        rungs=(Rung(2, 1), Rung(4, 2)), promote=0.3, references=(), out=tmp_path / "results",
+                        workers=1, poll_seconds=0.2,
                         cache_path=tmp_path / "proxy.sqlite",  # per test; the session shares only the cost cache
                         heartbeat_interval=1, grace_period=3)

@@ -14,13 +14,15 @@ import search_fakes  # noqa: E402
 
 from scalesearch.search.config import SearchConfig  # noqa: E402
 from scalesearch.search.run import run_search  # noqa: E402
+from scalesearch.search.schedule import Rung  # noqa: E402
 from scalesearch.train import ProxyConfig  # noqa: E402
 
 
 def config(out: Path, baseline: str, storage: str | None = None, workers: int = 1,
            study: str = "killed") -> SearchConfig:
     return SearchConfig(baseline=baseline, data="synthetic", alpha="1.0:2.0:0.2", beta="1.0:1.4:0.2",
-                        gamma="1.0:1.4:0.2", tolerance=0.1, proxy=ProxyConfig(epochs=2, batch_size=32), confirm=0,
+                        gamma="1.0:1.4:0.2", tolerance=0.1, proxy=ProxyConfig(batch_size=32),
+                        rungs=(Rung(2, 1),), references=(),
                         out=out, workers=workers, poll_seconds=0.2, heartbeat_interval=1, grace_period=3,
                         study=study, storage=storage, cache=False)
 

@@ -17,17 +17,18 @@ from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, ProxyConfig
 
 
-def fake_accuracy(spec: NetSpec, seed: int) -> float:
+def fake_accuracy(spec: NetSpec, seed: int, epochs: int = 2) -> float:
+    """Longer training helps deeper networks a little more (as short proxies under-rate depth)."""
     layers = spec.total_layers
     width = sum(s.channels for s in spec.stages)
-    base = 0.60 + 0.02 * layers + 0.0004 * width + 0.001 * spec.resolution
+    base = 0.60 + (0.02 + 0.001 * epochs) * layers + 0.0004 * width + 0.001 * spec.resolution
     return min(0.99, base + 0.003 * ((seed * 7919 + layers * 31 + width) % 5 - 2))
 
 
 def fake_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0,
                on_epoch: Callable[[int, float], bool | None] | None = None, **_: Any) -> ProxyResult:
     sleep = float(os.environ.get("SCALESEARCH_FAKE_SLEEP", "0"))
-    final = fake_accuracy(spec, seed)
+    final = fake_accuracy(spec, seed, config.epochs)
     history: list[float] = []
     status = RunStatus.OK
     for epoch in range(1, config.epochs + 1):
@@ -40,9 +41,9 @@ def fake_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int =
     log = os.environ.get("SCALESEARCH_FAKE_LOG")
     if log:
         with open(log, "a") as f:
-            f.write(f"{spec.architecture_key()} {spec.resolution} {seed} {os.getpid()}\n")
+            f.write(f"{spec.architecture_key()} {spec.resolution} {seed}@{config.epochs} {os.getpid()}\n")
     return ProxyResult(status, history[-1], loss=1.0, history=tuple(history), epochs_run=len(history),
-                       seconds=sleep * len(history), seed=seed)
+                       seconds=sleep * len(history), seed=seed, loss_history=tuple(2.0 - a for a in history))
 
 
 def diverging_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0, **kw: Any) -> ProxyResult:

@@ -45,6 +45,10 @@ def test_dry_run_table(tiny_file: Path, tmp_path: Path) -> None:
     (["--alpha", "1.0", "--beta", "1.0", "--gamma", "1.0:1.1:0.1"], 5, "widen --tolerance"),
     (["--storage", "postgresql://u:pw@127.0.0.1:9/db"], 4, "cannot open study storage postgresql://u:***@"),
     (["--sampler", "tpe"], 2, "--n-trials: required by the tpe and random samplers"),
+    (["--rungs", "3x1,2x2"], 2, "--rungs '3x1,2x2': rung 2x2 does not increase on 3x1"),
+    (["--rungs", "3x0"], 2, "--rungs '3x0': epochs and seeds must be >= 1"),
+    (["--promote", "1"], 2, "--promote 1.0: must lie strictly between 0 and 1"),
+    (["--references", "papr"], 2, "--references 'papr': unknown strategy (did you mean 'paper'?); known: paper,"),
 ])
 def test_bad_input_is_one_line(tiny_file: Path, tmp_path: Path, args: list[str], code: int, message: str) -> None:
     result = run("grid", "--baseline", str(tiny_file), "--data", "synthetic", "--out", str(tmp_path), *args)
@@ -55,9 +59,9 @@ def test_bad_input_is_one_line(tiny_file: Path, tmp_path: Path, args: list[str],
 
 @pytest.mark.slow
 def test_tiny_search_then_scale_from(tiny_file: Path, tmp_path: Path) -> None:
-    args = ["grid", "--baseline", str(tiny_file), *SMALL, "--epochs", "1", "--batch-size", "32", "--train-subset",
-            "64", "--workers", "1", "--confirm", "1", "--confirm-seeds", "2", "--out", str(tmp_path / "res"),
-            "--study", "e2e", "--no-cache"]
+    args = ["grid", "--baseline", str(tiny_file), *SMALL, "--rungs", "1x1,2x2", "--batch-size", "32",
+            "--train-subset", "64", "--workers", "1", "--promote", "0.3", "--references", "none", "--out",
+            str(tmp_path / "res"), "--study", "e2e", "--no-cache"]
     result = run(*args)
     assert result.exit_code == 0, result.output
     folder = tmp_path / "res" / "e2e"
@@ -65,7 +69,10 @@ def test_tiny_search_then_scale_from(tiny_file: Path, tmp_path: Path) -> None:
     assert len(frame) == 8 and set(frame["status"]) <= {"ok", "diverged"}
     assert frame["accuracy_mean"].between(0, 1).all() and frame["seconds"].gt(0).any()
     best = json.loads((folder / "best.json").read_text())
-    assert best["settings"]["proxy"]["epochs"] == 1 and "torch" in best["versions"]
+    assert best["settings"]["rungs"] == [[1, 1], [2, 2]] and "torch" in best["versions"]
+    assert set(frame["rung"]) == {0, 1} and best["leaders"]["members"]
+    assert "rung 1 (2 epochs x 2 seeds)" in result.output and "Spearman vs rung 0" in result.output
+    assert "leaders at rung 1" in result.output
     assert "compound coefficients, ranked" in result.output.lower()
 
     again = run(*args)  # resume of a finished study: nothing to do, same answer

@@ -22,6 +22,7 @@ from scalesearch.search.config import SearchConfig
 from scalesearch.search.plan import plan
 from scalesearch.search.run import progress, run_search
 from scalesearch.search.runcache import ProxyRunCache
+from scalesearch.search.schedule import Rung
 
 
 @pytest.fixture
@@ -42,20 +43,24 @@ def trained(log: Path) -> Counter[tuple[str, str, str]]:
     return Counter(tuple(line.split()[:3]) for line in log.read_text().splitlines())  # type: ignore[misc]
 
 
-def test_every_network_trained_once_then_confirmed(small_config: SearchConfig, fake_log: Path) -> None:
+def test_every_network_trained_once_then_the_leaders_promoted(small_config: SearchConfig, fake_log: Path) -> None:
     p = plan(small_config)
     n = len(p.space.proxy_groups)
     assert 3 < n < len(p.space.candidates)
     outcome = run_search(small_config, trainer=search_fakes.fake_train, the_plan=p)
     runs = trained(fake_log)
     assert set(runs.values()) == {1}  # nothing trained twice
-    assert len(runs) == n + small_config.confirm  # every network at seed 0, the two leaders at seed 1 too
+    promoted = small_config.budget.promoted_count(n - 1)  # the infeasible baseline never moves up
+    assert len(runs) == n + 2 * promoted  # every network at rung 0 (1 seed), the leaders at rung 1 (2 seeds)
+    assert sum(1 for k in runs if k[2].endswith("@4")) == 2 * promoted  # rung 1 trains 4 epochs, from scratch
     frame = study_frame(outcome.study)
     assert len(frame) == len(p.space.candidates)  # one row per triple
     assert (frame["status"] == "ok").all()
     ranked = frame[frame["rank"].notna()]
-    assert sorted(frame.loc[frame["seeds"] == 2, "network"].unique().tolist()) == sorted(
-        ranked.drop_duplicates("network").head(2)["network"].tolist())  # the confirmed are the leaders
+    top = ranked.drop_duplicates("network").head(promoted)
+    assert (top["rung"] == 1).all() and (top["seeds"] == 2).all()  # the promoted rank first, at their rung
+    assert (ranked.drop_duplicates("network").iloc[promoted:]["rung"] == 0).all()
+    assert ranked["training_speed"].notna().all()
     # Triples sharing a network share its accuracy; the score differs only by their FLOPs.
     for _, g in frame.groupby("network"):
         assert g["accuracy_mean"].nunique() == 1
@@ -101,8 +106,9 @@ def test_diverged_candidates_are_recorded_and_the_search_goes_on(small_config: S
 def test_outputs_and_best_json(small_config: SearchConfig) -> None:
     outcome = run_search(small_config, trainer=search_fakes.fake_train)
     folder = outcome.plan.study_dir
-    frame, noise, paths = write_outputs(outcome.study, folder, storage="sqlite", command="scalesearch grid",
-                                        finished=True, seconds=1.0)
+    out = write_outputs(outcome.study, folder, storage="sqlite", command="scalesearch grid", finished=True,
+                        seconds=1.0)
+    frame, noise, paths = out.frame, out.noise, out.paths
     csv = paths["trials"].read_text().splitlines()
     assert len(csv) == 1 + len(frame)
     for column in ("alpha", "beta", "gamma", "depth_achieved", "width_achieved", "resolution_achieved",
@@ -115,7 +121,10 @@ def test_outputs_and_best_json(small_config: SearchConfig) -> None:
     assert (best.alpha, best.beta, best.gamma) == (top["alpha"], top["beta"], top["gamma"])
     assert best.baseline == small_config.baseline and best.baseline_spec.name == "tiny"
     assert best.record["versions"]["optuna"] == optuna.__version__
-    assert best.record["settings"]["proxy"]["epochs"] == 2
+    assert best.record["settings"]["rungs"] == [[2, 1], [4, 2]] and "epochs" not in best.record["settings"]["proxy"]
+    assert best.record["rung"] == 1 and best.record["leaders"]["members"][0]["alpha"] == best.alpha
+    assert [r["rung"] for r in best.record["rungs"]] == [0, 1]
+    assert best.record["rungs"][1]["spearman_vs_previous"] is not None
     assert best.record["noise"]["verdict"] == noise.verdict
     assert load_best(paths["best"]).score == pytest.approx(best.score)
 
@@ -134,9 +143,8 @@ def test_load_best_errors_are_usage_errors(tmp_path: Path) -> None:
 def test_changed_settings_under_one_study_name_are_refused(small_config: SearchConfig) -> None:
     named = dataclasses.replace(small_config, study="mine")
     run_search(named, trainer=search_fakes.fake_train)
-    with pytest.raises(UsageError, match=r"other settings \(proxy.epochs: 2 \(study\) vs 3 \(now\)"):
-        run_search(dataclasses.replace(named, proxy=dataclasses.replace(named.proxy, epochs=3)),
-                 trainer=search_fakes.fake_train)
+    with pytest.raises(UsageError, match=r"other settings \(promote: 0.3 \(study\) vs 0.5 \(now\)"):
+        run_search(dataclasses.replace(named, promote=0.5), trainer=search_fakes.fake_train)
 
 
 def test_unreachable_storage_fails_before_any_work(small_config: SearchConfig, fake_log: Path) -> None:
@@ -147,7 +155,7 @@ def test_unreachable_storage_fails_before_any_work(small_config: SearchConfig, f
 
 
 def test_budgeted_tpe_search_stays_within_the_candidates(small_config: SearchConfig, fake_log: Path) -> None:
-    tpe = dataclasses.replace(small_config, sampler="tpe", n_trials=6, confirm=0)
+    tpe = dataclasses.replace(small_config, sampler="tpe", n_trials=6, rungs=(Rung(2, 1),))
     outcome = run_search(tpe, trainer=search_fakes.fake_train)
     finished = [t for t in outcome.study.trials if t.state == TrialState.COMPLETE]
     assert len(finished) == 6
@@ -160,7 +168,7 @@ def test_budgeted_tpe_search_stays_within_the_candidates(small_config: SearchCon
 def test_median_pruner_prunes_weak_networks(small_config: SearchConfig) -> None:
     # 14 networks: the median pruner starts after 5 finished trials, and the grid's order is seeded.
     pruned = dataclasses.replace(small_config, pruner="median", alpha="1.0:2.0:0.1", beta="1.0:1.4:0.1",
-                                 gamma="1.0:1.4:0.1", proxy=dataclasses.replace(small_config.proxy, epochs=3))
+                                 gamma="1.0:1.4:0.1", rungs=(Rung(3, 1),))
     outcome = run_search(pruned, trainer=search_fakes.fake_train)
     states = Counter(t.state for t in outcome.study.trials)
     assert states[TrialState.PRUNED] >= 1 and states[TrialState.COMPLETE] >= 5
@@ -176,13 +184,14 @@ def baseline_best_train(spec, data, config, *, seed=0, **kw):  # noqa: ANN001, A
     return result
 
 
-def test_progress_table_best_json_and_confirm_agree(small_config: SearchConfig) -> None:
+def test_progress_table_best_json_and_promotions_agree(small_config: SearchConfig) -> None:
     # An infeasible baseline with the best score, networks shared by several triples, 3-seed vs 1-seed networks:
     # the places that each computed "the best" their own way now call one ranking.
-    config = dataclasses.replace(small_config, confirm=2, confirm_seeds=3)
+    config = dataclasses.replace(small_config, rungs=(Rung(2, 1), Rung(4, 3)), promote=0.25)
     outcome = run_search(config, trainer=baseline_best_train)
-    frame, noise, paths = write_outputs(outcome.study, outcome.plan.study_dir, storage="sqlite", command="x",
-                                        finished=True, seconds=1.0)
+    out = write_outputs(outcome.study, outcome.plan.study_dir, storage="sqlite", command="x", finished=True,
+                        seconds=1.0)
+    frame, noise, paths = out.frame, out.noise, out.paths
     base = frame[frame["baseline"]].iloc[0]
     assert not base["feasible"] and pd.isna(base["rank"]) and base["score"] == frame["score"].max()
     top = frame[frame["rank"] == 1].iloc[0]
@@ -191,14 +200,15 @@ def test_progress_table_best_json_and_confirm_agree(small_config: SearchConfig) 
     assert live is not None and live.candidate.triple == (top["alpha"], top["beta"], top["gamma"])
     assert (best.alpha, best.beta, best.gamma) == live.candidate.triple
     assert noise.leader == live.candidate.triple
-    confirmed = set(frame.loc[frame["seeds"] == 3, "network"])
+    confirmed = set(frame.loc[frame["rung"] == 1, "network"])
     assert base["network"] not in confirmed and base["seeds"] == 1
-    assert confirmed == set(frame[frame["rank"].notna()].drop_duplicates("network").head(2)["network"])
+    assert confirmed == set(frame[frame["rank"].notna()].drop_duplicates("network").head(3)["network"])
     shared = frame.groupby("network").filter(lambda g: len(g) > 1)
     assert len(shared) and (shared["seeds"] <= 3).all()  # a shared network's seeds are counted once
     for network, g in frame.groupby("network"):
+        rung = int(g["rung"].iloc[0])
         seeds = {r.seed for t in outcome.study.trials if (rec := TrialRecord.read(t)) and rec.network == network
-                 for r in rec.results}
+                 and rec.rung == rung for r in rec.results}
         assert set(g["seeds"]) == {len(seeds)}
 
 
@@ -206,11 +216,12 @@ def test_progress_table_best_json_and_confirm_agree(small_config: SearchConfig) 
                                  '{"status": "pruned", "accuracy": 0.99}'])
 def test_damaged_proxy_cache_entries_are_retrained_not_fatal(small_config: SearchConfig, fake_log: Path,
                                                              raw: str) -> None:
+    small_config = dataclasses.replace(small_config, rungs=(Rung(2, 1),))  # one rung: one cache scope
     first = run_search(small_config, trainer=search_fakes.fake_train)
     runs = trained(fake_log)
     cache = ProxyRunCache(small_config.cache_path,
-                          settings={"data": small_config.data, "proxy": small_config.proxy_settings()})
-    stored = [(n.proxy_key, seed) for n in first.plan.space.networks() for seed in range(small_config.confirm_seeds)
+                          settings={"data": small_config.data, "proxy": small_config.proxy_settings(0)})
+    stored = [(n.proxy_key, seed) for n in first.plan.space.networks() for seed in range(small_config.rungs[0].seeds)
               if cache.get(n.proxy_key, seed) is not None]
     assert len(stored) == len(runs)  # every run trained is in the cache
     with sqlite3.connect(small_config.cache_path) as db:  # ... and is now damaged, under its own key

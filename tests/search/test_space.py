@@ -116,3 +116,22 @@ def test_measured_constraint_keeps_exactly_the_measured_band(tiny_spec: NetSpec)
     got = {c.triple for c in space.candidates if c.feasible}
     assert got == expected and got
     assert got != {p for p in formula_feasible(ranges, 0.1)}  # rounding makes the two modes differ
+
+
+def test_reference_strategies_are_candidates_tagged_by_name(tiny_spec: NetSpec) -> None:
+    from scalesearch import strategies
+
+    ranges = Ranges.parse("1.0:2.0:0.1", "1.0:1.4:0.1", "1.0:1.4:0.1")
+    plain = build_space(tiny_spec, ranges, tolerance=0.05)
+    space = build_space(tiny_spec, ranges, tolerance=0.05, references=strategies.parse("all"))
+    tags = {c.triple: c.reference for c in space.candidates if c.reference}
+    # depth-only (2, 1, 1) is a grid point: tagged, not added; the other five are off this grid (no 1.15): added.
+    assert tags[(2.0, 1.0, 1.0)] == "depth-only" and tags[(1.2, 1.1, 1.15)] == "paper"
+    assert tags[(1.1487, 1.1487, 1.1487)] == "uniform" and tags[(1.0, 1.4142, 1.0)] == "width-only"
+    assert len(space.candidates) == len(plain.candidates) + 5
+    assert [c.triple for c in space.candidates[:len(plain.candidates)]] == [c.triple for c in plain.candidates]
+    assert all(c.feasible for c in space.candidates if c.reference)  # every product is 2 (paper 1.92)
+    assert space.rows()[-1].reference  # the stored row carries the name
+    narrow = build_space(tiny_spec, ranges, tolerance=0.01, references=[strategies.get("paper")])
+    paper = next(c for c in narrow.candidates if c.reference == "paper")
+    assert not paper.feasible  # 1.92 is outside [1.98, 2.02]: trained as a reference, never ranked

@@ -13,8 +13,20 @@ from scalesearch.train import DEFAULT_DATA, Dataset, dataset as registry, load_d
 from scalesearch.train.dataset import register_source, registered_sources, resize_uint8
 
 
-def test_default_is_embedded_digits_with_a_fixed_split() -> None:
-    d = load_data(DEFAULT_DATA)
+def test_default_is_300_of_the_digits_with_the_same_validation_images() -> None:
+    few, full = load_data(DEFAULT_DATA), load_data("digits")
+    assert DEFAULT_DATA == "digits-300" and few.name == "digits-300" and len(few.train_y) == 300
+    assert torch.bincount(few.train_y).tolist() == [30] * 10  # stratified
+    assert torch.equal(few.val_x, full.val_x) and torch.equal(few.val_y, full.val_y)
+    # every kept image is one of the full training set's, with its label
+    index = {bytes(x.flatten().tolist()): int(y) for x, y in zip(full.train_x, full.train_y, strict=True)}
+    assert all(index.get(bytes(x.flatten().tolist())) == int(y) for x, y in zip(few.train_x, few.train_y,
+                                                                                 strict=True))
+    assert torch.equal(load_data("digits-300", seed=3).train_x, few.train_x)  # fixed, whatever the seed
+
+
+def test_digits_are_embedded_with_a_fixed_split() -> None:
+    d = load_data("digits")
     assert d.name == "digits" and d.num_classes == 10 and d.base_resolution == 32
     assert d.train_x.dtype == torch.uint8 and d.train_x.shape[1:] == (3, 8, 8)
     assert len(d.train_y) + len(d.val_y) == 1797 and 350 <= len(d.val_y) <= 370
@@ -134,14 +146,14 @@ def test_unknown_or_incomplete_sources(source: str) -> None:
 
 
 def test_unknown_source_lists_the_accepted_forms() -> None:
-    with pytest.raises(DataError, match=r"'svhn': use digits \(the default\), synthetic, cifar10:DIR, "
+    with pytest.raises(DataError, match=r"'svhn': use digits, digits-300 \(the default\), synthetic, cifar10:DIR, "
                                         r"cifar100:DIR or imagefolder:DIR$"):
         load_data("svhn")
 
 
 def test_every_builtin_source_is_registered_with_a_description() -> None:
     sources = {s.kind: s for s in registered_sources()}
-    assert list(sources) == ["digits", "synthetic", "cifar10", "cifar100", "imagefolder"]
+    assert list(sources) == ["digits", "digits-300", "synthetic", "cifar10", "cifar100", "imagefolder"]
     assert all(s.description for s in sources.values())
     assert [k for k, s in sources.items() if s.argument] == ["cifar10", "cifar100", "imagefolder"]
 
