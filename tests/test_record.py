@@ -30,6 +30,7 @@ def test_study_record_round_trips_through_an_optuna_study(tiny_spec: NetSpec) ->
     assert back.invocations == (Invocation("2026-11-23T10:00:00+0000", 12.5, 2, False),)
     assert back.candidate_at((1.2, 1.1, 1.15)).index == 1  # type: ignore[union-attr]
     assert back.candidate_at((1.3, 1.1, 1.15)) is None
+    assert back.rungs == ((3, 1),)
 
 
 def test_first_release_study_is_refused_in_one_line() -> None:
@@ -40,6 +41,16 @@ def test_first_release_study_is_refused_in_one_line() -> None:
     assert "\n" not in str(err.value)
     with pytest.raises(SearchError, match="another tool"):
         StudyRecord.read(optuna.create_study())
+
+
+def test_a_study_from_before_the_rungs_is_refused_in_one_line(tiny_spec: NetSpec) -> None:
+    study = optuna.create_study()
+    study_record(tiny_spec, [row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True)]).write(study)
+    study.set_user_attr("scalesearch_format", 2)  # sweep + confirm stages, before rungs and references
+    with pytest.raises(SearchError, match=r"record format 2 \(an earlier scalesearch\), this version reads 3: "
+                                          r"rerun the search") as err:
+        StudyRecord.read(study, "before")
+    assert "\n" not in str(err.value)
 
 
 def test_trial_record_round_trips_with_plain_filter_attrs(tiny_spec: NetSpec) -> None:

@@ -161,8 +161,10 @@ def grid(
              "network"],
             [[f"{r.alpha:g}", f"{r.beta:g}", f"{r.gamma:g}", f"{r.product:.4f}", r.resolution_px,
               f"{r.flops:,}", f"{r.params:,}", f"{r.flops_ratio:.3f}x",
-              f"{r.group}{' (base)' if r.baseline else ''}", r.network] for r in rows],
-            caption="FLOPs: fvcore multiply-adds of the full candidate at its deployment resolution, batch 1.",
+              f"{r.group}{' (base)' if r.baseline else ''}{' ' + r.reference if r.reference else ''}", r.network]
+             for r in rows],
+            caption="FLOPs: fvcore multiply-adds of the full candidate at its deployment resolution, batch 1. "
+                    "A name after the group marks a reference strategy (--references).",
         ))
         return
 

@@ -93,7 +93,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.",
 # -- proxy training (train and grid) ---------------------------------------------------------------------
 
 Data = Annotated[str, typer.Option(
-    "--data", help="digits (embedded), synthetic, cifar10:DIR, cifar100:DIR or imagefolder:DIR.",
+    "--data", help="digits-300 or digits (embedded), synthetic, cifar10:DIR, cifar100:DIR or imagefolder:DIR.",
     rich_help_panel=PROXY)]
 Epochs = Annotated[int, typer.Option("--epochs", help="Proxy training epochs.", rich_help_panel=PROXY)]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Proxy training batch size.", rich_help_panel=PROXY)]

@@ -16,7 +16,8 @@ once a rung is complete, the leading ``promote`` fraction of its ranked networks
 trained again at the next rung, longer and with more seeds, from scratch, together with the networks of
 the reference strategies (yardsticks: the winner is compared with them where the noise is smallest).
 A rung's promotions are decided only from that rung's complete results, so every worker on every machine
-computes the same set. Seed s means the same data order, augmentation and subset for every network at a rung: differences are paired.
+computes the same set. Seed s means the same data order, augmentation and subset for every network at a
+rung: differences between networks are paired.
 
 Which pair to run at rung 0: first one whose network already has that seed's result (the trial only
 copies it), then one whose network nobody is training (rotated by the worker's offset, so two workers do
