@@ -17,8 +17,10 @@ from rich.table import Table
 
 from scalesearch.cli.output import FLOPS_HEADER, check_writable_dir, console, err_console, print_json, table
 from scalesearch.cli.progress import RichDisplay
-from scalesearch.errors import UsageError
+from scalesearch.cli.report import show_written, write_study_report
+from scalesearch.errors import ScaleSearchError, UsageError
 from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
+from scalesearch.report.build import Report
 from scalesearch.report.files import write_outputs
 from scalesearch.search.config import DEFAULT_W, Pruner, Sampler, SearchConfig
 from scalesearch.search.plan import plan
@@ -110,12 +112,17 @@ def grid(
                    ] = Path("results"),
     dry_run: Annotated[bool, typer.Option("--dry-run", rich_help_panel=OUTPUT,
                                           help="List the feasible candidates and train nothing.")] = False,
+    no_report: Annotated[bool, typer.Option(
+        "--no-report", rich_help_panel=OUTPUT,
+        help="Skip the report (plots, index.html, summary.md in OUT/STUDY/report; `scalesearch report` writes it "
+             "later).")] = False,
     json_out: options.Json = False,
 ) -> None:
     """Search alpha, beta, gamma: train a proxy of every feasible candidate, score it, rank, write results.
 
     Resumable (rerun the same command), distributed (--workers; --storage postgresql://... on many machines).
-    Outputs OUT/STUDY/trials.csv (a row per triple) and best.json (for `scalesearch scale --from`).
+    Outputs OUT/STUDY/trials.csv (a row per triple), best.json (for `scalesearch scale --from`) and the report
+    (OUT/STUDY/report/index.html with every plot).
     """
     proxy = ProxyConfig(epochs=epochs, batch_size=batch_size, base_resolution=base_resolution,
                         proxy_width=proxy_width, train_subset=train_subset, optimizer=optimizer.value, lr=lr,
@@ -169,9 +176,11 @@ def grid(
     except OSError as exc:  # the runs are kept in the study: rerunning the command writes the files again
         raise UsageError(f"--out {p.study_dir}: cannot write the results ({exc.strerror or exc}); finished runs "
                          f"are kept in the study, rerun the command to write them") from None
+    rep = None if no_report else _report(outcome.study, p.study_dir, quiet=json_out, interrupted=outcome.interrupted)
     if json_out:
         print_json({"study": p.study_name, "interrupted": outcome.interrupted, "seconds": outcome.seconds,
                     "noise": noise.to_dict(), "files": {k: str(v) for k, v in paths.items()},
+                    "report": [str(f) for f in rep.files] if rep is not None else [],
                     "rows": frame.to_dict(orient="records")})
     else:
         caption = (f"score = proxy accuracy x (FLOPs / {format_size(p.target_flops)})^{config.w:g}; FLOPs in "
@@ -185,11 +194,24 @@ def grid(
             Console(file=sys.stdout, width=160).print(shown)
         for name, path in paths.items():
             console.print(f"{name}: {path}", highlight=False)
+        if rep is not None:
+            show_written(rep)
         console.print(f"wall time {outcome.seconds:.0f} s", highlight=False)
     if outcome.interrupted:
         err_console.print(f"interrupted: finished runs are kept in the study. Resume with:\n  {_command()}",
                           highlight=False, soft_wrap=True)
         raise typer.Exit(130)
+
+
+def _report(study: optuna.Study, study_dir: Path, *, quiet: bool, interrupted: bool) -> Report | None:
+    """The report of what is done (also after Ctrl-C). A study with nothing finished has nothing to draw:
+    that is said, not raised, since the search itself went as asked."""
+    try:
+        return write_study_report(study, study_dir, interrupted=interrupted)
+    except ScaleSearchError as exc:
+        if not quiet:
+            err_console.print(f"[yellow]note:[/] no report: {exc}", highlight=False, soft_wrap=True)
+        return None
 
 
 def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound coefficients, ranked",

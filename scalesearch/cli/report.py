@@ -54,7 +54,7 @@ def open_report_study(study_dir: Path | None, storage: str | None, name: str | N
 
 
 def write_study_report(study: optuna.Study, study_dir: Path, out: Path | None = None, *, fmt: str = "png",
-                       phis: list[float] | None = None) -> Report:
+                       phis: list[float] | None = None, interrupted: bool = False) -> Report:
     """The report of ``study`` under ``out`` (default STUDY_DIR/report); family.png when `scale --from` wrote
     a family for the study's leader or ``phis`` are given."""
     best = read_best(study_dir)
@@ -66,7 +66,8 @@ def write_study_report(study: optuna.Study, study_dir: Path, out: Path | None = 
         family = pd.read_csv(summary)
     folder = out if out is not None else study_dir / "report"
     try:
-        return write_report(study, folder, fmt=fmt, best=best, family=family, the_view=v)
+        return write_report(study, folder, fmt=fmt, best=best, family=family, the_view=v,
+                            interrupted=interrupted)
     except OSError as exc:
         raise UsageError(f"--out {folder}: cannot write the report ({exc.strerror or exc})") from None
 

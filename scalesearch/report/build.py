@@ -6,6 +6,7 @@ function of that view. A study still running is reported as far as it is done, a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,14 +93,18 @@ def scale_leader(v: StudyView, phis: Sequence[float]) -> pd.DataFrame:
 
 
 def write_report(study: Any, folder: Path, *, fmt: str = "png", best: dict[str, Any] | None = None,
-                 family: pd.DataFrame | None = None, the_view: StudyView | None = None) -> Report:
+                 family: pd.DataFrame | None = None, the_view: StudyView | None = None,
+                 interrupted: bool = False) -> Report:
     """Write the plots, index.html and summary.md of ``study`` (an Optuna Study) into ``folder``.
 
     ``best``: best.json's content, for the command and the leaders; ``family``: a scaled family's summary
-    (summary.csv of `scale`) to draw family.png. Returns what was written."""
+    (summary.csv of `scale`) to draw family.png; ``interrupted``: the search was stopped (the page says it
+    is not finished). Returns what was written."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: pick png or svg")
     v = the_view or view(study, best)
+    if interrupted:
+        v = dataclasses.replace(v, interrupted=True)
     folder.mkdir(parents=True, exist_ok=True)
     figures = {"budget-shares": plots.budget_shares, "accuracy-vs-flops": plots.accuracy_vs_flops,
                "leaders": plots.leaders, "learning-curves": curves.learning_curves}
@@ -116,7 +121,7 @@ def write_report(study: Any, folder: Path, *, fmt: str = "png", best: dict[str, 
                  f"gamma={top['gamma']:g}")
         written.append((_save(curves.family(family, title), folder / f"family.{fmt}"), *CAPTIONS["family"]))
     if not v.finished:
-        notes.append(f"the search is not finished ({v.running} trial(s) running): reported as far as it is done")
+        notes.append(v.unfinished)
     table = html.display_table(v.table)
     index = write_text_atomic(folder / "index.html", html.page(v, table, written))
     summary = write_text_atomic(folder / "summary.md", html.summary_md(v, table))

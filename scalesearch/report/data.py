@@ -36,11 +36,21 @@ class StudyView:
     leaders: tuple[int, ...]  # candidate indexes, best first
     running: int  # trials still RUNNING (a live search, or one killed without its grace period over)
     best: dict[str, Any] = field(default_factory=dict)  # best.json, when the study folder has one
+    interrupted: bool = False  # the caller knows the search was stopped (grid after Ctrl-C)
 
     @property
     def finished(self) -> bool:
-        interrupted = bool(self.record.invocations) and self.record.invocations[-1].interrupted
-        return self.running == 0 and not interrupted
+        stopped = self.interrupted or (bool(self.record.invocations) and self.record.invocations[-1].interrupted)
+        return self.running == 0 and not stopped
+
+    @property
+    def unfinished(self) -> str:
+        """Why the search is not finished, for the page and the notes ('' when it is)."""
+        if self.finished:
+            return ""
+        why = [f"{self.running} trial(s) still running (or left by a killed worker)"] if self.running else []
+        return "the search is not finished (" + ("; ".join(why) or "it was interrupted") + \
+            "): this is what is done so far"
 
     @property
     def leader_networks(self) -> list[int]:

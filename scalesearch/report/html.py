@@ -64,7 +64,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def summary_md(v: StudyView, table: pd.DataFrame) -> str:
-    state = "" if v.finished else "\n**The search is not finished: this is what is done so far.**\n"
+    state = "" if v.finished else f"\n**{v.unfinished.capitalize()}.**\n"
     return (f"# Study {v.name}\n{state}\n{markdown(table)}\n"
             f"score = proxy accuracy x (FLOPs / {format_size(v.record.target_flops)})^{v.record.w:g}; FLOPs are "
             f"fvcore multiply-adds.\n\nNoise: {v.noise.verdict}.\n\nReproduce: `{v.command}`\n")
@@ -87,9 +87,7 @@ def _settings_rows(settings: dict[str, Any], prefix: str = "") -> list[tuple[str
 def page(v: StudyView, table: pd.DataFrame, plots: list[tuple[Path, str, str]]) -> str:
     """The page. ``plots``: (file, title, what a reader learns from it)."""
     e = html.escape
-    state = ("" if v.finished else
-             f'<p class="note">The search is not finished ({v.running} trial(s) still running, or the last run was '
-             "interrupted): this report shows what is done so far.</p>")
+    state = "" if v.finished else f'<p class="note">{e(v.unfinished.capitalize())}.</p>'
     settings = "".join(f"<tr><th>{e(k)}</th><td style='text-align:left'>{e(x)}</td></tr>"
                        for k, x in _settings_rows(v.record.settings))
     figures = "".join(f'<figure><h3>{e(title)}</h3><img src="{data_uri(p)}" alt="{e(title)}">'
