@@ -12,10 +12,8 @@ from typing import Annotated
 import optuna
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from scalesearch.cli.output import FLOPS_HEADER, check_writable_dir, console, err_console, print_json, table
+from scalesearch.cli.output import FLOPS_HEADER, FitTable, check_writable_dir, console, err_console, print_json, table
 from scalesearch.cli.progress import RichDisplay
 from scalesearch.cli.report import show_written, write_study_report
 from scalesearch.errors import ScaleSearchError, UsageError
@@ -162,6 +160,8 @@ def grid(
               f"{r.flops:,}", f"{r.params:,}", f"{r.flops_ratio:.3f}x",
               f"{r.group}{' (base)' if r.baseline else ''}", r.network] for r in rows],
             caption="FLOPs: fvcore multiply-adds of the full candidate at its deployment resolution, batch 1.",
+            keep=["alpha", "beta", "gamma", FLOPS_HEADER], prefer=["FLOPs ratio", "a*b^2*g^2", "network", "px"],
+            merge=["alpha", "beta", "gamma"], more="--dry-run --json",
         ))
         return
 
@@ -186,12 +186,7 @@ def grid(
         caption = (f"score = proxy accuracy x (FLOPs / {format_size(p.target_flops)})^{config.w:g}; FLOPs in "
                    f"multiply-adds. {noise.verdict}. Short proxies under-rate depth: the order is more "
                    f"trustworthy than the gaps.")
-        # A pipe or file gets the full table, not an 80-column squeeze; a terminal keeps its own width.
-        shown = ranked_table(frame, caption=caption)
-        if console.is_terminal:
-            console.print(shown)
-        else:
-            Console(file=sys.stdout, width=160).print(shown)
+        console.print(ranked_table(frame, caption=caption, more=str(paths["trials"])))
         for name, path in paths.items():
             console.print(f"{name}: {path}", highlight=False)
         if rep is not None:
@@ -215,7 +210,7 @@ def _report(study: optuna.Study, study_dir: Path, *, quiet: bool, interrupted: b
 
 
 def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound coefficients, ranked",
-                 caption: str | None = None) -> Table:
+                 caption: str | None = None, more: str = "trials.csv") -> FitTable:
     """The top rows as a rich table (FLOPs in multiply-adds; accuracy is the proxy's, mean +- std). The
     baseline always shows, as "base" without a rank when it lies outside the constraint band."""
     shown = frame.head(limit)
@@ -238,4 +233,7 @@ def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound
         ])
     columns = ["#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params", "proxy acc",
                "seeds", "score", "status", "group"]
-    return table(title, columns, rows, caption=caption)
+    # What a narrow terminal keeps, most important first (the issue's order); the rest is in trials.csv.
+    keep = ["#", "alpha", "beta", "gamma", FLOPS_HEADER, "proxy acc", "score"]
+    return table(title, columns, rows, caption=caption, keep=keep, prefer=["seeds", "ratio", "status", "params"],
+                 merge=["alpha", "beta", "gamma"], more=more)

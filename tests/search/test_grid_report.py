@@ -4,6 +4,7 @@ command with the fake trainer in-process (one worker)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,9 @@ def test_grid_writes_the_report(fake_grid: list[bool], tiny_file: Path, tmp_path
     folder = tmp_path / "rep" / "report"
     assert (folder / "index.html").is_file() and (folder / "budget-shares.png").is_file()
     assert "report: budget-shares.png" in result.stdout and "index.html" in result.stdout
+    # stderr is no terminal here: the progress is one plain line per finished run, no control codes
+    runs = [line for line in result.stderr.splitlines() if re.match(r"\[\d+/\d+\] network \d+ seed \d+: ok", line)]
+    assert len(runs) >= 7 and "\x1b" not in result.stderr and "\r" not in result.stderr
 
 
 def test_no_report(fake_grid: list[bool], tiny_file: Path, tmp_path: Path) -> None:
