@@ -26,7 +26,7 @@ PIPE_WIDTH = 1000  # stdout that is no terminal (a pipe, a file, a CI log): wide
 class PipeWideConsole(Console):
     """A Console that is as wide as its terminal, or PIPE_WIDTH where its output is no terminal: a table piped
     to a file keeps every column (FitTable only drops columns a real terminal cannot show). An explicit
-    ``width`` wins, as in rich."""
+    width wins, as in rich: ``width=`` or the COLUMNS environment variable."""
 
     @property
     def size(self) -> ConsoleDimensions:
@@ -90,7 +90,7 @@ class FitTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         columns, rows, dropped, merged = self.fit(options.max_width)
-        yield self.render(columns, rows)
+        yield self.render(columns, rows, options.max_width)
         if dropped or merged:
             said = [f"not shown at {options.max_width} columns: {', '.join(dropped)}"] if dropped else []
             said += [f"{' + '.join(self.merge)} merged into one column"] if merged else []
@@ -130,16 +130,31 @@ class FitTable:
         index = [i for i, c in enumerate(columns) if c not in dropped]
         return [columns[i] for i in index], [[r[i] for i in index] for r in rows], dropped, merged
 
-    def render(self, columns: list[str], rows: list[list[str]]) -> Table:
+    def render(self, columns: list[str], rows: list[list[str]], width: int) -> Table:
         t = Table(title=self.title, caption=self.caption, header_style="bold", caption_justify="left",
                   pad_edge=False)
-        for i, c in enumerate(columns):
-            # min_width: a number is never folded; only headers and free text wrap, at spaces.
-            t.add_column(c, justify="left" if i == 0 else "right", overflow="fold",
-                         min_width=self._min_width(c, [r[i] for r in rows]))
+        for i, (c, w) in enumerate(zip(columns, self._widths(columns, rows, width), strict=True)):
+            t.add_column(c, justify="left" if i == 0 else "right", overflow="fold", width=w)
         for r in rows:
             t.add_row(*r)
         return t
+
+    def _widths(self, columns: list[str], rows: list[list[str]], width: int) -> list[int]:
+        """Each column's width, set here rather than left to rich (whose shrinking can fold a number while a
+        long header keeps its width): the natural width, less what the table is too wide, taken from the
+        columns whose header or free text can wrap, down to their minimum (the longest number or word)."""
+        cells = [[r[i] for r in rows] for i in range(len(columns))]
+        out = [max(cell_len(x) for x in [c, *col, ""]) for c, col in zip(columns, cells, strict=True)]
+        least = [self._min_width(c, col) for c, col in zip(columns, cells, strict=True)]
+        excess = sum(out) + 3 * len(out) - 1 - width
+        while excess > 0:
+            slack = [w - m for w, m in zip(out, least, strict=True)]
+            i = max(range(len(out)), key=slack.__getitem__)
+            if slack[i] <= 0:
+                break  # only possible when not even the minimum fits: fit() has already dropped what it can
+            out[i] -= 1
+            excess -= 1
+        return out
 
     def _min_width(self, header: str, cells: list[str]) -> int:
         """Headers wrap at spaces; cells only in ``wrap`` columns (a number or '96.4% ± 1.0%' stays whole)."""

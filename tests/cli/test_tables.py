@@ -30,6 +30,12 @@ def render(renderable: object, width: int | None, terminal: bool) -> str:
     return c.file.getvalue()  # type: ignore[attr-defined]
 
 
+def assert_not_cropped(text: str) -> None:
+    """Every line of the table ends in its right border: nothing ran past the width and was cut off."""
+    rows = [line.rstrip() for line in text.splitlines() if line.startswith(("┏", "┃", "┡", "│", "└"))]
+    assert rows and all(line.endswith(("┓", "┃", "┩", "│", "┘")) for line in rows), text
+
+
 def header_cells(text: str) -> str:
     """The header rows of a rich table (between the top rule and the heavy rule under the header)."""
     lines = text.splitlines()
@@ -51,6 +57,7 @@ def test_ranked_table_fits(example: pd.DataFrame, width: int, terminal: bool) ->
     text = render(ranked_table(example, caption="a caption", more="results/x/trials.csv"), width, terminal)
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= width
+    assert_not_cropped(text)
     heads = header_cells(text)
     for name in PRIORITY:
         assert name in heads or (name in ("alpha", "beta", "gamma") and "alpha, beta" in heads), (name, text)
@@ -112,6 +119,7 @@ def test_command_tables_fit(terminal_console, tiny_spec: NetSpec, tmp_path: Path
         text = c.file.getvalue()
         assert "…" not in text, text
         assert max(len(line) for line in text.splitlines()) <= width, text
+        assert_not_cropped(text)
         heads = header_cells(text)
         first = {"flops": ["part", "FLOPs", "share"], "scale": ["phi", "multiply-adds", "2^phi"],
                  "grid": ["FLOPs"]}[args[0]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -124,3 +125,22 @@ def test_collapse_groups_are_one_point(study_dir: Path) -> None:
 def test_rebuilt_command_has_the_settings() -> None:
     cmd = rebuild_command({"baseline": "b0", "target_flops": 400000000, "w": -0.07, "proxy": {"epochs": 3, "lr": None}})
     assert cmd == "scalesearch grid --baseline b0 --target-flops 400000000 --w -0.07 --epochs 3"
+
+
+def test_reference_and_rung_columns_are_used_when_present(study_dir: Path) -> None:
+    # Newer searches add both columns to the ranked frame; the report shows them and labels the points.
+    v = view(load(study_dir))
+    table = v.table.copy()
+    table["reference"] = ["", "paper", "", "", "", ""]
+    table["rung"] = [1, 2, 2, 1, 1, None]
+    rep = write_report(load(study_dir), study_dir / "report", the_view=dataclasses.replace(v, table=table))
+    head = next(line for line in (rep.folder / "summary.md").read_text().splitlines() if line.startswith("| rank"))
+    assert "| rung |" in head and "| reference |" in head
+    assert "paper" in (rep.folder / "summary.md").read_text()
+
+
+def test_leaders_come_from_best_json_when_it_names_them(study_dir: Path) -> None:
+    v = view(load(study_dir), {"leaders": [{"alpha": 1.2, "beta": 1.1, "gamma": 1.15}, {"alpha": 9, "beta": 9,
+                                                                                       "gamma": 9}]})
+    assert v.leaders == (1,) and v.leader_networks == [1]
+    assert view(load(study_dir)).leaders[0] == 2  # else the top ranked ones
