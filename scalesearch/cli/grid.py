@@ -12,6 +12,7 @@ from typing import Annotated
 import optuna
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from scalesearch.cli.output import FLOPS_HEADER, FitTable, check_writable_dir, console, err_console, print_json, table
 from scalesearch.cli.progress import RichDisplay
@@ -205,7 +206,7 @@ def _report(study: optuna.Study, study_dir: Path, *, quiet: bool, interrupted: b
         return write_study_report(study, study_dir, interrupted=interrupted)
     except ScaleSearchError as exc:
         if not quiet:
-            err_console.print(f"[yellow]note:[/] no report: {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[yellow]note:[/] no report: {escape(str(exc))}", highlight=False, soft_wrap=True)
         return None
 
 

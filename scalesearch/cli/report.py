@@ -8,11 +8,12 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import optuna
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from scalesearch.cli.output import check_writable_dir, console, err_console, print_json
 from scalesearch.errors import UsageError
@@ -81,7 +82,7 @@ def report(
     study: Annotated[str | None, typer.Option(
         "--study", rich_help_panel=SOURCE, help="Study name in --storage (default: its only study).")] = None,
     phi: Annotated[str | None, typer.Option(
-        "--phi", rich_help_panel=SOURCE,
+        "--phi", rich_help_panel=OUTPUT,
         help="Also scale the leader for these phi (0:4) and draw family.png (default: the family `scale --from` "
              "wrote, if any).")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -90,17 +91,20 @@ def report(
                                              help="Image format of the plots.")] = PNG,
     json_out: Json = False,
 ) -> None:
-    """Draw a study: plots, one self-contained index.html and summary.md (the ranked table in Markdown)."""
+    """Draw a study: plots, one self-contained index.html and summary.md (the ranked table in Markdown).
+
+    Works on a finished study, one still running (it says so) and a shared one (--storage URL --study NAME).
+    """
     phis = parse_phi(phi) if phi is not None else None
     if study_dir is None and storage is not None:
         if out is None:
             raise UsageError("--storage without a study folder: give --out DIR for the report")
     folder = out if out is not None else (study_dir / "report" if study_dir is not None else None)
     started = time.perf_counter()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna's per-call log lines are not the report
     s = open_report_study(study_dir, storage, study)
     if folder is not None:
         check_writable_dir(folder, "--out")
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
     base = study_dir if study_dir is not None else Path(out or ".")
     rep = write_study_report(s, base, folder, fmt=fmt.value, phis=phis)
     seconds = time.perf_counter() - started
@@ -112,9 +116,10 @@ def report(
     console.print(f"report written in {seconds:.1f} s; open {rep.folder / 'index.html'}", highlight=False)
 
 
-def show_written(rep: Report, console_: Any = None) -> None:
-    c = console_ or console
+def show_written(rep: Report) -> None:
+    """The files written (stdout, one line) and the notes (stderr): what grid and report end with."""
     for note in rep.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
-    c.print("report: " + ", ".join(p.name for p in rep.files) + f" in {rep.folder}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    names = ", ".join(p.name for p in rep.files)
+    console.print(f"report: {names} in {rep.folder}", highlight=False, soft_wrap=True, markup=False)
 
