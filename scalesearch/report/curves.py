@@ -38,8 +38,15 @@ def learning_curves(v: StudyView) -> Figure:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"Learning curves of {len({c.network for c in v.curves})} trained proxy networks", fontsize=11)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: _rank_of(labels[i]))  # leaders by rank, then the rest
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=8, loc="lower right")
     return fig
+
+
+def _rank_of(label: str) -> int:
+    """'network 3 (#1)' -> 1; labels without a rank sort after every leader."""
+    return int(label.rsplit("#", 1)[1].rstrip(")")) if "(#" in label else 10**6
 
 
 def family(summary: pd.DataFrame, title: str) -> Figure:

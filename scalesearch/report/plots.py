@@ -125,7 +125,8 @@ def accuracy_vs_flops(v: StudyView) -> Figure:
     tol = float(settings.get("tolerance", 0.0) or 0.0)
     if tol > 0:
         ax.axvspan(base * 2 * (1 - tol), base * 2 * (1 + tol), color="tab:green", alpha=0.12,
-                   label=f"constraint band: 2x baseline +- {tol:g} ({settings.get('constraint', 'formula')})")
+                   label=f"constraint band: 2 x the baseline's FLOPs +- {tol:.0%} "
+                         f"({settings.get('constraint', 'formula')} constraint)")
     ax.axvline(v.record.target_flops, color="0.4", ls=":", lw=1, label="target T of the score")
     plain = pts[~pts["baseline"]]
     ax.errorbar(plain["flops"], plain["accuracy"] * 100, yerr=plain["std"].fillna(0) * 100, fmt="o", ms=5,
