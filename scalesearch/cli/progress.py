@@ -110,13 +110,16 @@ class RichDisplay:
         self._last = now
         state = self._state(study)
         total = max(state.total, state.done)
+        done = state.done
         if isinstance(event, events.Trained):
-            self._line(f"[{state.done}/{total}] network {event.network} seed {event.seed}: {event.status} "
+            # The worker stores this run just after telling us about it: the study does not count it yet.
+            done = min(state.done + 1, total)
+            self._line(f"[{done}/{total}] network {event.network} seed {event.seed}: {event.status} "
                        f"{event.accuracy:.1%} | {_best(state)}")
-        elif state.done > self._done:
-            more = state.done - self._done
-            self._line(f"[{state.done}/{total}] {more} proxy run{'s' * (more > 1)} finished | {_best(state)}")
-        self._done = state.done
+        elif done > self._done:
+            more = done - self._done
+            self._line(f"[{done}/{total}] {more} proxy run{'s' * (more > 1)} finished | {_best(state)}")
+        self._done = done
 
     def _line(self, text: str) -> None:
         self.console.print(text, highlight=False, soft_wrap=True, markup=False)

@@ -43,6 +43,8 @@ def test_grid_writes_the_report(fake_grid: list[bool], tiny_file: Path, tmp_path
     # stderr is no terminal here: the progress is one plain line per finished run, no control codes
     runs = [line for line in result.stderr.splitlines() if re.match(r"\[\d+/\d+\] network \d+ seed \d+: ok", line)]
     assert len(runs) >= 7 and "\x1b" not in result.stderr and "\r" not in result.stderr
+    last = re.match(r"\[(\d+)/(\d+)\]", runs[-1])
+    assert runs[0].startswith("[1/") and last is not None and last.group(1) == last.group(2)  # counts to the end
 
 
 def test_no_report(fake_grid: list[bool], tiny_file: Path, tmp_path: Path) -> None:
