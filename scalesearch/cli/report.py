@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from scalesearch.cli.output import check_writable_dir, console, err_console, print_json
-from scalesearch.errors import UsageError
+from scalesearch.errors import SearchError, UsageError
 from scalesearch.report.build import FORMATS, Report, find_family, read_best, scale_leader, write_report
 from scalesearch.report.data import view
 from scalesearch.search.storage import default_url, open_storage, redact
@@ -59,7 +59,10 @@ def write_study_report(study: optuna.Study, study_dir: Path, out: Path | None = 
     """The report of ``study`` under ``out`` (default STUDY_DIR/report); family.png when `scale --from` wrote
     a family for the study's leader or ``phis`` are given."""
     best = read_best(study_dir)
-    v = view(study, best)
+    try:
+        v = view(study, best)
+    except SearchError as exc:  # an older format, another tool's study, nothing finished: say which folder
+        raise SearchError(f"{study_dir}: {exc}") from None
     family: pd.DataFrame | None = None
     if phis:
         family = scale_leader(v, phis)

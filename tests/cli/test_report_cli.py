@@ -76,7 +76,7 @@ def test_not_a_study_folder(tmp_path: Path) -> None:
 def test_a_study_with_nothing_finished(tmp_path: Path, tiny_spec: NetSpec) -> None:
     folder = make_study(tmp_path / "empty", tiny_spec, trained=False)
     line = one_line_error(run("report", str(folder)), 5)
-    assert "no finished proxy run yet" in line
+    assert "no finished proxy run yet" in line and str(folder) in line
 
 
 def test_a_study_of_an_older_format(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_a_study_of_an_older_format(tmp_path: Path) -> None:
     old = optuna.create_study(study_name="old", storage=f"sqlite:///{folder / 'study.db'}")
     old.set_user_attr("groups", [])  # what scalesearch 0.1 stored
     line = one_line_error(run("report", str(folder)), 5)
-    assert "written by scalesearch 0.1" in line
+    assert "written by scalesearch 0.1" in line and str(folder) in line
 
 
 def test_not_a_database(tmp_path: Path) -> None:
