@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -52,3 +53,12 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
 def test_timestamp_is_iso_8601_with_offset() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", timestamp())
     assert timestamp(0).startswith("1970-01-01") or timestamp(0).startswith("1969-12-31")
+
+
+def test_atomic_files_get_the_usual_mode(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        path = write_text_atomic(tmp_path / "index.html", "<p>x</p>\n")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600

@@ -27,3 +27,10 @@ def test_readme_test_command_is_what_ci_runs():
     commands = re.findall(r"```bash\n(.*?)\n```", README.read_text(), re.S)
     test_command = next(c for c in commands if "pytest" in c)
     assert test_command in ci
+
+
+def test_readme_images_are_committed_files():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text())
+    assert len(images) >= 5
+    for image in images:
+        assert (README.parent / image).stat().st_size > 1000, image

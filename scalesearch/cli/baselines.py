@@ -61,4 +61,5 @@ def _print_table(rows: list[dict], counter: str) -> None:
         [[r["name"], r["resolution"], r["layers"], fmt_int(r["params"]), fmt_flops(r["flops"]),
           fmt_flops(r["conv_linear_flops"])] for r in rows],
         caption="A spec file path works wherever a baseline name does (see `scalesearch scale --out`).",
+        keep=["baseline", "FLOPs", "params", "px"], more="--json, or --save FILE",
     ))

@@ -72,7 +72,8 @@ def _print_table(net: Any, cost: Any, counter: str) -> None:
              fmt_int(p.params)] for p in cost.parts]
     rows.append(["total", fmt_flops(cost.flops), "100.0%", fmt_int(cost.params)])
     title = f"{net.name} at {net.resolution}x{net.resolution} px: multiply-adds, batch 1, {counter} counter"
-    console.print(table(title, ["part", FLOPS_HEADER, "share", "params"], rows))
+    console.print(table(title, ["part", FLOPS_HEADER, "share", "params"], rows,
+                        keep=["part", FLOPS_HEADER, "share"], more="--json, or --save FILE"))
     console.print(f"conv+linear: {fmt_flops(cost.conv_linear_flops)} multiply-adds   "
                   f"activations: {fmt_int(cost.activations)} (conv/linear output elements)   "
                   f"params: {fmt_int(cost.params)}")

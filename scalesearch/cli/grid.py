@@ -12,15 +12,16 @@ from typing import Annotated
 import optuna
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from scalesearch import strategies
-from scalesearch.cli.output import FLOPS_HEADER, check_writable_dir, console, err_console, print_json, table
+from scalesearch.cli.output import FLOPS_HEADER, FitTable, check_writable_dir, console, err_console, print_json, table
 from scalesearch.cli.progress import RichDisplay
-from scalesearch.errors import FieldError, UsageError
+from scalesearch.cli.report import show_written, write_study_report
+from scalesearch.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.evidence import Evidence
 from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
+from scalesearch.report.build import Report
 from scalesearch.report.files import write_outputs
 from scalesearch.search.config import DEFAULT_W, Pruner, Sampler, SearchConfig
 from scalesearch.search.plan import plan
@@ -117,12 +118,17 @@ def grid(
                    ] = Path("results"),
     dry_run: Annotated[bool, typer.Option("--dry-run", rich_help_panel=OUTPUT,
                                           help="List the feasible candidates and train nothing.")] = False,
+    no_report: Annotated[bool, typer.Option(
+        "--no-report", rich_help_panel=OUTPUT,
+        help="Skip the report (plots, index.html, summary.md in OUT/STUDY/report; `scalesearch report` writes it "
+             "later).")] = False,
     json_out: options.Json = False,
 ) -> None:
     """Search alpha, beta, gamma: train a proxy of every feasible candidate, score it, rank, write results.
 
     Resumable (rerun the same command), distributed (--workers; --storage postgresql://... on many machines).
-    Outputs OUT/STUDY/trials.csv (a row per triple) and best.json (for `scalesearch scale --from`).
+    Outputs OUT/STUDY/trials.csv (a row per triple), best.json (for `scalesearch scale --from`) and the report
+    (OUT/STUDY/report/index.html with every plot).
     """
     proxy = ProxyConfig(batch_size=batch_size, base_resolution=base_resolution,
                         proxy_width=proxy_width, train_subset=train_subset, optimizer=optimizer.value, lr=lr,
@@ -165,6 +171,8 @@ def grid(
              for r in rows],
             caption="FLOPs: fvcore multiply-adds of the full candidate at its deployment resolution, batch 1. "
                     "A name after the group marks a reference strategy (--references).",
+            keep=["alpha", "beta", "gamma", FLOPS_HEADER], prefer=["FLOPs ratio", "a*b^2*g^2", "network", "px"],
+            merge=["alpha", "beta", "gamma"], more="--dry-run --json",
         ))
         return
 
@@ -179,26 +187,25 @@ def grid(
     except OSError as exc:  # the runs are kept in the study: rerunning the command writes the files again
         raise UsageError(f"--out {p.study_dir}: cannot write the results ({exc.strerror or exc}); finished runs "
                          f"are kept in the study, rerun the command to write them") from None
+    rep = None if no_report else _report(outcome.study, p.study_dir, quiet=json_out, interrupted=outcome.interrupted)
     if json_out:
         print_json({"study": p.study_name, "interrupted": outcome.interrupted, "seconds": outcome.seconds,
                     "noise": noise.to_dict(), "files": {k: str(v) for k, v in paths.items()},
                     "evidence": written.evidence.to_dict() if written.evidence else None,
+                    "report": [str(f) for f in rep.files] if rep is not None else [],
                     "rows": frame.to_dict(orient="records")})
     else:
         caption = (f"score = proxy accuracy x (FLOPs / {format_size(p.target_flops)})^{config.w:g}; FLOPs in "
                    f"multiply-adds. {noise.verdict}. Short proxies under-rate depth: the order is more "
                    f"trustworthy than the gaps.")
-        # A pipe or file gets the full table, not an 80-column squeeze; a terminal keeps its own width.
-        shown = ranked_table(frame, caption=caption)
-        if console.is_terminal:
-            console.print(shown)
-        else:
-            Console(file=sys.stdout, width=160).print(shown)
+        console.print(ranked_table(frame, caption=caption, more=str(paths["trials"])))
         if written.evidence is not None:
             for line in evidence_lines(written.evidence):
                 console.print(line, highlight=False, soft_wrap=True)
         for name, path in paths.items():
             console.print(f"{name}: {path}", highlight=False)
+        if rep is not None:
+            show_written(rep)
         console.print(f"wall time {outcome.seconds:.0f} s", highlight=False)
     if outcome.interrupted:
         err_console.print(f"interrupted: finished runs are kept in the study. Resume with:\n  {_command()}",
@@ -206,8 +213,19 @@ def grid(
         raise typer.Exit(130)
 
 
+def _report(study: optuna.Study, study_dir: Path, *, quiet: bool, interrupted: bool) -> Report | None:
+    """The report of what is done (also after Ctrl-C). A study with nothing finished has nothing to draw:
+    that is said, not raised, since the search itself went as asked."""
+    try:
+        return write_study_report(study, study_dir, interrupted=interrupted)
+    except ScaleSearchError as exc:
+        if not quiet:
+            err_console.print(f"[yellow]note:[/] no report: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return None
+
+
 def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound coefficients, ranked",
-                 caption: str | None = None) -> Table:
+                 caption: str | None = None, more: str = "trials.csv") -> FitTable:
     """The top rows as a rich table (FLOPs in multiply-adds; accuracy is the proxy's, mean +- std). The
     baseline always shows, as "base" without a rank when it lies outside the constraint band."""
     shown = frame.head(limit)
@@ -222,17 +240,20 @@ def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound
         name = "" if pd.isna(r["rank"]) else str(int(r["rank"]))
         if r["baseline"]:
             name = f"{name} (base)" if name else "base"
-        if isinstance(r["reference"], str) and r["reference"]:
+        if isinstance(r.get("reference"), str) and r.get("reference"):
             name = f"{name} {r['reference']}".strip()
         rows.append([
             name, f"{r['alpha']:g}", f"{r['beta']:g}", f"{r['gamma']:g}", f"{r['product']:.3f}",
             str(int(r["resolution_px"])), format_size(r["flops"]), f"{r['flops_ratio']:.2f}x",
-            format_size(r["params"]), acc, str(int(r["rung"])), str(int(r["seeds"])),
+            format_size(r["params"]), acc, str(int(r.get("rung", 0))), str(int(r["seeds"])),
             "-" if math.isnan(r["score"]) else f"{r['score']:.4f}", r["status"], str(int(r["group"])),
         ])
     columns = ["#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params", "proxy acc",
                "rung", "seeds", "score", "status", "group"]
-    return table(title, columns, rows, caption=caption)
+    # What a narrow terminal keeps, most important first (the issue's order); the rest is in trials.csv.
+    keep = ["#", "alpha", "beta", "gamma", FLOPS_HEADER, "proxy acc", "score"]
+    return table(title, columns, rows, caption=caption, keep=keep,
+                 prefer=["rung", "seeds", "ratio", "status", "params"], merge=["alpha", "beta", "gamma"], more=more)
 
 
 def _references(value: str) -> tuple[str, ...]:

@@ -122,13 +122,14 @@ def _root(
 
 
 def _register() -> None:
-    from scalesearch.cli import baselines, flops, grid, scale, train
+    from scalesearch.cli import baselines, flops, grid, report, scale, train
 
     app.command("baselines")(guarded(baselines.baselines))
     app.command("flops")(guarded(flops.flops))
     app.command("scale")(guarded(scale.scale))
     app.command("train")(guarded(train.train))
     app.command("grid")(guarded(grid.grid))
+    app.command("report")(guarded(report.report))
 
 
 _register()

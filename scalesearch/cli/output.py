@@ -4,19 +4,43 @@ errors (stderr), so that `--json` keeps stdout pure JSON; number formats; --save
 from __future__ import annotations
 
 import os
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderResult
 from rich.table import Table
+from rich.text import Text
 
 from scalesearch.errors import UsageError
 from scalesearch.jsonio import dumps, write_text_atomic
 from scalesearch.units import format_size
 
-console = Console()
+PIPE_WIDTH = 1000  # stdout that is no terminal (a pipe, a file, a CI log): wide enough for every column
+
+
+class PipeWideConsole(Console):
+    """A Console that is as wide as its terminal, or PIPE_WIDTH where its output is no terminal: a table piped
+    to a file keeps every column (FitTable only drops columns a real terminal cannot show). An explicit
+    width wins, as in rich: ``width=`` or the COLUMNS environment variable."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(PIPE_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = PipeWideConsole()
 err_console = Console(stderr=True)
 
 FLOPS_HEADER = "FLOPs (multiply-adds)"
@@ -40,16 +64,125 @@ def fmt_ratio(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}x"
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]], caption: str | None = None) -> Table:
-    """A rich table whose cells are never cut to '…': a cell too wide for a narrow terminal folds onto a
-    second line instead (a number split over two lines is still read; one cut to '1…' is lost). No padding
-    at the table's outer edges, which is what lets a 6-column table of 14-digit counts fit 80 columns."""
-    t = Table(title=title, caption=caption, header_style="bold", caption_justify="left", pad_edge=False)
-    for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0, overflow="fold")
+def table(title: str, columns: list[str], rows: list[list[Any]], caption: str | None = None, *,
+          keep: Sequence[str] = (), prefer: Sequence[str] = (), merge: Sequence[str] = (),
+          wrap: Sequence[str] = (), more: str = "--json") -> FitTable:
+    """A table that fits the console it is printed on (see FitTable). Columns in neither ``keep`` nor ``prefer``
+    go first (rightmost first), then ``prefer``'s (last first); ``merge``'s columns become one "a,b,c" column
+    before any of ``keep`` (most important first) goes. ``wrap``: free-text columns whose cells may wrap at
+    spaces (every other cell stays on one line). ``more``: where every column is (a file, or --json)."""
+    fit = FitTable(title, columns, [[str(v) for v in r] for r in rows], caption, keep, prefer, merge, more)
+    fit.wrap = set(wrap)
+    return fit
+
+
+class FitTable:
+    """A rich table whose numbers are never cut to '1…'. Columns that do not fit the console's width are
+    dropped by priority (or merged) and one line says which and where they are; the rest wrap only at spaces
+    (headers, free text), never inside a number. Printed through ``console`` (a PipeWideConsole) to a pipe,
+    a file or a CI log, the width is PIPE_WIDTH and every column shows at the table's natural width."""
+
+    def __init__(self, title: str, columns: list[str], rows: list[list[str]], caption: str | None,
+                 keep: Sequence[str], prefer: Sequence[str], merge: Sequence[str], more: str) -> None:
+        self.title, self.columns, self.rows, self.caption = title, list(columns), rows, caption
+        self.keep, self.prefer, self.merge, self.more = list(keep), list(prefer), list(merge), more
+        self.wrap: set[str] = set()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        columns, rows, dropped, merged = self.fit(options.max_width)
+        yield self.render(columns, rows, options.max_width)
+        if dropped or merged:
+            said = [f"not shown at {options.max_width} columns: {', '.join(dropped)}"] if dropped else []
+            said += [f"{' + '.join(self.merge)} merged into one column"] if merged else []
+            yield Text(f"{'; '.join(said)} (every column: {self.more})", style="dim")
+
+    def fit(self, width: int) -> tuple[list[str], list[list[str]], list[str], bool]:
+        """(columns, rows, dropped columns, merged?) for ``width``: drop the columns in neither ``keep`` nor
+        ``prefer`` (rightmost first), shorten headers ('FLOPs (multiply-adds)' -> 'FLOPs'), drop ``prefer``'s,
+        merge, then drop kept columns, least important first."""
+        columns, rows, keep, merge = self.columns, self.rows, list(self.keep), list(self.merge)
+        optional = [c for c in reversed(columns) if c not in keep and c not in self.prefer]
+        preferred = [c for c in reversed(self.prefer) if c in columns]
+        dropped: list[str] = []
+        short = merged = False
+
+        def shown() -> list[str]:
+            return [c for c in columns if c not in dropped]
+
+        while len(shown()) > 1 and self._needed(shown(), columns, rows) > width:
+            if optional:
+                dropped.append(optional.pop(0))
+            elif not short:
+                short = True
+                rename = {c: _short(c) for c in columns}
+                columns = [rename[c] for c in columns]
+                keep = [rename.get(c, c) for c in keep]
+                preferred = [rename[c] for c in preferred]
+                dropped = [rename[c] for c in dropped]
+            elif preferred:
+                dropped.append(preferred.pop(0))
+            elif merge and not merged and all(m in shown() for m in merge):
+                merged = True
+                columns, rows = _merge(columns, rows, merge)
+                keep = [", ".join(merge) if c == merge[0] else c for c in keep if c not in merge[1:]]
+            else:
+                dropped.append(next(c for c in reversed(keep) if c in shown()))
+        index = [i for i, c in enumerate(columns) if c not in dropped]
+        return [columns[i] for i in index], [[r[i] for i in index] for r in rows], dropped, merged
+
+    def render(self, columns: list[str], rows: list[list[str]], width: int) -> Table:
+        t = Table(title=self.title, caption=self.caption, header_style="bold", caption_justify="left",
+                  pad_edge=False)
+        for i, (c, w) in enumerate(zip(columns, self._widths(columns, rows, width), strict=True)):
+            t.add_column(c, justify="left" if i == 0 else "right", overflow="fold", width=w)
+        for r in rows:
+            t.add_row(*r)
+        return t
+
+    def _widths(self, columns: list[str], rows: list[list[str]], width: int) -> list[int]:
+        """Each column's width, set here rather than left to rich (whose shrinking can fold a number while a
+        long header keeps its width): the natural width, less what the table is too wide, taken from the
+        columns whose header or free text can wrap, down to their minimum (the longest number or word)."""
+        cells = [[r[i] for r in rows] for i in range(len(columns))]
+        out = [max(cell_len(x) for x in [c, *col, ""]) for c, col in zip(columns, cells, strict=True)]
+        least = [self._min_width(c, col) for c, col in zip(columns, cells, strict=True)]
+        excess = sum(out) + 3 * len(out) - 1 - width
+        while excess > 0:
+            slack = [w - m for w, m in zip(out, least, strict=True)]
+            i = max(range(len(out)), key=slack.__getitem__)
+            if slack[i] <= 0:
+                break  # only possible when not even the minimum fits: fit() has already dropped what it can
+            out[i] -= 1
+            excess -= 1
+        return out
+
+    def _min_width(self, header: str, cells: list[str]) -> int:
+        """Headers wrap at spaces; cells only in ``wrap`` columns (a number or '96.4% ± 1.0%' stays whole)."""
+        words = [w for text in cells for w in text.split()] if header in self.wrap else cells
+        return max(cell_len(w) for w in [*header.split(), *words, ""])
+
+    def _needed(self, shown: list[str], columns: list[str], rows: list[list[str]]) -> int:
+        """Width of the ``shown`` columns at their minimum: borders (pad_edge=False) and padding, 3 per column."""
+        index = [columns.index(c) for c in shown]
+        return sum(self._min_width(columns[i], [r[i] for r in rows]) for i in index) + 3 * len(index) - 1
+
+
+def _short(header: str) -> str:
+    return re.sub(r"\s*\(.*\)$", "", header) or header
+
+
+def _merge(columns: list[str], rows: list[list[str]], names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """The ``names`` columns as one: header 'alpha, beta, gamma', cells '1,1.2,1.15' (no space: never wrapped)."""
+    index = [columns.index(n) for n in names]
+    first = index[0]
+    head = [c for i, c in enumerate(columns) if i not in index[1:]]
+    head[first] = ", ".join(names)
+    out = []
     for r in rows:
-        t.add_row(*[str(v) for v in r])
-    return t
+        cells = [c for i, c in enumerate(r) if i not in index[1:]]
+        cells[first] = ",".join(r[i] for i in index)
+        out.append(cells)
+    return head, out
 
 
 def print_json(data: Any) -> None:

@@ -111,6 +111,8 @@ def scale(
         rows,
         caption=f"FLOPs are multiply-adds at batch 1; baseline {fmt_flops(base_cost.flops)} at {base.resolution} px. "
         "'got' is measured on the rounded network (layers, stage channels, pixels).",
+        keep=["phi", "multiply-adds", "/ base", "2^phi"], prefer=["d req / got", "w req / got", "r req / got", "px"],
+        more=str(summary),
     ))
     if references:
         console.print(table(
@@ -123,5 +125,6 @@ def scale(
             caption="torchvision: models.efficientnet._efficientnet_conf('efficientnet_b0', width_mult, depth_mult); "
             "timm: models.efficientnet._gen_efficientnet('efficientnet_b0', channel_multiplier, depth_multiplier, "
             "depth_trunc). torchvision's head is 4x the last stage and it always ceils depth.",
+            more="--json",
         ))
     console.print(f"wrote {len(members)} spec file(s) and {summary}")

@@ -155,7 +155,7 @@ def _print_result(net: Any, proxy: Any, config: Any, dataset: Any, result: Any, 
         ["peak memory", peak],
         ["device", f"{result.device}, {result.threads} thread(s)"],
     ]
-    console.print(table(f"proxy training of {net.name}", ["", "value"], rows,
+    console.print(table(f"proxy training of {net.name}", ["", "value"], rows, wrap=["value"],
                         caption="Accuracy of the reduced proxy only. Cost for scoring is measured on the full "
                         f"candidate at its deployment resolution ({net.resolution} px), never on the proxy."))
 

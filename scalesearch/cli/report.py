@@ -1,0 +1,128 @@
+"""`scalesearch report`: the pictures of a study, one self-contained HTML page and a Markdown table.
+
+Also what `grid` calls when it finishes (``write_study_report``), so both write the same files.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import optuna
+import pandas as pd
+import typer
+from rich.markup import escape
+
+from scalesearch.cli.output import check_writable_dir, console, err_console, print_json
+from scalesearch.errors import SearchError, UsageError
+from scalesearch.report.build import FORMATS, Report, find_family, read_best, scale_leader, write_report
+from scalesearch.report.data import view
+from scalesearch.search.storage import default_url, open_storage, redact
+from scalesearch.units import parse_phi
+
+from .options import OUTPUT, Json
+
+SOURCE = "Study"
+ImageFormat = StrEnum("ImageFormat", {f: f for f in FORMATS})  # the library's formats, offered by Typer
+PNG = ImageFormat(FORMATS[0])
+
+
+def open_report_study(study_dir: Path | None, storage: str | None, name: str | None) -> optuna.Study:
+    """The study behind a folder `grid` wrote (its study.db), or ``name`` in a shared ``storage``."""
+    if storage is None:
+        if study_dir is None:
+            raise UsageError("give a study folder (results/<study>), or --storage URL --study NAME")
+        if not study_dir.is_dir():
+            raise UsageError(f"{study_dir}: no such folder; point at a folder `scalesearch grid` wrote "
+                             "(results/<study>)")
+        if not (study_dir / "study.db").is_file():
+            raise UsageError(f"{study_dir} is not a study folder (no study.db): point at a folder `scalesearch grid` "
+                             "wrote (results/<study>), or give --storage URL --study NAME for a shared study")
+        storage = default_url(study_dir)
+    rdb = open_storage(storage)
+    names = optuna.get_all_study_names(rdb)
+    if name is None:
+        if len(names) != 1:
+            where = study_dir or redact(storage)
+            raise UsageError(f"{where}: {'no study' if not names else f'{len(names)} studies'} in the storage; "
+                             f"name one with --study ({', '.join(names) or 'none there'})")
+        name = names[0]
+    elif name not in names:
+        raise UsageError(f"--study {name!r}: not in {redact(storage)} (it has: {', '.join(names) or 'none'})")
+    return optuna.load_study(study_name=name, storage=rdb)
+
+
+def write_study_report(study: optuna.Study, study_dir: Path, out: Path | None = None, *, fmt: str = "png",
+                       phis: list[float] | None = None, interrupted: bool = False) -> Report:
+    """The report of ``study`` under ``out`` (default STUDY_DIR/report); family.png when `scale --from` wrote
+    a family for the study's leader or ``phis`` are given."""
+    best = read_best(study_dir)
+    try:
+        v = view(study, best)
+    except SearchError as exc:  # an older format, another tool's study, nothing finished: say which folder
+        raise SearchError(f"{study_dir}: {exc}") from None
+    family: pd.DataFrame | None = None
+    if phis:
+        family = scale_leader(v, phis)
+    elif (summary := find_family(study_dir, v)) is not None:
+        family = pd.read_csv(summary)
+    folder = out if out is not None else study_dir / "report"
+    try:
+        return write_report(study, folder, fmt=fmt, best=best, family=family, the_view=v,
+                            interrupted=interrupted)
+    except OSError as exc:
+        raise UsageError(f"--out {folder}: cannot write the report ({exc.strerror or exc})") from None
+
+
+def report(
+    study_dir: Annotated[Path | None, typer.Argument(
+        help="A study folder `scalesearch grid` wrote (results/<study>); the report goes to STUDY_DIR/report/.",
+        show_default=False)] = None,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", rich_help_panel=SOURCE, help="Optuna RDB URL of a shared study (postgresql://...).")] = None,
+    study: Annotated[str | None, typer.Option(
+        "--study", rich_help_panel=SOURCE, help="Study name in --storage (default: its only study).")] = None,
+    phi: Annotated[str | None, typer.Option(
+        "--phi", rich_help_panel=OUTPUT,
+        help="Also scale the leader for these phi (0:4) and draw family.png (default: the family `scale --from` "
+             "wrote, if any).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", rich_help_panel=OUTPUT, help="Report folder (default: STUDY_DIR/report).")] = None,
+    fmt: Annotated[ImageFormat, typer.Option("--format", rich_help_panel=OUTPUT,
+                                             help="Image format of the plots.")] = PNG,
+    json_out: Json = False,
+) -> None:
+    """Draw a study: plots, one self-contained index.html and summary.md (the ranked table in Markdown).
+
+    Works on a finished study, one still running (it says so) and a shared one (--storage URL --study NAME).
+    """
+    phis = parse_phi(phi) if phi is not None else None
+    if study_dir is None and storage is not None:
+        if out is None:
+            raise UsageError("--storage without a study folder: give --out DIR for the report")
+    folder = out if out is not None else (study_dir / "report" if study_dir is not None else None)
+    started = time.perf_counter()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna's per-call log lines are not the report
+    s = open_report_study(study_dir, storage, study)
+    if folder is not None:
+        check_writable_dir(folder, "--out")
+    base = study_dir if study_dir is not None else Path(out or ".")
+    rep = write_study_report(s, base, folder, fmt=fmt.value, phis=phis)
+    seconds = time.perf_counter() - started
+    if json_out:
+        print_json({**rep.to_dict(), "seconds": round(seconds, 2)})
+        return
+    show_written(rep)
+    console.print(f"noise: {rep.view.noise.verdict}", highlight=False)
+    console.print(f"report written in {seconds:.1f} s; open {rep.folder / 'index.html'}", highlight=False)
+
+
+def show_written(rep: Report) -> None:
+    """The files written (stdout, one line) and the notes (stderr): what grid and report end with."""
+    for note in rep.notes:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    names = ", ".join(p.name for p in rep.files)
+    console.print(f"report: {names} in {rep.folder}", highlight=False, soft_wrap=True, markup=False)
+

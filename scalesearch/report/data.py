@@ -1,0 +1,130 @@
+"""What the report draws, gathered once from the study: the ranked frame (the one ranking, as trials.csv
+has it), the noise verdict, the leaders and every trained network's per-epoch validation accuracy."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from scalesearch import ranking
+from scalesearch.errors import SearchError
+from scalesearch.record import StudyRecord, network_runs
+from scalesearch.report.frames import frame, ranked_rows
+
+LEADERS = 5  # leaders highlighted in the plots when best.json names none
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One seed's per-epoch validation accuracy (fractions) of one trained network at one rung."""
+
+    network: int
+    seed: int
+    history: tuple[float, ...]
+    rung: int = 0
+
+
+@dataclass(frozen=True)
+class StudyView:
+    name: str
+    record: StudyRecord
+    table: pd.DataFrame  # the ranked frame (trials.csv's rows), best first
+    noise: ranking.NoiseVerdict
+    curves: tuple[Curve, ...]
+    leaders: tuple[int, ...]  # candidate indexes, best first
+    running: int  # trials still RUNNING (a live search, or one killed without its grace period over)
+    best: dict[str, Any] = field(default_factory=dict)  # best.json, when the study folder has one
+    interrupted: bool = False  # the caller knows the search was stopped (grid after Ctrl-C)
+
+    @property
+    def finished(self) -> bool:
+        stopped = self.interrupted or (bool(self.record.invocations) and self.record.invocations[-1].interrupted)
+        return self.running == 0 and not stopped
+
+    @property
+    def unfinished(self) -> str:
+        """Why the search is not finished, for the page and the notes ('' when it is)."""
+        if self.finished:
+            return ""
+        why = [f"{self.running} trial(s) still running (or left by a killed worker)"] if self.running else []
+        return "the search is not finished (" + ("; ".join(why) or "it was interrupted") + \
+            "): this is what is done so far"
+
+    @property
+    def leader_networks(self) -> list[int]:
+        """The leaders' trained networks, best first (candidates sharing a network share its curves)."""
+        network = {c.index: c.network for c in self.record.candidates}
+        return list(dict.fromkeys(network[i] for i in self.leaders))
+
+    @property
+    def command(self) -> str:
+        """The command that reproduces the study: the one best.json recorded, else rebuilt from the settings."""
+        return str(self.best.get("command") or rebuild_command(self.record.settings))
+
+
+def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:
+    """Read ``study`` (an Optuna Study). SearchError when no proxy run has finished: nothing to draw yet."""
+    name = str(getattr(study, "study_name", ""))
+    record, rows = ranked_rows(study)  # refuses other tools' and older formats' studies in one line
+    if not any(r.summary.ok for r in rows):
+        raise SearchError(f"study {name!r} has no finished proxy run yet: rerun `scalesearch grid` with the same "
+                          "settings to train it, then `scalesearch report`")
+    trials = study.get_trials(deepcopy=False)
+    curves = []
+    for rung, per_network in sorted(network_runs(trials).items()):
+        for network, runs in sorted(per_network.items()):
+            for seed, run in sorted(ranking.per_seed(runs).items()):
+                if run.result.history:
+                    curves.append(Curve(network, seed, tuple(float(a) for a in run.result.history), rung))
+    running = sum(1 for t in trials if t.state.name == "RUNNING")
+    table = frame(rows)
+    table.insert(1, "index", [r.candidate.index for r in rows])  # for the plots only, never written
+    best = best or {}
+    return StudyView(name, record, table, ranking.noise_verdict(rows), tuple(curves),
+                     _leaders(record, rows, best), running, best)
+
+
+def _leaders(record: StudyRecord, rows: list[ranking.Row], best: dict[str, Any]) -> tuple[int, ...]:
+    """best.json's ``leaders`` when it has them (triples), else the top LEADERS ranked candidates."""
+    named = best.get("leaders")
+    if isinstance(named, list) and named:
+        out = []
+        for item in named:
+            try:
+                c = record.candidate_at((item["alpha"], item["beta"], item["gamma"]))
+            except (KeyError, TypeError):
+                c = None
+            if c is not None:
+                out.append(c.index)
+        if out:
+            return tuple(out)
+    return tuple(r.candidate.index for r in rows if r.ranks)[:LEADERS]
+
+
+# Flags of `scalesearch grid` for each stored setting (only the ones a user sets; the rest are defaults).
+_FLAGS = {"baseline": "--baseline", "policy": "--policy", "alpha": "--alpha", "beta": "--beta", "gamma": "--gamma",
+          "tolerance": "--tolerance", "constraint": "--constraint", "data": "--data", "rungs": "--rungs",
+          "promote": "--promote", "references": "--references", "sampler": "--sampler", "pruner": "--pruner",
+          "target_flops": "--target-flops", "w": "--w"}
+_PROXY_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "base_resolution": "--base-resolution",
+                "proxy_width": "--proxy-width", "train_subset": "--train-subset", "optimizer": "--optimizer",
+                "lr": "--lr"}
+
+
+def rebuild_command(settings: dict[str, Any]) -> str:
+    """`scalesearch grid` with every stored setting that has a flag: the same settings give the same study."""
+    parts = ["scalesearch", "grid"]
+    items = [(_FLAGS[k], v) for k, v in settings.items() if k in _FLAGS]
+    items += [(_PROXY_FLAGS[k], v) for k, v in dict(settings.get("proxy") or {}).items() if k in _PROXY_FLAGS]
+    for flag, value in items:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if flag == "--rungs":
+            value = ",".join(f"{e}x{s}" for e, s in value)
+        elif flag == "--references":
+            value = ",".join(value) or "none"
+        parts += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    return " ".join(parts)

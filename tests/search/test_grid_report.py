@@ -1,0 +1,63 @@
+"""`grid` ends with the report (also when interrupted, for what is done) unless --no-report; runs the real
+command with the fake trainer in-process (one worker)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import search_fakes
+from typer.testing import CliRunner
+
+from scalesearch.cli.main import app
+from scalesearch.search import run as search_run
+
+runner = CliRunner()
+SMALL = ["--data", "synthetic", "--alpha", "1.0:2.0:0.2", "--beta", "1.0:1.4:0.2", "--gamma", "1.0:1.4:0.2",
+         "--tolerance", "0.1", "--rungs", "2x1", "--references", "none", "--batch-size", "32", "--workers", "1",
+         "--no-cache", "--study", "rep"]
+
+
+@pytest.fixture
+def fake_grid(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """run_search with the fake trainer; set the list's item to True to end it 'interrupted'."""
+    interrupt = [False]
+
+    def fake_run(config, **kwargs):
+        outcome = search_run.run_search(config, trainer=search_fakes.fake_train, **kwargs)
+        outcome.interrupted = outcome.interrupted or interrupt[0]
+        return outcome
+
+    monkeypatch.setattr("scalesearch.cli.grid.run_search", fake_run)
+    return interrupt
+
+
+def test_grid_writes_the_report(fake_grid: list[bool], tiny_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["grid", "--baseline", str(tiny_file), *SMALL, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "rep" / "report"
+    assert (folder / "index.html").is_file() and (folder / "budget-shares.png").is_file()
+    assert "report: budget-shares.png" in result.stdout and "index.html" in result.stdout
+    # stderr is no terminal here: the progress is one plain line per finished run, no control codes
+    runs = [line for line in result.stderr.splitlines() if re.match(r"\[\d+/\d+\] network \d+ seed \d+: ok", line)]
+    assert len(runs) >= 7 and "\x1b" not in result.stderr and "\r" not in result.stderr
+    last = re.match(r"\[(\d+)/(\d+)\]", runs[-1])
+    assert runs[0].startswith("[1/") and last is not None and last.group(1) == last.group(2)  # counts to the end
+
+
+def test_no_report(fake_grid: list[bool], tiny_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["grid", "--baseline", str(tiny_file), *SMALL, "--out", str(tmp_path), "--no-report",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["report"] == []
+    assert not (tmp_path / "rep" / "report").exists() and (tmp_path / "rep" / "trials.csv").is_file()
+
+
+def test_an_interrupted_grid_reports_what_is_done(fake_grid: list[bool], tiny_file: Path, tmp_path: Path) -> None:
+    fake_grid[0] = True
+    result = runner.invoke(app, ["grid", "--baseline", str(tiny_file), *SMALL, "--out", str(tmp_path)])
+    assert result.exit_code == 130
+    page = (tmp_path / "rep" / "report" / "index.html").read_text()
+    assert "not finished" in page and "Resume with" in result.stderr
