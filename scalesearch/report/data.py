@@ -90,6 +90,8 @@ def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:
 def _leaders(record: StudyRecord, rows: list[ranking.Row], best: dict[str, Any]) -> tuple[int, ...]:
     """best.json's ``leaders`` when it has them (triples), else the top LEADERS ranked candidates."""
     named = best.get("leaders")
+    if isinstance(named, dict):  # best.json: {"rung", "members": [...], "rule", ...}
+        named = named.get("members")
     if isinstance(named, list) and named:
         out = []
         for item in named:

@@ -146,3 +146,5 @@ def test_leaders_come_from_best_json_when_it_names_them(study_dir: Path) -> None
                                                                                        "gamma": 9}]})
     assert v.leaders == (1,) and v.leader_networks == [1]
     assert view(load(study_dir)).leaders[0] == 2  # else the top ranked ones
+    as_written = {"leaders": {"rung": 0, "members": [{"alpha": 1.0, "beta": 1.2, "gamma": 1.15}]}}  # grid's form
+    assert view(load(study_dir), as_written).leaders == (2,)
