@@ -311,3 +311,20 @@ class Evidence:
     def to_dict(self) -> dict[str, Any]:
         return {"rungs": [r.to_dict() for r in self.rungs], "leaders": self.leaders.to_dict(),
                 "references": [r.to_dict() for r in self.references]}
+
+    def lines(self) -> list[str]:
+        """What stands behind the answer, in plain lines: each rung's spread, noise and agreement with the
+        rung below; the leaders set; the winner against each reference strategy."""
+        out = []
+        for r in self.rungs:
+            rho = "" if r.spearman is None else f"; Spearman vs rung {r.rung - 1}: {r.spearman:.2f}"
+            size = f"{r.epochs} epoch{'s' * (r.epochs != 1)} x {r.seeds} seed{'s' * (r.seeds != 1)}"
+            out.append(f"rung {r.rung} ({size}): {r.verdict()}{rho}")
+        lead = self.leaders
+        if lead.members:
+            pts = ", ".join(f"({m.candidate.alpha:g}, {m.candidate.beta:g}, {m.candidate.gamma:g})"
+                            + (f" {m.candidate.reference}" if m.candidate.reference else "") for m in lead.members)
+            out.append(f"leaders at rung {lead.rung}: {pts}. {lead.note}")
+        for ref in self.references:
+            out.append(f"reference {ref.name}: {ref.text}")
+        return out

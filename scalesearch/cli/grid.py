@@ -19,7 +19,6 @@ from scalesearch.cli.output import FLOPS_HEADER, FitTable, check_writable_dir, c
 from scalesearch.cli.progress import RichDisplay
 from scalesearch.cli.report import show_written, write_study_report
 from scalesearch.errors import FieldError, ScaleSearchError, UsageError
-from scalesearch.evidence import Evidence
 from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.report.build import Report
 from scalesearch.report.files import write_outputs
@@ -200,7 +199,7 @@ def grid(
                    f"trustworthy than the gaps.")
         console.print(ranked_table(frame, caption=caption, more=str(paths["trials"])))
         if written.evidence is not None:
-            for line in evidence_lines(written.evidence):
+            for line in written.evidence.lines():
                 console.print(line, highlight=False, soft_wrap=True)
         for name, path in paths.items():
             console.print(f"{name}: {path}", highlight=False)
@@ -261,21 +260,3 @@ def _references(value: str) -> tuple[str, ...]:
         return tuple(s.name for s in strategies.parse(value))
     except FieldError as exc:  # the strategy module names its own field; here the flag is --references
         raise FieldError("references", value, exc.problem) from None
-
-
-def evidence_lines(ev: Evidence) -> list[str]:
-    """What stands behind the answer, in plain lines: each rung's spread, noise and agreement with the rung
-    below; the leaders set; the winner against each reference strategy."""
-    out = []
-    for r in ev.rungs:
-        rho = "" if r.spearman is None else f"; Spearman vs rung {r.rung - 1}: {r.spearman:.2f}"
-        size = f"{r.epochs} epoch{'s' * (r.epochs != 1)} x {r.seeds} seed{'s' * (r.seeds != 1)}"
-        out.append(f"rung {r.rung} ({size}): {r.verdict()}{rho}")
-    lead = ev.leaders
-    if lead.members:
-        pts = ", ".join(f"({m.candidate.alpha:g}, {m.candidate.beta:g}, {m.candidate.gamma:g})"
-                        + (f" {m.candidate.reference}" if m.candidate.reference else "") for m in lead.members)
-        out.append(f"leaders at rung {lead.rung}: {pts}. {lead.note}")
-    for ref in ev.references:
-        out.append(f"reference {ref.name}: {ref.text}")
-    return out

@@ -11,8 +11,9 @@ import pandas as pd
 
 from scalesearch import ranking
 from scalesearch.errors import SearchError
-from scalesearch.record import StudyRecord, network_runs
-from scalesearch.report.frames import frame, ranked_rows
+from scalesearch.evidence import Evidence
+from scalesearch.record import StudyRecord
+from scalesearch.report.frames import frame, ranked_study
 
 LEADERS = 5  # leaders highlighted in the plots when best.json names none
 
@@ -37,6 +38,7 @@ class StudyView:
     leaders: tuple[int, ...]  # candidate indexes, best first
     running: int  # trials still RUNNING (a live search, or one killed without its grace period over)
     best: dict[str, Any] = field(default_factory=dict)  # best.json, when the study folder has one
+    evidence: Evidence | None = None  # rungs, leaders set, references (scalesearch.evidence)
     interrupted: bool = False  # the caller knows the search was stopped (grid after Ctrl-C)
 
     @property
@@ -68,13 +70,13 @@ class StudyView:
 def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:
     """Read ``study`` (an Optuna Study). SearchError when no proxy run has finished: nothing to draw yet."""
     name = str(getattr(study, "study_name", ""))
-    record, rows = ranked_rows(study)  # refuses other tools' and older formats' studies in one line
+    record, rows, by_rung = ranked_study(study)  # refuses other tools' and older formats' studies in one line
     if not any(r.summary.ok for r in rows):
         raise SearchError(f"study {name!r} has no finished proxy run yet: rerun `scalesearch grid` with the same "
                           "settings to train it, then `scalesearch report`")
     trials = study.get_trials(deepcopy=False)
     curves = []
-    for rung, per_network in sorted(network_runs(trials).items()):
+    for rung, per_network in sorted(by_rung.items()):
         for network, runs in sorted(per_network.items()):
             for seed, run in sorted(ranking.per_seed(runs).items()):
                 if run.result.history:
@@ -83,8 +85,9 @@ def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:
     table = frame(rows)
     table.insert(1, "index", [r.candidate.index for r in rows])  # for the plots only, never written
     best = best or {}
+    proof = Evidence.of(record, rows, by_rung) if ranking.leader(rows) is not None else None
     return StudyView(name, record, table, ranking.noise_verdict(rows), tuple(curves),
-                     _leaders(record, rows, best), running, best)
+                     _leaders(record, rows, best), running, best, proof)
 
 
 def _leaders(record: StudyRecord, rows: list[ranking.Row], best: dict[str, Any]) -> tuple[int, ...]:

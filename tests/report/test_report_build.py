@@ -53,6 +53,10 @@ def test_every_file_is_written(study_dir: Path) -> None:
             img.verify()
             assert img.size[0] > 400 and img.size[1] > 200
     assert rep.view.finished and rep.notes == []
+    # The evidence behind the answer is in both documents: the rung's spread and noise, the leaders set.
+    for doc in ("index.html", "summary.md"):
+        text = (study_dir / "report" / doc).read_text()
+        assert "rung 0 (3 epochs x 1 seed): accuracy spread" in text and "leaders at rung 0" in text
 
 
 def test_the_page_embeds_every_plot_and_loads_nothing(study_dir: Path) -> None:
