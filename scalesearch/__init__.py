@@ -17,7 +17,8 @@ __version__ = "0.1.0"
 _API = {
     "baseline": "scalesearch.baselines", "baselines": "scalesearch.baselines",
     "ScaleSearchError": "scalesearch.errors",
-    "Cost": "scalesearch.measure", "measure": "scalesearch.measure",
+    "Cost": "scalesearch.measure", "measure": "scalesearch.measure", "Latency": "scalesearch.measure",
+    "LatencyConfig": "scalesearch.measure",
     "build": "scalesearch.nn",
     "POLICIES": "scalesearch.scaling", "RoundingPolicy": "scalesearch.scaling", "compound": "scalesearch.scaling",
     "scale": "scalesearch.scaling",
@@ -27,14 +28,15 @@ _API = {
 }
 
 __all__ = [
-    "POLICIES", "BlockKind", "Cost", "HeadSpec", "NetSpec", "RoundingPolicy", "ScaleSearchError", "StageSpec",
+    "POLICIES", "BlockKind", "Cost", "HeadSpec", "Latency", "LatencyConfig",
+    "NetSpec", "RoundingPolicy", "ScaleSearchError", "StageSpec",
     "StemSpec", "baseline", "baselines", "build", "compound", "load_spec", "measure", "save_spec", "scale",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads on demand
     from scalesearch.baselines import baseline, baselines
     from scalesearch.errors import ScaleSearchError
-    from scalesearch.measure import Cost, measure
+    from scalesearch.measure import Cost, Latency, LatencyConfig, measure
     from scalesearch.nn import build
     from scalesearch.scaling import POLICIES, RoundingPolicy, compound, scale
     from scalesearch.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec

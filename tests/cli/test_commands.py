@@ -126,6 +126,10 @@ def test_scale_down_with_negative_phi(tmp_path):
         (["scale", "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--format", "xml"],
          "'--format': 'xml' is not one of 'yaml', 'json'"),
         (["baselines", "--save", "out.txt"], ".csv or .json"),
+        (["flops", "--latency", "--latency-batch", "0"], "--latency-batch 0: must be an integer >= 1"),
+        (["flops", "--latency", "--latency-dtype", "fp16"], "fp16 needs an accelerator"),
+        (["flops", "--latency", "--latency-mode", "infer"], "'--latency-mode': 'infer' is not one of"),
+        (["flops", "--latency", "--latency-device", "tpu"], "--latency-device: device 'tpu': use"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, monkeypatch):
@@ -134,6 +138,26 @@ def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, monkeypatch)
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_flops_latency_is_timed_and_stated(tiny_spec, tmp_path):
+    path = save_spec(tiny_spec, tmp_path / "tiny.yaml")
+    result = run("flops", "--baseline", str(path), "--latency", "--latency-threads", "1", "--json")
+    assert result.exit_code == 0, result.output
+    lat = json.loads(result.stdout)["cost"]["latency"]
+    assert lat["median_ms"] > 0 and lat["threads"] == 1 and lat["device"] == "cpu" and lat["device_name"]
+    table = run("flops", "--baseline", str(path), "--latency", "--latency-threads", "1").output
+    assert "p10-p90" in table and "1 thread(s)" in table and "same machine" in table
+
+
+def test_absent_latency_device_names_the_present_ones():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    result = run("flops", "--latency", "--latency-device", "cuda:1")
+    assert result.exit_code == 2 and "devices here: cpu" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_malformed_spec_file_names_field_and_line(tmp_path):
