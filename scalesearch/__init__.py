@@ -25,17 +25,21 @@ _API = {
     "BlockKind": "scalesearch.spec", "HeadSpec": "scalesearch.spec", "NetSpec": "scalesearch.spec",
     "StageSpec": "scalesearch.spec", "StemSpec": "scalesearch.spec",
     "load_spec": "scalesearch.specio", "save_spec": "scalesearch.specio",
+    "strategies": "scalesearch.strategies",
+    "Budget": "scalesearch.family", "Recipe": "scalesearch.family", "solve_phi": "scalesearch.family",
 }
 
 __all__ = [
     "POLICIES", "BlockKind", "Cost", "HeadSpec", "Latency", "LatencyConfig",
-    "NetSpec", "RoundingPolicy", "ScaleSearchError", "StageSpec",
+    "NetSpec", "RoundingPolicy", "ScaleSearchError", "StageSpec", "Budget", "Recipe", "solve_phi", "strategies",
     "StemSpec", "baseline", "baselines", "build", "compound", "load_spec", "measure", "save_spec", "scale",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads on demand
+    from scalesearch import strategies
     from scalesearch.baselines import baseline, baselines
     from scalesearch.errors import ScaleSearchError
+    from scalesearch.family import Budget, Recipe, solve_phi
     from scalesearch.measure import Cost, Latency, LatencyConfig, measure
     from scalesearch.nn import build
     from scalesearch.scaling import POLICIES, RoundingPolicy, compound, scale
@@ -47,7 +51,8 @@ def __getattr__(name: str) -> Any:
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'scalesearch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    loaded = importlib.import_module(module)
+    value = getattr(loaded, name, loaded)  # a name the module does not define is the module (strategies)
     globals()[name] = value
     return value
 

@@ -117,7 +117,8 @@ def test_a_chosen_value_reaches_the_library_as_a_plain_name() -> None:
 
 @pytest.mark.parametrize(("command", "panels"), [
     ("flops", ["Network", "Latency (measured: depends on the machine)", "Output"]),
-    ("scale", ["Network", "Output"]),
+    ("scale", ["Network", "Budget (solves phi instead of --phi)", "Latency (measured: depends on the machine)",
+               "Output"]),
     ("train", ["Network", "Proxy training", "Output"]),
     ("baselines", ["Output"]),
 ])
