@@ -24,6 +24,7 @@ from scalesearch.scaling import DEFAULT_POLICY as DEFAULT_ROUNDING, POLICIES
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 from scalesearch.train.proxy import OPTIMIZERS
 from scalesearch.train.runtime import DEVICE_FORMS
+from scalesearch.units import COST_UNITS
 
 # Help panels, by topic. `grid` adds "Search space" and "Study and workers".
 NETWORK = "Network"
@@ -51,6 +52,9 @@ DtypeName = StrEnum("DtypeName", {name: name for name in DTYPES})
 """Latency dtypes: scalesearch.measure.DTYPES."""
 ModeName = StrEnum("ModeName", {name: name for name in MODES})
 """Latency modes: scalesearch.measure.MODES."""
+CostName = StrEnum("CostName", {name: name for name in COST_UNITS})
+"""What a score charges: scalesearch.units.COST_UNITS."""
+DEFAULT_COST = CostName("flops")
 DEFAULT_POLICY = PolicyName(DEFAULT_ROUNDING)
 DEFAULT_COUNTER = CounterName(DEFAULT_COUNTING)
 DEFAULT_OPTIMIZER = OptimizerName(PROXY_DEFAULTS.optimizer)
@@ -152,7 +156,7 @@ __all__ = [
     "BASELINE_HELP", "COUNTER_HELP", "DEFAULT_BASELINE", "DEFAULT_COUNTER", "DEFAULT_DATA", "DEFAULT_DTYPE",
     "DEFAULT_MODE", "DEFAULT_OPTIMIZER", "DEFAULT_POLICY", "LATENCY", "LATENCY_DEFAULTS", "LATENCY_NOTE",
     "NETWORK", "OUTPUT", "POLICY_HELP", "PROXY", "PROXY_DEFAULTS",
-    "CounterName", "DtypeName", "ModeName", "OptimizerName", "PolicyName", "SpecFormat",
+    "DEFAULT_COST", "CostName", "CounterName", "DtypeName", "ModeName", "OptimizerName", "PolicyName", "SpecFormat",
     "LatencyBatch", "LatencyDevice", "LatencyDtype", "LatencyMode", "LatencyThreads", "latency_config",
     "Alpha", "BaseResolution", "Baseline", "BatchSize", "Beta", "Counter", "Data", "Depth", "Device", "Epochs",
     "Gamma", "ImageSize", "Json", "LearningRate", "Optimizer", "Phi", "Policy", "ProxyWidth", "Resolution",

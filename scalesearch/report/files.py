@@ -17,7 +17,7 @@ def write_outputs(study: object, folder: Path, *, storage: str, command: str, fi
                   seconds: float) -> tuple[pd.DataFrame, ranking.NoiseVerdict, dict[str, Path]]:
     """trials.csv always; best.json once some feasible candidate has a score. Returns (frame, noise, paths)."""
     record, rows = ranked_rows(study)
-    table = frame(rows)
+    table = frame(rows, record)
     paths = {"trials": write_text_atomic(folder / "trials.csv", table.to_csv(index=False))}
     noise = ranking.noise_verdict(rows)
     top = ranking.leader(rows)

@@ -119,7 +119,7 @@ def tally(trials: Iterable[FrozenTrial]) -> Tally:
 
 def rows(record: StudyRecord, tl: Tally) -> list[ranking.Row]:
     """The ranking as it stands (the one in ``scalesearch.ranking``)."""
-    return ranking.rank(record.candidates, tl.runs, record.target_flops, record.w)
+    return ranking.rank(record.candidates, tl.runs, record.target, record.w, record.cost)
 
 
 def next_action(budget: Budget, record: StudyRecord, tl: Tally, offset: int = 0) -> Action:
