@@ -15,6 +15,7 @@ model is printed with the result, and figures are only comparable within one mac
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import pandas as pd
@@ -59,7 +60,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--dtype", default="fp32")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads while timing (default 1: steady)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed passes per network (at least 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes per network and round (at least 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all networks (load drift hits all alike)")
     args = parser.parse_args()
     config = LatencyConfig(device=args.device, batch=args.batch, dtype=args.dtype, threads=args.threads, warmup=1,
                            repeats=max(3, args.repeats), min_repeats=3, budget_seconds=1.0)
@@ -67,18 +69,23 @@ def main() -> None:
     print(f"device: {device} ({device_name(device)}), torch {torch.__version__}, {args.threads} thread(s), "
           f"batch {args.batch} {args.dtype} eval, channels_last")
     nets = networks()
-    print(f"{len(nets)} distinct networks; latency is the median of {config.repeats} passes after 1 warm-up")
-    rows = []
+    print(f"{len(nets)} distinct networks; latency: median over {args.rounds} rounds (each network timed in "
+          f"every round, {config.repeats} passes after 1 warm-up) of the round medians; spread: the rounds' min-max")
     start = time.perf_counter()
+    timings: dict[str, list[float]] = {name: [] for _, name, _ in nets}
+    for r in range(args.rounds):
+        for _, name, spec in nets:
+            timings[name].append(time_network(spec, config).median_ms)
+        print(f"  round {r + 1}/{args.rounds} done ({time.perf_counter() - start:.0f} s)", flush=True)
+    rows = []
     for kind, name, spec in nets:
         cost = measure(spec, "meta")
-        lat = time_network(spec, config)
+        times = timings[name]
         rows.append({"kind": kind, "name": name, "px": spec.resolution, "flops": cost.flops,
-                     "activations": cost.activations, "params": cost.params, "latency_ms": lat.median_ms,
-                     "p10_ms": lat.p10_ms, "p90_ms": lat.p90_ms})
+                     "activations": cost.activations, "params": cost.params, "latency_ms": statistics.median(times)})
         print(f"  {kind:>10} {name:<18} {spec.resolution:4d} px {cost.flops / 1e6:9.1f}M mult-adds "
-              f"{cost.activations / 1e6:7.2f}M acts {lat.median_ms:9.2f} ms (p10-p90 {lat.p10_ms:.2f}-"
-              f"{lat.p90_ms:.2f})", flush=True)
+              f"{cost.activations / 1e6:7.2f}M acts {statistics.median(times):9.2f} ms ({min(times):.2f}-"
+              f"{max(times):.2f})", flush=True)
     frame = pd.DataFrame(rows)
     print(f"measured in {time.perf_counter() - start:.0f} s")
     print(f"Spearman rank correlation with measured latency ({device_name(device)}):")
