@@ -124,8 +124,7 @@ def rank(candidates: Sequence[CandidateRow], runs: Mapping[int, Iterable[SeedRun
 
     def order(r: Row) -> tuple[int, float, float, int]:
         group = 0 if (r.summary.ok and r.candidate.feasible) else 1 if r.summary.ok else 2
-        return (group, -r.score if r.summary.ok else 0.0, r.candidate.cost(cost) if r.summary.ok else 0.0,
-                r.candidate.index)
+        return (group, -r.score if r.summary.ok else 0.0, r.candidate.cost(cost), r.candidate.index)
 
     ordered = sorted(scored, key=order)
     out, n = [], 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from scalesearch.cli.output import (
     table,
     write_frame,
 )
-from scalesearch.measure import measure
+from scalesearch.measure import measure, measure_latency
 from scalesearch.spec import to_dict
 
 from .network import multipliers, resolve_network
@@ -65,6 +66,9 @@ def flops(
     latency_device: LatencyDevice = LATENCY_DEFAULTS.device, latency_batch: LatencyBatch = LATENCY_DEFAULTS.batch,
     latency_dtype: LatencyDtype = DEFAULT_DTYPE, latency_mode: LatencyMode = DEFAULT_MODE,
     latency_threads: LatencyThreads = None,
+    retime: Annotated[bool, typer.Option(
+        "--retime", help="Time again instead of reusing a latency cached for this machine and settings.",
+        rich_help_panel=LATENCY)] = False,
     save: Annotated[Path | None, typer.Option(
         "--save", help="Also write the breakdown to this .csv or .json file.", rich_help_panel=OUTPUT)] = None,
     json_out: Json = False,
@@ -85,7 +89,9 @@ def flops(
             where(timing)  # an absent device is refused before any counting
         except UsageError as exc:
             raise UsageError(f"--latency-device: {exc}") from None
-    cost = measure(net, counter.value, latency=timing)
+    cost = measure(net, counter.value)
+    if timing is not None:
+        cost = dataclasses.replace(cost, latency=measure_latency(net, timing, cache=not retime))
     if json_out:
         print_json({"name": net.name, "baseline": base.name, "cost": cost.to_dict(), "spec": to_dict(net)})
     else:

@@ -187,7 +187,7 @@ def test_flops_latency_is_timed_and_stated(tiny_spec, tmp_path):
     assert result.exit_code == 0, result.output
     lat = json.loads(result.stdout)["cost"]["latency"]
     assert lat["median_ms"] > 0 and lat["threads"] == 1 and lat["device"] == "cpu" and lat["device_name"]
-    table = run("flops", "--baseline", str(path), "--latency", "--latency-threads", "1").output
+    table = run("flops", "--baseline", str(path), "--latency", "--latency-threads", "1", "--retime").output
     assert "p10-p90" in table and "1 thread(s)" in table and "same machine" in table
 
 
