@@ -252,27 +252,32 @@ def _solution_dict(s: Solution) -> dict[str, Any]:
     }
 
 
+def _ms(x: float) -> str:
+    """A spread bound short enough for an 80-column table: 21, 194, 3.4."""
+    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+
+
 def _print_solution(base: NetSpec, s: Solution) -> None:
     latency = s.budget.cost == "latency"
     rows = []
     for label, m in (("chosen", s.chosen), ("next step", s.next_step)):
         if m is None:
-            rows.append([label, "-", "-", "-", "-", "-", "beyond the size limits"] + (["-"] if latency else []))
+            rows.append([label, "-", "-", "-", "-", "-", "beyond the size limits"] + (["-", "-"] if latency else []))
             continue
         lat = m.cost.latency
         rows.append([label, f"{m.phi:g}", _px(m), m.spec.total_layers, fmt_short(m.cost.params, 2),
                      fmt_short(m.cost.flops, 2), f"{m.flops_ratio:.2f}x"]
-                    + ([f"{lat.median_ms:.2f} ({lat.p10_ms:.2f}-{lat.p90_ms:.2f})" if lat else "-"] if latency else []))
+                    + ([f"{lat.median_ms:.1f}", f"{_ms(lat.p10_ms)}-{_ms(lat.p90_ms)}"] if lat and latency else []))
     caption = (f"phi solved on the measured, rounded network to {s.phi_resolution:g} ({s.networks_measured} "
                "distinct networks measured): 'next step' is the smallest larger phi whose network exceeds the "
                "budget. FLOPs are multiply-adds at batch 1." + _cap_note(s.recipe, [s.chosen, s.next_step]))
     if latency and s.chosen.cost.latency is not None:
         lat = s.chosen.cost.latency
-        caption += (f" Latency: median (p10-p90) ms per pass of {lat.batch}, {lat.dtype} {lat.mode}, {lat.threads} "
-                    f"thread(s) on {lat.device} ({lat.device_name}). {LATENCY_NOTE}")
+        caption += (f" Latency: median ms per pass of {lat.batch} and its p10-p90 spread, {lat.dtype} {lat.mode}, "
+                    f"{lat.threads} thread(s) on {lat.device} ({lat.device_name}). {LATENCY_NOTE}")
     console.print(table(
         f"Largest {base.name} within {s.budget.show(s.budget.limit)}: {s.recipe.label()} ({s.recipe.policy} "
         "rounding)",
-        ["", "phi", "px", "layers", "params", "multiply-adds", "/ base"] + (["latency ms"] if latency else []),
+        ["", "phi", "px", "layers", "params", "multiply-adds", "/ base"] + (["ms", "p10-p90"] if latency else []),
         rows, caption=caption,
     ))

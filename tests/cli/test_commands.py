@@ -181,6 +181,18 @@ def test_scale_solves_phi_for_a_budget(tmp_path):
     assert "chosen" in table and "next step" in table and f"{sol['phi']:g}" in table
 
 
+def test_scale_solves_phi_for_a_latency_budget(tiny_spec, tmp_path):
+    path = save_spec(tiny_spec, tmp_path / "tiny.yaml")
+    args = ["scale", "--baseline", str(path), "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15",
+            "--target-latency", "20ms", "--latency-threads", "1", "--counter", "meta", "--out", str(tmp_path)]
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    sol = json.loads(result.stdout)["solution"]
+    assert sol["unit"] == "ms" and sol["value"] <= 20 < sol["next_value"] and sol["latency"]["threads"] == 1
+    table = " ".join(run(*args).output.split())
+    assert "within 20.00 ms" in table and "p10-p90" in table and "same machine" in table
+
+
 def test_flops_latency_is_timed_and_stated(tiny_spec, tmp_path):
     path = save_spec(tiny_spec, tmp_path / "tiny.yaml")
     result = run("flops", "--baseline", str(path), "--latency", "--latency-threads", "1", "--json")
