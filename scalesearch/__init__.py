@@ -17,24 +17,30 @@ __version__ = "0.1.0"
 _API = {
     "baseline": "scalesearch.baselines", "baselines": "scalesearch.baselines",
     "ScaleSearchError": "scalesearch.errors",
-    "Cost": "scalesearch.measure", "measure": "scalesearch.measure",
+    "Cost": "scalesearch.measure", "measure": "scalesearch.measure", "Latency": "scalesearch.measure",
+    "LatencyConfig": "scalesearch.measure",
     "build": "scalesearch.nn",
     "POLICIES": "scalesearch.scaling", "RoundingPolicy": "scalesearch.scaling", "compound": "scalesearch.scaling",
     "scale": "scalesearch.scaling",
     "BlockKind": "scalesearch.spec", "HeadSpec": "scalesearch.spec", "NetSpec": "scalesearch.spec",
     "StageSpec": "scalesearch.spec", "StemSpec": "scalesearch.spec",
     "load_spec": "scalesearch.specio", "save_spec": "scalesearch.specio",
+    "strategies": "scalesearch.strategies",
+    "Budget": "scalesearch.family", "Recipe": "scalesearch.family", "solve_phi": "scalesearch.family",
 }
 
 __all__ = [
-    "POLICIES", "BlockKind", "Cost", "HeadSpec", "NetSpec", "RoundingPolicy", "ScaleSearchError", "StageSpec",
+    "POLICIES", "BlockKind", "Cost", "HeadSpec", "Latency", "LatencyConfig",
+    "NetSpec", "RoundingPolicy", "ScaleSearchError", "StageSpec", "Budget", "Recipe", "solve_phi", "strategies",
     "StemSpec", "baseline", "baselines", "build", "compound", "load_spec", "measure", "save_spec", "scale",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads on demand
+    from scalesearch import strategies
     from scalesearch.baselines import baseline, baselines
     from scalesearch.errors import ScaleSearchError
-    from scalesearch.measure import Cost, measure
+    from scalesearch.family import Budget, Recipe, solve_phi
+    from scalesearch.measure import Cost, Latency, LatencyConfig, measure
     from scalesearch.nn import build
     from scalesearch.scaling import POLICIES, RoundingPolicy, compound, scale
     from scalesearch.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
@@ -45,7 +51,8 @@ def __getattr__(name: str) -> Any:
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'scalesearch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    loaded = importlib.import_module(module)
+    value = getattr(loaded, name, loaded)  # a name the module does not define is the module (strategies)
     globals()[name] = value
     return value
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scalesearch.ranking import NOISE_Z, Row, per_seed, score
+from scalesearch.ranking import NOISE_Z, Row, per_seed
 from scalesearch.record import SeedRun, StudyRecord
 from scalesearch.runs import RunStatus
 
@@ -49,9 +49,10 @@ def _ranks(values: Sequence[float]) -> list[float]:
     return out
 
 
-def seed_scores(row: Row, runs: Sequence[SeedRun], target: float, w: float) -> dict[int, float]:
-    """seed -> score of ``row``'s candidate from the OK runs given (each seed once)."""
-    factor = score(1.0, row.candidate.flops, target, w)
+def seed_scores(row: Row, runs: Sequence[SeedRun]) -> dict[int, float]:
+    """seed -> score of ``row``'s candidate from the OK runs given (each seed once). The cost factor
+    (cost / T)^w is the row's own (its score over its mean accuracy), whatever the study's cost."""
+    factor = row.score / row.summary.accuracy_mean if row.summary.accuracy_mean else 0.0
     return {s: r.accuracy * factor for s, r in per_seed(runs).items() if r.status is RunStatus.OK}
 
 
@@ -109,8 +110,7 @@ class RungStats:
                 "can_rank": self.can_rank, "verdict": self.verdict()}
 
 
-def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]], target: float,
-               w: float) -> list[RungStats]:
+def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]]) -> list[RungStats]:
     """One entry per rung that has results. ``rungs``: (epochs, seeds) per rung, as the study settings."""
     speakers = best_rows(rows)
     out: list[RungStats] = []
@@ -123,7 +123,7 @@ def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]]
             row = speakers.get(n)
             if row is None:
                 continue  # the infeasible baseline, or a network with no OK run
-            by_seed = seed_scores(row, rs, target, w)
+            by_seed = seed_scores(row, rs)
             if not by_seed:
                 continue
             ok = [r.accuracy for r in per_seed(rs).values() if r.status is RunStatus.OK]
@@ -165,14 +165,14 @@ class Comparison:
         return self.margin > NOISE_Z * self.standard_error
 
 
-def compare(leader: Row, others: Sequence[Row], runs: Runs, rung: int, target: float, w: float) -> list[Comparison]:
+def compare(leader: Row, others: Sequence[Row], runs: Runs, rung: int) -> list[Comparison]:
     """Paired comparisons of ``leader`` with each of ``others`` at ``rung``; the variance of the paired
     differences is pooled over all of them."""
     at = runs.get(rung, {})
-    lead = seed_scores(leader, at.get(leader.network, ()), target, w)
+    lead = seed_scores(leader, at.get(leader.network, ()))
     diffs: list[tuple[Row, dict[int, float], dict[int, float]]] = []
     for row in others:
-        mine = seed_scores(row, at.get(row.network, ()), target, w)
+        mine = seed_scores(row, at.get(row.network, ()))
         common = sorted(set(mine) & set(lead))
         if common:
             diffs.append((row, {s: lead[s] for s in common}, {s: mine[s] for s in common}))
@@ -217,13 +217,13 @@ def _point(row: Row) -> dict[str, Any]:
             "reference": c.reference or None}
 
 
-def leaders(rows: Sequence[Row], runs: Runs, target: float, w: float) -> Leaders:
+def leaders(rows: Sequence[Row], runs: Runs) -> Leaders:
     speakers = list(best_rows(rows).values())
     if not speakers:
         return Leaders(0, (), None, False, "no finished candidate yet")
     top = speakers[0]
     rivals = [r for r in speakers[1:] if r.rung == top.rung]
-    comps = compare(top, rivals, runs, top.rung, target, w)
+    comps = compare(top, rivals, runs, top.rung)
     if not comps or all(c.standard_error is None for c in comps):
         note = ("noise unknown at the final rung (one seed per network): the leader stands alone for lack of "
                 "evidence, not because it is clearly best; give the last rung 2+ seeds (--rungs)")
@@ -259,7 +259,7 @@ class ReferenceVerdict:
                 "winner_beats_it": c.distinguishable if c else False, "verdict": self.text}
 
 
-def reference_verdicts(rows: Sequence[Row], runs: Runs, target: float, w: float) -> list[ReferenceVerdict]:
+def reference_verdicts(rows: Sequence[Row], runs: Runs) -> list[ReferenceVerdict]:
     """For every reference strategy in the ranking: does the searched winner beat it by more than the
     noise? Compared at the highest rung the reference reached (the winner passed through every rung)."""
     ranked = [r for r in rows if r.ranks]
@@ -277,7 +277,7 @@ def reference_verdicts(rows: Sequence[Row], runs: Runs, target: float, w: float)
                 continue
             rivals = speakers_at(rows, row.rung)
             others = [r for r in rivals if r.network not in (top.network, row.network)] + [row]
-            comps = {c.row.network: c for c in compare(top, others, runs, row.rung, target, w)}
+            comps = {c.row.network: c for c in compare(top, others, runs, row.rung)}
             c = comps.get(row.network)
             if c is None:
                 out.append(ReferenceVerdict(name, row, None, "no common seeds with the winner"))
@@ -304,9 +304,8 @@ class Evidence:
 
     @classmethod
     def of(cls, record: StudyRecord, rows: Sequence[Row], runs: Runs) -> Evidence:
-        t, w = record.target_flops, record.w
-        return cls(tuple(rung_stats(rows, runs, record.rungs, t, w)), leaders(rows, runs, t, w),
-                   tuple(reference_verdicts(rows, runs, t, w)))
+        return cls(tuple(rung_stats(rows, runs, record.rungs)), leaders(rows, runs),
+                   tuple(reference_verdicts(rows, runs)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"rungs": [r.to_dict() for r in self.rungs], "leaders": self.leaders.to_dict(),

@@ -6,10 +6,11 @@ all call these, so they cannot disagree. The rules:
 
 - A network's accuracy is the mean over its seeds, each seed counted once: a result trained by a trial
   wins over a copy another trial reused, and reused copies are never averaged in.
-- A candidate's score is ACC * (FLOPs / T)^w (MnasNet, EfficientNet), with its own FLOPs.
+- A candidate's score is ACC * (cost / T)^w (MnasNet, EfficientNet), with its own cost: FLOPs by default,
+  or activations, parameters or measured latency (``cost``), T in that cost's unit.
 - Only feasible candidates rank. The baseline (1, 1, 1) is always trained as the reference; when it lies
   outside the constraint band it is shown with its score but gets no rank and can never lead.
-- Ties in score go to the cheaper candidate (fewer FLOPs).
+- Ties in score go to the cheaper candidate (lower cost).
 - Across rungs (successive halving), a network is ranked by its results at the highest rung it has an
   accuracy at; networks that reached a higher rung rank above those that did not (they beat them at the
   rung below), and within a rung by score.
@@ -31,14 +32,14 @@ from scalesearch.runs import RunStatus
 NOISE_Z = 2.0  # "exceeds the seed noise" = margin over 2 standard errors of the difference (~95%)
 
 
-def score(accuracy: float, flops: float, target_flops: float, w: float = -0.07) -> float:
-    """ACC(m) * (FLOPS(m) / T)^w. FLOPs and T in multiply-adds; w < 0 rewards cheaper networks: at
-    w = -0.07, doubling FLOPs must buy ~5% more accuracy to break even."""
-    if not target_flops > 0:
-        raise FieldError("target_flops", target_flops, "must be > 0")
-    if not flops > 0:
-        raise FieldError("flops", flops, "must be > 0")
-    return accuracy * (flops / target_flops) ** w
+def score(accuracy: float, cost: float, target: float, w: float = -0.07) -> float:
+    """ACC(m) * (COST(m) / T)^w, cost and T in one unit (multiply-adds for FLOPs, ms for latency); w < 0
+    rewards cheaper networks: at w = -0.07, doubling the cost must buy ~5% more accuracy to break even."""
+    if not target > 0:
+        raise FieldError("target", target, "must be > 0")
+    if not cost > 0:
+        raise FieldError("cost", cost, "must be > 0")
+    return accuracy * (cost / target) ** w
 
 
 def per_seed(runs: Iterable[SeedRun]) -> dict[int, SeedRun]:
@@ -114,15 +115,16 @@ class Row:
         return self.rank is not None
 
 
-def rank(candidates: Sequence[CandidateRow], runs: Mapping[int, Iterable[SeedRun]], target_flops: float,
-         w: float) -> list[Row]:
+def rank(candidates: Sequence[CandidateRow], runs: Mapping[int, Iterable[SeedRun]], target: float,
+         w: float, cost: str = "flops") -> list[Row]:
     """Every candidate at one rung, best first: ranked rows, then scored rows that do not rank (an
-    infeasible baseline), then the rest. ``runs`` maps a network index to its stored seed runs."""
-    return rank_rungs(candidates, {0: runs}, target_flops, w)
+    infeasible baseline), then the rest. ``runs`` maps a network index to its stored seed runs; ``target``
+    is T in the unit of ``cost`` (see CandidateRow.cost)."""
+    return rank_rungs(candidates, {0: runs}, target, w, cost)
 
 
 def rank_rungs(candidates: Sequence[CandidateRow], runs: Mapping[int, Mapping[int, Iterable[SeedRun]]],
-               target_flops: float, w: float) -> list[Row]:
+               target: float, w: float, cost: str = "flops") -> list[Row]:
     """Every candidate, best first, each network at the highest rung where it has an accuracy. ``runs``
     maps rung -> network -> stored seed runs."""
     top: dict[int, tuple[int, Summary]] = {}
@@ -135,14 +137,14 @@ def rank_rungs(candidates: Sequence[CandidateRow], runs: Mapping[int, Mapping[in
     for c in candidates:
         rung, s = top.get(c.network, (0, PENDING))
         if s.ok:
-            factor = score(1.0, c.flops, target_flops, w)
+            factor = score(1.0, c.cost(cost), target, w)
             scored.append(Row(c, s, s.accuracy_mean * factor, s.accuracy_std * factor, None, rung))
         else:
             scored.append(Row(c, s, math.nan, math.nan, None, rung))
 
-    def order(r: Row) -> tuple[int, int, float, int, int]:
+    def order(r: Row) -> tuple[int, int, float, float, int]:
         group = 0 if (r.summary.ok and r.candidate.feasible) else 1 if r.summary.ok else 2
-        return (group, -r.rung, -r.score if r.summary.ok else 0.0, r.candidate.flops, r.candidate.index)
+        return (group, -r.rung, -r.score if r.summary.ok else 0.0, r.candidate.cost(cost), r.candidate.index)
 
     out, n = [], 0
     for r in sorted(scored, key=order):

@@ -88,10 +88,20 @@ class CandidateRow:
     baseline: bool = False
     feasible: bool = True  # False only for the baseline when (1, 1, 1) is outside the band
     reference: str = ""  # the named strategies (scalesearch.strategies) this point is, "+"-joined; "" for none
+    latency_ms: float | None = None  # measured median latency, when the search's cost is latency
 
     @property
     def triple(self) -> tuple[float, float, float]:
         return (self.alpha, self.beta, self.gamma)
+
+    def cost(self, kind: str = "flops") -> float:
+        """The candidate's cost of one kind (units.COST_UNITS): flops, activations, params or latency (ms)."""
+        value = {"flops": self.flops, "activations": self.activations, "params": self.params,
+                 "latency": self.latency_ms}.get(kind)
+        if value is None:
+            raise SearchError(f"candidate {self.index} has no {kind} cost (the study measured no latency)"
+                              if kind == "latency" else f"unknown cost {kind!r}")
+        return float(value)
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe(self.__dict__)
@@ -163,6 +173,16 @@ class StudyRecord:
     def rungs(self) -> tuple[tuple[int, int], ...]:
         """(epochs, seeds) of each successive-halving rung, cheapest first."""
         return tuple((int(e), int(s)) for e, s in self.settings.get("rungs", ()))
+
+    @property
+    def cost(self) -> str:
+        """What the score charges: flops (studies made before costs were a choice), activations, params, latency."""
+        return str(self.settings.get("cost", "flops"))
+
+    @property
+    def target(self) -> float:
+        """T of the score in the unit of ``cost`` (multiply-adds, activations, parameters or ms)."""
+        return float(self.settings["target"]) if "target" in self.settings else float(self.target_flops)
 
     def candidate_at(self, triple: tuple[float, float, float]) -> CandidateRow | None:
         a, b, g = triple

@@ -100,12 +100,15 @@ def scale(
     image_size: int | None = None,
     coefficients: tuple[float, float, float, float] | None = None,
     name: str | None = None,
+    max_resolution: int | None = None,
 ) -> NetSpec:
     """Return a new spec with depth, width and resolution multiplied and rounded by ``policy``.
 
     Invariants: the input is not changed; the stem, every stage and the head keep their block kind,
     kernel, stride and expansion; every stage keeps >= 1 layer and >= 8 channels; resolution >= 32 px.
     ``image_size`` sets pixels directly instead of multiplying (the released B1..B7 use a hand table).
+    ``max_resolution`` caps the pixels (EfficientNetV2 caps inference resolution at 480): beyond it only
+    depth and width keep growing; the cap is recorded, and the achieved resolution shows where it bit.
     ``coefficients`` (alpha, beta, gamma, phi) are only recorded. The record's achieved values are
     measured on the rounded result, so they differ from the request wherever rounding bites.
     """
@@ -115,6 +118,9 @@ def scale(
             raise FieldError(label, value, "the multiplier must be a positive number")
     if image_size is not None and (not isinstance(image_size, int) or image_size < 8):
         raise FieldError("image_size", image_size, "must be an integer number of pixels >= 8")
+    if max_resolution is not None and (isinstance(max_resolution, bool) or not isinstance(max_resolution, int)
+                                       or max_resolution < MIN_RESOLUTION):
+        raise FieldError("max_resolution", max_resolution, f"must be an integer number of pixels >= {MIN_RESOLUTION}")
 
     try:  # a finite multiplier times a layer count can still overflow to infinity (--depth 4e307)
         stages = tuple(
@@ -126,6 +132,8 @@ def scale(
         if head.channels:
             head = dataclasses.replace(head, channels=pol.channels(head.channels, width))
         pixels = image_size if image_size is not None else pol.resolution(spec.resolution, resolution)
+        if max_resolution is not None:
+            pixels = min(pixels, max_resolution)
     except OverflowError:
         raise FieldError("depth" if depth > 1e300 else "width" if width > 1e300 else "resolution",
                          max(depth, width, resolution), "too large: the scaled network is beyond any size limit"
@@ -142,6 +150,7 @@ def scale(
         depth_achieved=round(sum(s.layers for s in stages) / base_layers, 6),
         width_achieved=round(sum(s.channels for s in stages) / base_channels, 6),
         resolution_achieved=round(pixels / spec.resolution, 6),
+        max_resolution=max_resolution,
     )
     if coefficients is not None:
         a, b, g, p = coefficients

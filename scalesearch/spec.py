@@ -151,6 +151,9 @@ class ScalingRecord:
     beta: float | None = None
     gamma: float | None = None
     phi: float | None = None
+    strategy: str | None = None  # a named strategy (scalesearch.strategies) gave alpha, beta, gamma
+    max_resolution: int | None = None  # the cap on pixels (EfficientNetV2 caps inference resolution)
+    flops_factor: float | None = None  # measured multiply-adds / the baseline's (recorded by `scale`)
 
 
 @dataclass(frozen=True)

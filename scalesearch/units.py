@@ -90,3 +90,38 @@ def parse_phi(text: str) -> list[float]:
     if len(values) > MAX_PHI_VALUES:
         raise FieldError("phi", text, f"gives {len(values)} values; at most {MAX_PHI_VALUES} (one model each)")
     return values
+
+
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(us|µs|ms|s)\s*$", re.IGNORECASE)
+_TO_MS = {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def parse_duration(text: str | int | float, what: str = "duration") -> float:
+    """'5ms', '0.8 s', '500us' -> milliseconds (5.0, 800.0, 0.5). The unit is required: a bare 5 could be
+    seconds or milliseconds, and a size such as 400M is a count, not a time."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise FieldError(what, text, "is not a duration: write e.g. 5ms, 0.8s or 500us")
+    value = float(match.group(1)) * _TO_MS[match.group(2).lower()]
+    if not math.isfinite(value) or value <= 0:
+        raise FieldError(what, text, "must be a positive duration")
+    return value
+
+
+# The costs a score or a budget can use, and the unit each is given in (``--cost``, ``--target``).
+COST_UNITS = {"flops": "multiply-adds", "activations": "activations", "latency": "ms", "params": "parameters"}
+
+
+def parse_target(text: str, cost: str, what: str = "target") -> float:
+    """A budget or score target in ``cost``'s unit: a size (400M) for counts, a duration (5ms) for latency.
+    The wrong kind for the cost is refused in one line that says which kind it takes."""
+    if cost not in COST_UNITS:
+        raise FieldError("cost", cost, f"choose one of {', '.join(COST_UNITS)}")
+    if cost == "latency":
+        if _SIZE.match(str(text)) and not _DURATION.match(str(text)):
+            raise FieldError(what, text, "has no time unit: the latency cost takes a duration, e.g. 5ms")
+        return parse_duration(text, what)
+    if _DURATION.match(str(text)):
+        raise FieldError(what, text, f"is a duration, but the {cost} cost takes a count ({COST_UNITS[cost]}): "
+                         "write e.g. 400M")
+    return float(parse_size(text, what))

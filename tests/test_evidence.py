@@ -27,7 +27,7 @@ def rows_and_runs(accs: dict[int, dict[int, list[float]]], refs: dict[int, str] 
     nets = sorted({n for per in accs.values() for n in per})
     cands = [row(n, n, (1.0 + n / 10, 1.0, 1.0), 2 * TARGET, reference=refs.get(n, "")) for n in nets]
     runs = {r: {n: [run(s, a) for s, a in enumerate(v)] for n, v in per.items()} for r, per in accs.items()}
-    return rank_rungs(cands, runs, TARGET, W), runs
+    return rank_rungs(cands, runs), runs
 
 
 def test_rung_stats_report_spread_noise_and_agreement() -> None:
@@ -35,7 +35,7 @@ def test_rung_stats_report_spread_noise_and_agreement() -> None:
         0: {0: [0.50], 1: [0.60], 2: [0.70], 3: [0.80], 4: [0.40]},
         1: {1: [0.80, 0.82], 2: [0.85, 0.87], 3: [0.90, 0.92]},
     })
-    stats = evidence.rung_stats(rows, runs, [(3, 1), (9, 2)], TARGET, W)
+    stats = evidence.rung_stats(rows, runs, [(3, 1), (9, 2)])
     assert [s.rung for s in stats] == [0, 1]
     assert stats[0].seed_std is None and stats[0].can_rank is None and stats[0].spearman is None
     one = stats[1]
@@ -48,10 +48,10 @@ def test_rung_stats_report_spread_noise_and_agreement() -> None:
 
 def test_a_rung_within_noise_or_saturated_says_it_cannot_rank() -> None:
     rows, runs = rows_and_runs({0: {1: [0.80, 0.86], 2: [0.82, 0.84], 3: [0.85, 0.80]}})
-    noisy = evidence.rung_stats(rows, runs, [(3, 2)], TARGET, W)[0]
+    noisy = evidence.rung_stats(rows, runs, [(3, 2)])[0]
     assert noisy.can_rank is False and "cannot rank these networks at this budget" in noisy.verdict()
     rows, runs = rows_and_runs({0: {1: [0.990, 0.992], 2: [0.995, 0.997], 3: [1.0, 0.998]}})
-    full = evidence.rung_stats(rows, runs, [(3, 2)], TARGET, W)[0]
+    full = evidence.rung_stats(rows, runs, [(3, 2)])[0]
     assert full.saturated and full.can_rank is False and "saturated" in full.verdict()
 
 
@@ -60,7 +60,7 @@ def test_leaders_are_the_networks_the_paired_test_cannot_separate() -> None:
     # Seeds move every network together (a good and a bad seed): unpaired, all three would overlap.
     rows, runs = rows_and_runs({0: {
         1: [0.70, 0.78, 0.76], 2: [0.78, 0.91, 0.84], 3: [0.80, 0.90, 0.84]}})
-    lead = evidence.leaders(rows, runs, TARGET, W)
+    lead = evidence.leaders(rows, runs)
     assert lead.known and [r.network for r in lead.members] == [3, 2]
     assert lead.recommended is not None and lead.recommended.network == 3
     assert "2 networks are indistinguishable" in lead.note
@@ -69,7 +69,7 @@ def test_leaders_are_the_networks_the_paired_test_cannot_separate() -> None:
 
 def test_leaders_with_one_seed_say_the_noise_is_unknown() -> None:
     rows, runs = rows_and_runs({0: {1: [0.7], 2: [0.8]}})
-    lead = evidence.leaders(rows, runs, TARGET, W)
+    lead = evidence.leaders(rows, runs)
     assert not lead.known and [r.network for r in lead.members] == [2] and "noise unknown" in lead.note
 
 
@@ -80,7 +80,7 @@ def test_reference_verdicts_compare_at_the_references_rung() -> None:
         0: {1: [0.60], 2: [0.70], 3: [0.72], 4: [0.50], 5: [0.55]},
         1: {1: [0.70, 0.78, 0.74], 2: [0.795, 0.895, 0.84], 3: [0.80, 0.90, 0.84]},
     }, refs={1: "width-only", 2: "paper", 4: "depth-only"})
-    verdicts = {v.name: v for v in evidence.reference_verdicts(rows, runs, TARGET, W)}
+    verdicts = {v.name: v for v in evidence.reference_verdicts(rows, runs)}
     assert set(verdicts) == {"width-only", "paper", "depth-only"}
     assert verdicts["width-only"].comparison.distinguishable is True  # type: ignore[union-attr]
     assert "winner beats it" in verdicts["width-only"].text

@@ -99,3 +99,28 @@ def test_three_seed_mean_beats_a_lucky_single_seed_only_by_its_mean() -> None:
     ranked = rank(rows, runs, TARGET, -0.07)
     assert [r.network for r in ranked[:2]] == [2, 1]  # 0.90 (1 seed) vs mean 0.88 (3 seeds)
     assert ranked[1].summary.seeds == 3 and ranked[0].summary.seeds == 1
+
+
+def test_the_cost_switch_scores_latency_as_the_formula_says() -> None:
+    import dataclasses
+
+    # Equal FLOPs and accuracy; the second candidate has half the first's latency.
+    rows = [dataclasses.replace(row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True), latency_ms=9.0),
+            dataclasses.replace(row(1, 1, (1.2, 1.1, 1.15), 2000), latency_ms=12.0),
+            dataclasses.replace(row(2, 2, (1.3, 1.0, 1.2), 2000), latency_ms=6.0)]
+    runs = {n: [run(0, 0.9)] for n in range(3)}
+    w = -0.07
+    by_flops = {r.candidate.index: r.score for r in rank(rows, runs, TARGET, w)}
+    assert by_flops[1] == pytest.approx(by_flops[2])  # FLOPs cannot tell them apart
+    by_latency = {r.candidate.index: r for r in rank(rows, runs, 5.0, w, "latency")}
+    assert by_latency[2].score / by_latency[1].score == pytest.approx(0.5 ** w)  # half the latency: (1/2)^w
+    assert by_latency[2].score == pytest.approx(score(0.9, 6.0, 5.0, w)) and by_latency[2].rank == 1
+    assert {r.candidate.index: r.score for r in rank(rows, runs, 1.0, w, "activations")}[1] == pytest.approx(
+        score(0.9, 10, 1.0, w))
+
+
+def test_a_latency_cost_without_measured_latency_is_one_clear_error() -> None:
+    from scalesearch.errors import SearchError
+
+    with pytest.raises(SearchError, match="no latency cost"):
+        rank([row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True)], {0: [run(0, 0.9)]}, 5.0, -0.07, "latency")

@@ -95,3 +95,18 @@ def test_no_module_but_record_spells_a_stored_key() -> None:
                  for hit in _user_attr_literals(path)]
     assert offenders == []
     assert _user_attr_literals(PACKAGE / "record.py")  # the check sees keys where they are
+
+
+def test_a_record_without_a_cost_is_a_flops_record(tiny_spec):
+    import dataclasses
+
+    from study_builders import TARGET
+
+    from scalesearch.record import CandidateRow
+
+    rec = study_record(tiny_spec, [row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True)])
+    assert (rec.cost, rec.target) == ("flops", TARGET)
+    latency = dataclasses.replace(rec, settings={**rec.settings, "cost": "latency", "target": 5.0})
+    assert (latency.cost, latency.target) == ("latency", 5.0)
+    old = {k: v for k, v in rec.candidates[0].to_dict().items() if k != "latency_ms"}  # written before latency
+    assert CandidateRow.from_dict(old).latency_ms is None

@@ -54,3 +54,16 @@ def test_phi_ranges():
     with pytest.raises(FieldError, match="'seven' is not a number") as info:
         parse_phi("0:seven")
     assert info.value.field == "phi"
+
+
+def test_durations_and_cost_targets():
+    from scalesearch.units import parse_duration, parse_target
+
+    assert (parse_duration("5ms"), parse_duration("0.8 s"), parse_duration("500us")) == (5.0, 800.0, 0.5)
+    assert parse_target("400M", "flops") == 4e8 and parse_target("5ms", "latency") == 5.0
+    assert parse_target("6.7M", "activations") == 6.7e6 and parse_target("20M", "params") == 2e7
+    for text, cost, message in (("400M", "latency", "no time unit"), ("5", "latency", "no time unit"),
+                                ("5ms", "flops", "is a duration"), ("0ms", "latency", "positive"),
+                                ("5 min", "latency", "not a duration"), ("1G", "speed", "choose one of")):
+        with pytest.raises(FieldError, match=message):
+            parse_target(text, cost)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,14 +19,19 @@ from scalesearch.cli.output import (
     table,
     write_frame,
 )
-from scalesearch.measure import measure
+from scalesearch.measure import measure, measure_latency
 from scalesearch.spec import to_dict
 
 from .network import multipliers, resolve_network
 from .options import (
     DEFAULT_BASELINE,
     DEFAULT_COUNTER,
+    DEFAULT_DTYPE,
+    DEFAULT_MODE,
     DEFAULT_POLICY,
+    LATENCY,
+    LATENCY_DEFAULTS,
+    LATENCY_NOTE,
     OUTPUT,
     Alpha,
     Baseline,
@@ -35,10 +41,16 @@ from .options import (
     Gamma,
     ImageSize,
     Json,
+    LatencyBatch,
+    LatencyDevice,
+    LatencyDtype,
+    LatencyMode,
+    LatencyThreads,
     Phi,
     Policy,
     Resolution,
     Width,
+    latency_config,
 )
 
 
@@ -48,16 +60,38 @@ def flops(
     alpha: Alpha = None, beta: Beta = None, gamma: Gamma = None, phi: Phi = None,
     image_size: ImageSize = None, policy: Policy = DEFAULT_POLICY,
     counter: Counter = DEFAULT_COUNTER,
+    latency: Annotated[bool, typer.Option(
+        "--latency", help=f"Also time the network (median and p10-p90 of repeated passes). {LATENCY_NOTE}",
+        rich_help_panel=LATENCY)] = False,
+    latency_device: LatencyDevice = LATENCY_DEFAULTS.device, latency_batch: LatencyBatch = LATENCY_DEFAULTS.batch,
+    latency_dtype: LatencyDtype = DEFAULT_DTYPE, latency_mode: LatencyMode = DEFAULT_MODE,
+    latency_threads: LatencyThreads = None,
+    retime: Annotated[bool, typer.Option(
+        "--retime", help="Time again instead of reusing a latency cached for this machine and settings.",
+        rich_help_panel=LATENCY)] = False,
     save: Annotated[Path | None, typer.Option(
         "--save", help="Also write the breakdown to this .csv or .json file.", rich_help_panel=OUTPUT)] = None,
     json_out: Json = False,
 ) -> None:
-    """Measure one network: FLOPs (multiply-adds, batch 1), parameters, activations, per-part breakdown."""
+    """Measure one network: FLOPs (multiply-adds, batch 1), parameters, activations, per-part breakdown;
+    with --latency also its measured latency on this machine."""
     if save is not None:
         check_writable_file(save, "--save")  # before any counting
+    timing = latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads) if (
+        latency) else None
     m = multipliers(depth, width, resolution, alpha, beta, gamma, phi)
     base, net = resolve_network(baseline, m, image_size, policy.value)
+    if timing is not None:
+        from scalesearch.errors import UsageError
+        from scalesearch.measure.latency import where
+
+        try:
+            where(timing)  # an absent device is refused before any counting
+        except UsageError as exc:
+            raise UsageError(f"--latency-device: {exc}") from None
     cost = measure(net, counter.value)
+    if timing is not None:
+        cost = dataclasses.replace(cost, latency=measure_latency(net, timing, cache=not retime))
     if json_out:
         print_json({"name": net.name, "baseline": base.name, "cost": cost.to_dict(), "spec": to_dict(net)})
     else:
@@ -77,6 +111,13 @@ def _print_table(net: Any, cost: Any, counter: str) -> None:
     console.print(f"conv+linear: {fmt_flops(cost.conv_linear_flops)} multiply-adds   "
                   f"activations: {fmt_int(cost.activations)} (conv/linear output elements)   "
                   f"params: {fmt_int(cost.params)}")
+    if cost.latency is not None:
+        lat = cost.latency
+        console.print(f"latency: {lat.median_ms:.2f} ms per pass of {lat.batch} (median of {lat.passes}; "
+                      f"p10-p90 {lat.p10_ms:.2f}-{lat.p90_ms:.2f} ms), {lat.dtype} {lat.mode}, "
+                      f"{'channels_last' if lat.channels_last else 'NCHW'}, {lat.threads} thread(s) on "
+                      f"{lat.device} ({lat.device_name}), torch {lat.torch_version}")
+        console.print(f"{LATENCY_NOTE} Cached per machine and setting.", style="dim")
     if cost.unsupported:
         skipped = ", ".join(f"{op} x{n}" for op, n in sorted(cost.unsupported.items()))
         console.print(f"not counted by fvcore (elementwise, ~0 multiply-adds): {skipped}", style="dim")

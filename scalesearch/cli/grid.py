@@ -23,12 +23,12 @@ from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT
 from scalesearch.report.build import Report
 from scalesearch.report.files import write_outputs
 from scalesearch.search.config import DEFAULT_W, Pruner, Sampler, SearchConfig
-from scalesearch.search.plan import plan
+from scalesearch.search.plan import Plan, plan
 from scalesearch.search.run import run_search
 from scalesearch.search.schedule import parse_rungs
 from scalesearch.search.storage import redact
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
-from scalesearch.units import format_size, parse_size
+from scalesearch.units import COST_UNITS, format_size, parse_size, parse_target
 
 from . import options
 
@@ -52,8 +52,15 @@ def grid(
     target_flops: Annotated[str | None, typer.Option(
         "--target-flops", rich_help_panel=SPACE,
         help="Target T of the score, in multiply-adds: 400M, 0.4G or 4e8 (default: 2 x the baseline's).")] = None,
+    cost: Annotated[options.CostName, typer.Option(
+        "--cost", rich_help_panel=SPACE,
+        help="What the score charges: flops, activations, params, or latency measured on --latency-device "
+        "(machine-dependent: only comparable on one machine).")] = options.DEFAULT_COST,
+    target: Annotated[str | None, typer.Option(
+        "--target", rich_help_panel=SPACE,
+        help="Target T in the cost's unit: 400M (counts) or 5ms (latency); default: 2 x the baseline's.")] = None,
     w: Annotated[float, typer.Option("--w", rich_help_panel=SPACE,
-                                     help="Score exponent: score = accuracy x (FLOPs / T)^w.")] = DEFAULT_W,
+                                     help="Score exponent: score = accuracy x (cost / T)^w.")] = DEFAULT_W,
     baseline: options.Baseline = options.DEFAULT_BASELINE,
     policy: options.Policy = options.DEFAULT_POLICY,
     alpha: Annotated[str, typer.Option("--alpha", rich_help_panel=SPACE,
@@ -117,6 +124,11 @@ def grid(
                    ] = Path("results"),
     dry_run: Annotated[bool, typer.Option("--dry-run", rich_help_panel=OUTPUT,
                                           help="List the feasible candidates and train nothing.")] = False,
+    latency_device: options.LatencyDevice = options.LATENCY_DEFAULTS.device,
+    latency_batch: options.LatencyBatch = options.LATENCY_DEFAULTS.batch,
+    latency_dtype: options.LatencyDtype = options.DEFAULT_DTYPE,
+    latency_mode: options.LatencyMode = options.DEFAULT_MODE,
+    latency_threads: options.LatencyThreads = None,
     no_report: Annotated[bool, typer.Option(
         "--no-report", rich_help_panel=OUTPUT,
         help="Skip the report (plots, index.html, summary.md in OUT/STUDY/report; `scalesearch report` writes it "
@@ -134,6 +146,9 @@ def grid(
                         device=device)
     config = SearchConfig(
         target_flops=parse_size(target_flops, "--target-flops") if target_flops is not None else None, w=w,
+        cost=cost.value, target=parse_target(target, cost.value, "--target") if target is not None else None,
+        latency=options.latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads)
+        if cost.value == "latency" else None,
         baseline=baseline, policy=policy.value, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
         constraint=constraint.value, data=data, proxy=proxy, rungs=parse_rungs(rungs), promote=promote,
         references=_references(references), sampler=sampler.value, n_trials=n_trials,
@@ -194,10 +209,11 @@ def grid(
                     "report": [str(f) for f in rep.files] if rep is not None else [],
                     "rows": frame.to_dict(orient="records")})
     else:
-        caption = (f"score = proxy accuracy x (FLOPs / {format_size(p.target_flops)})^{config.w:g}; FLOPs in "
-                   f"multiply-adds. {noise.verdict}. Short proxies under-rate depth: the order is more "
+        caption = (f"{_score_text(p)}. {noise.verdict}. Short proxies under-rate depth: the order is more "
                    f"trustworthy than the gaps.")
-        console.print(ranked_table(frame, caption=caption, more=str(paths["trials"])))
+        title = (f"Compound coefficients, ranked by accuracy x ({p.cost} / T)^w, {p.cost} in {COST_UNITS[p.cost]}"
+                 + (f" on {p.space.candidates[0].cost.latency.device_name}" if p.cost == "latency" else ""))
+        console.print(ranked_table(frame, caption=caption, title=title, more=str(paths["trials"])))
         if written.evidence is not None:
             for line in written.evidence.lines():
                 console.print(line, highlight=False, soft_wrap=True)
@@ -223,6 +239,13 @@ def _report(study: optuna.Study, study_dir: Path, *, quiet: bool, interrupted: b
         return None
 
 
+def _score_text(p: Plan) -> str:
+    """'score = proxy accuracy x (latency / 44 ms)^-0.07; latency in ms per pass of 1, ... on cpu (AMD EPYC)'."""
+    target = f"{p.target:.3g} ms" if p.cost == "latency" else format_size(p.target)
+    name = "FLOPs" if p.cost == "flops" else p.cost
+    return f"score = proxy accuracy x ({name} / {target})^{p.config.w:g}; {name} in {p.cost_note}"
+
+
 def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound coefficients, ranked",
                  caption: str | None = None, more: str = "trials.csv") -> FitTable:
     """The top rows as a rich table (FLOPs in multiply-adds; accuracy is the proxy's, mean +- std). The
@@ -241,16 +264,20 @@ def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound
             name = f"{name} (base)" if name else "base"
         if isinstance(r.get("reference"), str) and r.get("reference"):
             name = f"{name} {r['reference']}".strip()
+        kind = r.get("cost", "flops")
         rows.append([
             name, f"{r['alpha']:g}", f"{r['beta']:g}", f"{r['gamma']:g}", f"{r['product']:.3f}",
             str(int(r["resolution_px"])), format_size(r["flops"]), f"{r['flops_ratio']:.2f}x",
             format_size(r["params"]), acc, str(int(r.get("rung", 0))), str(int(r["seeds"])),
             "-" if math.isnan(r["score"]) else f"{r['score']:.4f}", r["status"], str(int(r["group"])),
-        ])
+        ] + ([f"{r['cost_value']:.2f}" if kind == "latency" else format_size(r["cost_value"])]
+             if kind not in ("flops", "params") else []))
+    kinds = set(shown["cost"]) if "cost" in shown else {"flops"}
+    extra = [f"{k} ({COST_UNITS[k]})" for k in kinds if k not in ("flops", "params")]
     columns = ["#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params", "proxy acc",
-               "rung", "seeds", "score", "status", "group"]
+               "rung", "seeds", "score", "status", "group"] + extra[:1]
     # What a narrow terminal keeps, most important first (the issue's order); the rest is in trials.csv.
-    keep = ["#", "alpha", "beta", "gamma", FLOPS_HEADER, "proxy acc", "score"]
+    keep = ["#", "alpha", "beta", "gamma", FLOPS_HEADER, *extra[:1], "proxy acc", "score"]
     return table(title, columns, rows, caption=caption, keep=keep,
                  prefer=["rung", "seeds", "ratio", "status", "params"], merge=["alpha", "beta", "gamma"], more=more)
 

@@ -22,7 +22,8 @@ from scalesearch.errors import FieldError, ScaleSearchError
 
 # Library fields set by a flag of another name. Every other field is found by name: a FieldError about
 # ``batch_size`` names the command's ``--batch-size`` (dotted fields such as ``proxy.epochs`` by their last part).
-FIELD_PARAMETERS = {"heartbeat_interval": "heartbeat", "grace_period": "grace"}
+FIELD_PARAMETERS = {"heartbeat_interval": "heartbeat", "grace_period": "grace", "batch": "latency_batch",
+                    "dtype": "latency_dtype", "mode": "latency_mode", "threads": "latency_threads"}
 
 
 class _App(TyperGroup):

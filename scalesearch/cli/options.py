@@ -19,16 +19,18 @@ from typing import Annotated
 import typer
 
 from scalesearch.baselines import DEFAULT_BASELINE
-from scalesearch.measure import COUNTERS, DEFAULT_COUNTER as DEFAULT_COUNTING
+from scalesearch.measure import COUNTERS, DEFAULT_COUNTER as DEFAULT_COUNTING, DTYPES, MODES, LatencyConfig
 from scalesearch.scaling import DEFAULT_POLICY as DEFAULT_ROUNDING, POLICIES
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 from scalesearch.train.proxy import OPTIMIZERS
 from scalesearch.train.runtime import DEVICE_FORMS
+from scalesearch.units import COST_UNITS
 
 # Help panels, by topic. `grid` adds "Search space" and "Study and workers".
 NETWORK = "Network"
 PROXY = "Proxy training"
 OUTPUT = "Output"
+LATENCY = "Latency (measured: depends on the machine)"
 
 PROXY_DEFAULTS = ProxyConfig()  # the proxy defaults shown in --help come from the library, never restated
 
@@ -46,9 +48,19 @@ CounterName = StrEnum("CounterName", {name: name for name in COUNTERS})
 """FLOP counters: scalesearch.measure.COUNTERS."""
 OptimizerName = StrEnum("OptimizerName", {name: name for name in OPTIMIZERS})
 """Proxy optimizers: scalesearch.train.proxy.OPTIMIZERS."""
+DtypeName = StrEnum("DtypeName", {name: name for name in DTYPES})
+"""Latency dtypes: scalesearch.measure.DTYPES."""
+ModeName = StrEnum("ModeName", {name: name for name in MODES})
+"""Latency modes: scalesearch.measure.MODES."""
+CostName = StrEnum("CostName", {name: name for name in COST_UNITS})
+"""What a score charges: scalesearch.units.COST_UNITS."""
+DEFAULT_COST = CostName("flops")
 DEFAULT_POLICY = PolicyName(DEFAULT_ROUNDING)
 DEFAULT_COUNTER = CounterName(DEFAULT_COUNTING)
 DEFAULT_OPTIMIZER = OptimizerName(PROXY_DEFAULTS.optimizer)
+LATENCY_DEFAULTS = LatencyConfig()
+DEFAULT_DTYPE = DtypeName(LATENCY_DEFAULTS.dtype)
+DEFAULT_MODE = ModeName(LATENCY_DEFAULTS.mode)
 
 
 class SpecFormat(StrEnum):
@@ -90,6 +102,28 @@ Policy = Annotated[PolicyName, typer.Option("--policy", metavar="<name>", help=P
 Counter = Annotated[CounterName, typer.Option("--counter", help=COUNTER_HELP)]
 Json = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.", rich_help_panel=OUTPUT)]
 
+# -- latency (flops --latency, scale --target-latency) ---------------------------------------------------
+
+LATENCY_NOTE = ("Latency depends on the machine (CPU or GPU model, threads, load, torch version): compare it only "
+                "with latency measured on the same machine.")
+LatencyDevice = Annotated[str, typer.Option(
+    "--latency-device", help="cpu, cuda, cuda:N or mps: where latency is timed.", rich_help_panel=LATENCY)]
+LatencyBatch = Annotated[int, typer.Option(
+    "--latency-batch", help="Images per timed pass.", rich_help_panel=LATENCY)]
+LatencyDtype = Annotated[DtypeName, typer.Option(
+    "--latency-dtype", help="fp32, or bf16/fp16 autocast (fp16 on accelerators only).", rich_help_panel=LATENCY)]
+LatencyMode = Annotated[ModeName, typer.Option(
+    "--latency-mode", help="eval: forward pass; train: forward + backward.", rich_help_panel=LATENCY)]
+LatencyThreads = Annotated[int | None, typer.Option(
+    "--latency-threads", help="CPU threads while timing (default: torch's, i.e. the cores). On a shared machine "
+    "1 thread is far steadier.", rich_help_panel=LATENCY)]
+
+
+def latency_config(device: str, batch: int, dtype: DtypeName, mode: ModeName, threads: int | None) -> LatencyConfig:
+    """The library's LatencyConfig from the --latency-* flags (a bad value is a FieldError naming its flag)."""
+    return LatencyConfig(device=device, batch=batch, dtype=dtype.value, mode=mode.value, threads=threads)
+
+
 # -- proxy training (train and grid) ---------------------------------------------------------------------
 
 Data = Annotated[str, typer.Option(
@@ -119,10 +153,11 @@ Device = Annotated[str, typer.Option(
     "--device", help=f"{DEVICE_FORMS}; auto takes CUDA, then MPS, then the CPU.", rich_help_panel=PROXY)]
 
 __all__ = [
-    "BASELINE_HELP", "COUNTER_HELP", "DEFAULT_BASELINE", "DEFAULT_COUNTER", "DEFAULT_DATA", "DEFAULT_OPTIMIZER",
-    "DEFAULT_POLICY",
+    "BASELINE_HELP", "COUNTER_HELP", "DEFAULT_BASELINE", "DEFAULT_COUNTER", "DEFAULT_DATA", "DEFAULT_DTYPE",
+    "DEFAULT_MODE", "DEFAULT_OPTIMIZER", "DEFAULT_POLICY", "LATENCY", "LATENCY_DEFAULTS", "LATENCY_NOTE",
     "NETWORK", "OUTPUT", "POLICY_HELP", "PROXY", "PROXY_DEFAULTS",
-    "CounterName", "OptimizerName", "PolicyName", "SpecFormat",
+    "DEFAULT_COST", "CostName", "CounterName", "DtypeName", "ModeName", "OptimizerName", "PolicyName", "SpecFormat",
+    "LatencyBatch", "LatencyDevice", "LatencyDtype", "LatencyMode", "LatencyThreads", "latency_config",
     "Alpha", "BaseResolution", "Baseline", "BatchSize", "Beta", "Counter", "Data", "Depth", "Device", "Epochs",
     "Gamma", "ImageSize", "Json", "LearningRate", "Optimizer", "Phi", "Policy", "ProxyWidth", "Resolution",
     "TrainSubset", "WeightDecay", "Width",

@@ -1,25 +1,43 @@
-"""`scalesearch scale`: coefficients -> one buildable spec file per phi, measured, with a summary CSV."""
+"""`scalesearch scale`: coefficients or a named strategy -> one buildable spec file per phi, measured, with a
+summary CSV; or, given a budget instead of phi, the largest family member within it."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.progress import Progress
 
+from scalesearch import strategies
 from scalesearch.baselines import baseline as load_baseline
 from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_flops, fmt_short, print_json, table
 from scalesearch.errors import UsageError
-from scalesearch.family import family_dir, reference_arguments, scale_family, write_family
+from scalesearch.family import (
+    BUDGET_COSTS,
+    Budget,
+    Member,
+    Recipe,
+    Solution,
+    family_dir,
+    reference_arguments,
+    scale_family,
+    solve_phi,
+    write_family,
+)
 from scalesearch.scaling import DEFAULT_POLICY, policy as get_policy
-from scalesearch.units import parse_phi
+from scalesearch.spec import NetSpec
+from scalesearch.units import parse_phi, parse_target
 
 from .options import (
     BASELINE_HELP,
     DEFAULT_BASELINE,
     DEFAULT_COUNTER,
+    DEFAULT_DTYPE,
+    DEFAULT_MODE,
+    LATENCY_DEFAULTS,
+    LATENCY_NOTE,
     NETWORK,
     OUTPUT,
     POLICY_HELP,
@@ -28,15 +46,27 @@ from .options import (
     Counter,
     Gamma,
     Json,
+    LatencyBatch,
+    LatencyDevice,
+    LatencyDtype,
+    LatencyMode,
+    LatencyThreads,
     PolicyName,
     SpecFormat,
+    latency_config,
 )
+
+BUDGET = "Budget (solves phi instead of --phi)"
 
 
 def scale(
-    phi: Annotated[str, typer.Option(
-        "--phi", help="phi, or a range: 3, 0:7 (step 1), 0:2:0.5, -1,0,1.", rich_help_panel=NETWORK)],
+    phi: Annotated[str | None, typer.Option(
+        "--phi", help="phi, or a range: 3, 0:7 (step 1), 0:2:0.5, -1,0,1. Or give a budget instead.",
+        rich_help_panel=NETWORK)] = None,
     alpha: Alpha = None, beta: Beta = None, gamma: Gamma = None,
+    strategy: Annotated[str | None, typer.Option(
+        "--strategy", help=f"A named strategy instead of alpha, beta, gamma: {', '.join(strategies.names())}, "
+        "or dwr:A (A in 0..1).", rich_help_panel=NETWORK)] = None,
     baseline: Annotated[str | None, typer.Option(
         "--baseline", "-b", help=f"{BASELINE_HELP} (default: {DEFAULT_BASELINE}, or the study's with --from)",
         rich_help_panel=NETWORK)] = None,
@@ -46,6 +76,21 @@ def scale(
     policy: Annotated[PolicyName | None, typer.Option(
         "--policy", metavar="<name>", help=f"{POLICY_HELP} (default: {DEFAULT_POLICY}, or the study's with --from)",
         rich_help_panel=NETWORK)] = None,
+    max_resolution: Annotated[int | None, typer.Option(
+        "--max-resolution", help="Cap the input size in px: beyond it only depth and width grow (EfficientNetV2 "
+        "caps inference resolution at 480).", rich_help_panel=NETWORK)] = None,
+    target_flops: Annotated[str | None, typer.Option(
+        "--target-flops", help="The largest member within this many multiply-adds, e.g. 2G.",
+        rich_help_panel=BUDGET)] = None,
+    target_params: Annotated[str | None, typer.Option(
+        "--target-params", help="The largest member within this many parameters, e.g. 20M.",
+        rich_help_panel=BUDGET)] = None,
+    target_latency: Annotated[str | None, typer.Option(
+        "--target-latency", help=f"The largest member within this measured latency, e.g. 8ms (see the latency "
+        f"options). {LATENCY_NOTE}", rich_help_panel=BUDGET)] = None,
+    latency_device: LatencyDevice = LATENCY_DEFAULTS.device, latency_batch: LatencyBatch = LATENCY_DEFAULTS.batch,
+    latency_dtype: LatencyDtype = DEFAULT_DTYPE, latency_mode: LatencyMode = DEFAULT_MODE,
+    latency_threads: LatencyThreads = None,
     counter: Counter = DEFAULT_COUNTER,
     out: Annotated[Path, typer.Option(
         "--out", help="Root folder; files go in a subfolder named after the baseline and coefficients.",
@@ -54,37 +99,48 @@ def scale(
         SpecFormat.YAML),
     json_out: Json = False,
 ) -> None:
-    """Turn (alpha, beta, gamma) into concrete models for each phi: spec files + summary.csv under --out."""
-    phis = parse_phi(phi)
+    """Turn (alpha, beta, gamma) or a named strategy into concrete models for each phi, or into the largest
+    model within a budget: spec files + summary.csv under --out."""
+    targets = [(f, cost, v) for f, cost, v in (("--target-flops", "flops", target_flops),
+                                                ("--target-params", "params", target_params),
+                                                ("--target-latency", "latency", target_latency)) if v is not None]
+    if len(targets) > 1:
+        raise UsageError(f"{targets[0][0]} and {targets[1][0]} together: give one budget")
+    if phi is not None and targets:
+        raise UsageError(f"--phi and {targets[0][0]} together: a budget solves phi; give one of them")
+    if phi is None and not targets:
+        raise UsageError("--phi missing: give --phi, or a budget (--target-flops, --target-params or "
+                         "--target-latency) to solve it")
+    phis = parse_phi(phi) if phi is not None else []
+    budget = None
+    if targets:
+        flag, cost, text = targets[0]
+        timing = latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads) if (
+            cost == "latency") else None
+        budget = Budget(cost, parse_target(text, cost, flag), timing)
+        if timing is not None:
+            from scalesearch.measure.latency import where
+
+            try:
+                where(timing)  # an absent device is refused before any counting
+            except UsageError as exc:
+                raise UsageError(f"--latency-device: {exc}") from None
     check_writable_dir(out, "--out")  # before any counting
-    if from_ is not None:
-        from scalesearch.report.best import load_best
+    base, recipe = _recipe(alpha, beta, gamma, strategy, baseline, from_, policy, max_resolution)
 
-        given = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is not None]
-        if given:
-            raise UsageError(f"{given[0]} conflicts with --from, which provides alpha, beta and gamma")
-        best = load_best(from_)
-        if best.record.get("search_finished") is False:
-            err_console.print(f"[yellow]warning:[/] the search behind this best.json ({escape(str(best.path))}) was "
-                              "interrupted: its leader is provisional; rerun the grid command to finish it",
-                              highlight=False, soft_wrap=True)
-        alpha, beta, gamma = best.alpha, best.beta, best.gamma
-        base = best.baseline_spec if baseline is None else load_baseline(baseline)
-        policy_name = policy.value if policy is not None else best.policy
+    if budget is not None:
+        with Progress(console=err_console, transient=True, disable=json_out) as bar:
+            task = bar.add_task(f"solving phi for {base.name}", total=None)
+            solution = solve_phi(base, recipe, budget, counter=counter.value, progress=lambda _p: bar.advance(task))
+        members = [solution.chosen]
+        base_cost = solution.base_cost
     else:
-        missing = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is None]
-        if missing:
-            raise UsageError(f"{', '.join(missing)} missing: give --alpha, --beta and --gamma, or --from a study")
-        base = load_baseline(baseline or DEFAULT_BASELINE)
-        policy_name = policy.value if policy is not None else DEFAULT_POLICY
-    rounding = get_policy(policy_name).name
-    assert alpha is not None and beta is not None and gamma is not None  # narrowed above for the type checker
-
-    with Progress(console=err_console, transient=True, disable=json_out) as bar:
-        task = bar.add_task(f"scaling {base.name}", total=len(phis))
-        base_cost, members = scale_family(base, alpha, beta, gamma, phis, policy=rounding, counter=counter.value,
-                                          progress=lambda _phi: bar.advance(task))
-    folder = family_dir(out, base, alpha, beta, gamma, rounding)
+        with Progress(console=err_console, transient=True, disable=json_out) as bar:
+            task = bar.add_task(f"scaling {base.name}", total=len(phis))
+            base_cost, members = scale_family(base, recipe.alpha, recipe.beta, recipe.gamma, phis,
+                                              counter=counter.value, recipe=recipe,
+                                              progress=lambda _phi: bar.advance(task))
+    folder = family_dir(out, base, recipe.alpha, recipe.beta, recipe.gamma, recipe.policy, recipe)
     try:
         members, summary = write_family(members, folder, fmt.value)
     except OSError as exc:
@@ -92,28 +148,18 @@ def scale(
 
     references = [ref for m in members if (ref := reference_arguments(base, m)) is not None]
     if json_out:
-        print_json({"baseline": base.name, "alpha": alpha, "beta": beta, "gamma": gamma, "policy": rounding,
-                    "counter": counter.value, "baseline_flops": base_cost.flops, "summary_csv": str(summary),
-                    "models": [m.row() for m in members], "reference_arguments": references})
+        data = {"baseline": base.name, "alpha": recipe.alpha, "beta": recipe.beta, "gamma": recipe.gamma,
+                "strategy": recipe.strategy, "max_resolution": recipe.max_resolution, "policy": recipe.policy,
+                "counter": counter.value, "baseline_flops": base_cost.flops, "summary_csv": str(summary),
+                "models": [m.row() for m in members], "reference_arguments": references}
+        if budget is not None:
+            data["solution"] = _solution_dict(solution)
+        print_json(data)
         return
-    rows = []
-    for m in members:
-        r = m.spec.scaling
-        rows.append([
-            f"{m.phi:g}", f"{r.depth:.3f} / {r.depth_achieved:.3f}", f"{r.width:.3f} / {r.width_achieved:.3f}",
-            f"{r.resolution:.3f} / {r.resolution_achieved:.3f}", m.spec.resolution, fmt_short(m.cost.params, 2),
-            fmt_short(m.cost.flops, 2), f"{m.flops_ratio:.2f}x", f"{2 ** m.phi:.2f}x",
-        ])
-    console.print(table(
-        f"{base.name} scaled by alpha={alpha:g}, beta={beta:g}, gamma={gamma:g} ({rounding} rounding, "
-        f"{counter} counter)",
-        ["phi", "d req / got", "w req / got", "r req / got", "px", "params", "multiply-adds", "/ base", "2^phi"],
-        rows,
-        caption=f"FLOPs are multiply-adds at batch 1; baseline {fmt_flops(base_cost.flops)} at {base.resolution} px. "
-        "'got' is measured on the rounded network (layers, stage channels, pixels).",
-        keep=["phi", "multiply-adds", "/ base", "2^phi"], prefer=["d req / got", "w req / got", "r req / got", "px"],
-        more=str(summary),
-    ))
+    if budget is not None:
+        _print_solution(base, solution)
+    else:
+        _print_family(base, recipe, members, base_cost.flops, counter.value, str(summary))
     if references:
         console.print(table(
             "The same networks in torchvision / timm (EfficientNet-B0 table + multipliers)",
@@ -128,3 +174,115 @@ def scale(
             more="--json",
         ))
     console.print(f"wrote {len(members)} spec file(s) and {summary}")
+
+
+def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strategy: str | None,
+            baseline: str | None, from_: Path | None, policy: PolicyName | None,
+            max_resolution: int | None) -> tuple[NetSpec, Recipe]:
+    """The baseline and how to grow it, from --strategy, --from or --alpha/--beta/--gamma (exactly one)."""
+    given = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is not None]
+    if strategy is not None:
+        if given or from_ is not None:
+            raise UsageError(f"--strategy conflicts with {given[0] if given else '--from'}: a strategy gives alpha, "
+                             "beta and gamma")
+        recipe = Recipe.from_strategy(strategy, get_policy(policy.value if policy else DEFAULT_POLICY).name,
+                                      max_resolution)
+        return load_baseline(baseline or DEFAULT_BASELINE), recipe
+    if from_ is not None:
+        from scalesearch.report.best import load_best
+
+        if given:
+            raise UsageError(f"{given[0]} conflicts with --from, which provides alpha, beta and gamma")
+        best = load_best(from_)
+        if best.record.get("search_finished") is False:
+            err_console.print(f"[yellow]warning:[/] the search behind this best.json ({escape(str(best.path))}) was "
+                              "interrupted: its leader is provisional; rerun the grid command to finish it",
+                              highlight=False, soft_wrap=True)
+        base = best.baseline_spec if baseline is None else load_baseline(baseline)
+        rounding = get_policy(policy.value if policy is not None else best.policy).name
+        return base, Recipe(best.alpha, best.beta, best.gamma, rounding, max_resolution)
+    missing = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is None]
+    if missing:
+        raise UsageError(f"{', '.join(missing)} missing: give --alpha, --beta and --gamma, --strategy, or --from a "
+                         "study")
+    assert alpha is not None and beta is not None and gamma is not None  # narrowed above for the type checker
+    rounding = get_policy(policy.value if policy is not None else DEFAULT_POLICY).name
+    return load_baseline(baseline or DEFAULT_BASELINE), Recipe(alpha, beta, gamma, rounding, max_resolution)
+
+
+def _px(m: Member) -> str:
+    r = m.spec.scaling
+    capped = r is not None and r.max_resolution is not None and m.spec.resolution == r.max_resolution
+    return f"{m.spec.resolution}*" if capped else str(m.spec.resolution)
+
+
+def _cap_note(recipe: Recipe, members: list[Member | None]) -> str:
+    if not any(m is not None and _px(m).endswith("*") for m in members):
+        return ""
+    return (f" px* = capped at --max-resolution {recipe.max_resolution}: beyond it only depth and width grow, "
+            "and '/ base' (the achieved FLOPs factor, also in the spec's scaling.flops_factor) falls below 2^phi.")
+
+
+def _print_family(base: NetSpec, recipe: Recipe, members: list[Member], base_flops: int, counter: str,
+                  summary: str) -> None:
+    rows = []
+    for m in members:
+        r = m.spec.scaling
+        assert r is not None  # every member is made by scale()
+        rows.append([
+            f"{m.phi:g}", f"{r.depth:.3f} / {r.depth_achieved:.3f}", f"{r.width:.3f} / {r.width_achieved:.3f}",
+            f"{r.resolution:.3f} / {r.resolution_achieved:.3f}", _px(m), fmt_short(m.cost.params, 2),
+            fmt_short(m.cost.flops, 2), f"{m.flops_ratio:.2f}x", f"{2 ** m.phi:.2f}x",
+        ])
+    console.print(table(
+        f"{base.name} scaled by {recipe.label()} ({recipe.policy} rounding, {counter} counter)",
+        ["phi", "d req / got", "w req / got", "r req / got", "px", "params", "multiply-adds", "/ base", "2^phi"],
+        rows,
+        caption=f"FLOPs are multiply-adds at batch 1; baseline {fmt_flops(base_flops)} at {base.resolution} px. "
+        "'got' is measured on the rounded network (layers, stage channels, pixels)." + _cap_note(recipe, members),
+        keep=["phi", "multiply-adds", "/ base", "2^phi"], prefer=["d req / got", "w req / got", "r req / got", "px"],
+        more=summary,
+    ))
+
+
+def _solution_dict(s: Solution) -> dict[str, Any]:
+    return {
+        "cost": s.budget.cost, "limit": s.budget.limit, "unit": BUDGET_COSTS[s.budget.cost],
+        "phi": s.chosen.phi, "value": s.budget.of(s.chosen.cost),
+        "next_phi": s.next_step.phi if s.next_step else None,
+        "next_value": s.budget.of(s.next_step.cost) if s.next_step else None,
+        "phi_resolution": s.phi_resolution, "networks_measured": s.networks_measured,
+        "latency": s.chosen.cost.latency.to_dict() if s.chosen.cost.latency else None,
+    }
+
+
+def _ms(x: float) -> str:
+    """A spread bound short enough for an 80-column table: 21, 194, 3.4."""
+    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+
+
+def _print_solution(base: NetSpec, s: Solution) -> None:
+    latency = s.budget.cost == "latency"
+    rows = []
+    for label, m in (("chosen", s.chosen), ("next step", s.next_step)):
+        if m is None:
+            rows.append([label, "-", "-", "-", "-", "-", "beyond the size limits"] + (["-", "-"] if latency else []))
+            continue
+        lat = m.cost.latency
+        rows.append([label, f"{m.phi:g}", _px(m), m.spec.total_layers, fmt_short(m.cost.params, 2),
+                     fmt_short(m.cost.flops, 2), f"{m.flops_ratio:.2f}x"]
+                    + ([f"{lat.median_ms:.1f}", f"{_ms(lat.p10_ms)}-{_ms(lat.p90_ms)}"] if lat and latency else []))
+    caption = (f"phi solved on the measured, rounded network to {s.phi_resolution:g} ({s.networks_measured} "
+               "distinct networks measured): 'next step' is the smallest larger phi whose network exceeds the "
+               "budget. FLOPs are multiply-adds at batch 1." + _cap_note(s.recipe, [s.chosen, s.next_step]))
+    if latency and s.chosen.cost.latency is not None:
+        lat = s.chosen.cost.latency
+        caption += (f" Latency: median ms per pass of {lat.batch} and its p10-p90 spread, {lat.dtype} {lat.mode}, "
+                    f"{lat.threads} thread(s) on {lat.device} ({lat.device_name}). {LATENCY_NOTE}")
+    console.print(table(
+        f"Largest {base.name} within {s.budget.show(s.budget.limit)}: {s.recipe.label()} ({s.recipe.policy} "
+        "rounding)",
+        ["", "phi", "px", "layers", "params", "multiply-adds", "/ base"] + (["ms", "p10-p90"] if latency else []),
+        rows, caption=caption, keep=["", "phi", "multiply-adds"] + (["ms"] if latency else []),
+        prefer=["px", "/ base", "params", "layers"], more="--json",
+    ))

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from scalesearch.errors import FieldError
+from scalesearch.measure.latency import Latency
 from scalesearch.nn import Net, build
 from scalesearch.spec import NetSpec
 
@@ -55,6 +56,8 @@ class Cost:
     parts: tuple[PartCost, ...] = ()
     seconds: float = 0.0
     convention: str = CONVENTION
+    # Measured, not counted: only when asked for (measure(spec, latency=...)); machine-dependent.
+    latency: Latency | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -65,6 +68,8 @@ class Cost:
     def from_dict(cls, data: dict[str, Any]) -> Cost:
         data = dict(data)
         data["parts"] = tuple(PartCost(**p) for p in data.get("parts", ()))
+        if isinstance(data.get("latency"), dict):
+            data["latency"] = Latency.from_dict(data["latency"])
         return cls(**data)
 
 

@@ -21,7 +21,9 @@ from scalesearch.errors import ScaleSearchError, UsageError
 from scalesearch.jsonio import timestamp, write_json
 from scalesearch.ranking import NoiseVerdict, Row
 from scalesearch.record import StudyRecord
+from scalesearch.report.frames import cost_device
 from scalesearch.spec import NetSpec, from_dict, preview as _preview, to_dict
+from scalesearch.units import COST_UNITS
 
 BEST_FORMAT = 1
 PACKAGES = ("scalesearch", "torch", "optuna", "fvcore", "numpy", "pandas", "scikit-learn", "sqlalchemy")
@@ -73,6 +75,10 @@ def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: st
         "leaders": proof.get("leaders"), "rungs": proof.get("rungs", []), "references": proof.get("references", []),
         "baseline": settings["baseline"], "baseline_spec": to_dict(record.baseline_spec), "policy": settings["policy"],
         "target_flops": record.target_flops, "w": record.w,
+        # What the score charged: cost / target, in unit, measured on device (latency only).
+        "cost": {"kind": record.cost, "target": record.target, "unit": COST_UNITS[record.cost],
+                 "value": c.cost(record.cost), "device": cost_device(record)},
+        "latency_ms": c.latency_ms, "activations": c.activations,
         "study": study, "storage": storage, "search_finished": finished, "wall_seconds": round(seconds, 1),
         "invocations": [i.to_dict() for i in record.invocations],
         "command": command, "settings": settings, "versions": versions(),

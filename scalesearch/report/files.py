@@ -29,7 +29,7 @@ def write_outputs(study: object, folder: Path, *, storage: str, command: str, fi
                   seconds: float) -> Outputs:
     """trials.csv always; best.json once some feasible candidate has a score."""
     record, rows, runs = ranked_study(study)
-    table = frame(rows)
+    table = frame(rows, record)
     out = Outputs(table, ranking.noise_verdict(rows), None)
     out.paths["trials"] = write_text_atomic(folder / "trials.csv", table.to_csv(index=False))
     top = ranking.leader(rows)

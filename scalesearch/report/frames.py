@@ -11,15 +11,18 @@ import pandas as pd
 from scalesearch import ranking
 from scalesearch.evidence import Runs
 from scalesearch.record import StudyRecord, network_runs
+from scalesearch.units import COST_UNITS
 
 # Column names are shared with `scale`'s summary.csv where the fact is the same (depth_achieved, ...).
 # accuracy_*, seeds, score* and training_speed are the results at ``rung``, the highest rung the row reached.
 COLUMNS = [
     "rank", "alpha", "beta", "gamma", "reference", "product", "depth_achieved", "width_achieved",
     "resolution_achieved", "layers", "resolution_px", "proxy_resolution_px", "flops", "params", "activations",
-    "flops_ratio", "rung", "accuracy_mean", "accuracy_std", "seeds", "score", "score_std", "training_speed",
-    "status", "seconds", "group", "network", "baseline", "feasible",
+    "latency_ms", "flops_ratio", "rung", "accuracy_mean", "accuracy_std", "seeds", "score", "score_std",
+    "training_speed", "status", "seconds", "group", "network", "baseline", "feasible", "cost", "cost_value",
+    "cost_unit", "cost_device",
 ]
+# The score's cost: which one, its value per row, its unit, and (latency) the machine it was measured on.
 
 
 def ranked_study(study: object) -> tuple[StudyRecord, list[ranking.Row], Runs]:
@@ -27,7 +30,7 @@ def ranked_study(study: object) -> tuple[StudyRecord, list[ranking.Row], Runs]:
     Study)."""
     record = StudyRecord.read(study, getattr(study, "study_name", ""))  # type: ignore[arg-type]
     runs = network_runs(study.get_trials(deepcopy=False))  # type: ignore[attr-defined]
-    return record, ranking.rank_rungs(record.candidates, runs, record.target_flops, record.w), runs
+    return record, ranking.rank_rungs(record.candidates, runs, record.target, record.w, record.cost), runs
 
 
 def ranked_rows(study: object) -> tuple[StudyRecord, list[ranking.Row]]:
@@ -36,13 +39,26 @@ def ranked_rows(study: object) -> tuple[StudyRecord, list[ranking.Row]]:
     return record, rows
 
 
-def frame(rows: list[ranking.Row]) -> pd.DataFrame:
-    """One row per candidate, best first; ``rank`` is empty for rows that do not rank."""
+def cost_device(record: StudyRecord | None) -> str:
+    """'cpu (AMD EPYC), 1 thread(s), batch 1 fp32 eval' for a latency study; '' for counted costs."""
+    lat = record.settings.get("latency") if record is not None else None
+    if not isinstance(lat, dict):
+        return ""
+    return (f"{lat.get('device')} ({lat.get('device_name')}), {lat.get('threads')} thread(s), batch {lat.get('batch')} "
+            f"{lat.get('dtype')} {lat.get('mode')}")
+
+
+def frame(rows: list[ranking.Row], record: StudyRecord | None = None) -> pd.DataFrame:
+    """One row per candidate, best first; ``rank`` is empty for rows that do not rank. With the study's
+    ``record`` the cost columns say what the score charged (else FLOPs, as before costs were a choice)."""
+    kind = record.cost if record is not None else "flops"
+    device = cost_device(record)
     data = []
     for r in rows:
         c, s = r.candidate, r.summary
         data.append({
-            "rank": r.rank, **{k: getattr(c, k) for k in COLUMNS if hasattr(c, k)},
+            "rank": r.rank, **{k: getattr(c, k) for k in COLUMNS if hasattr(c, k) and k != "cost"},
+            "cost": kind, "cost_value": c.cost(kind), "cost_unit": COST_UNITS[kind], "cost_device": device,
             "accuracy_mean": s.accuracy_mean, "accuracy_std": s.accuracy_std, "seeds": s.seeds, "score": r.score,
             "score_std": r.score_std, "status": s.status, "seconds": s.seconds, "rung": r.rung,
             "training_speed": s.training_speed,

@@ -17,10 +17,12 @@ from typing import Any
 
 from scalesearch.errors import FieldError
 from scalesearch.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
+from scalesearch.measure import LatencyConfig
 from scalesearch.record import RECORD_FORMAT, fingerprint
 from scalesearch.search.schedule import Budget, Rung, check_rungs
 from scalesearch.strategies import STRATEGIES
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
+from scalesearch.units import COST_UNITS
 
 
 class Sampler(StrEnum):
@@ -54,9 +56,14 @@ DEFAULT_PROMOTE = 0.3
 class SearchConfig:
     """One search: what `scalesearch grid` runs (the grid sampler by default, or TPE/random search).
     ``target_flops`` None means twice the baseline's fvcore
-    multiply-adds (the phi = 1 target); T only scales every score by the same factor, never the ranking."""
+    multiply-adds (the phi = 1 target); T only scales every score by the same factor, never the ranking.
+    ``cost`` picks what the score charges (flops, activations, params or latency, measured as ``latency``
+    says); ``target`` is then T in that cost's unit (None: twice the baseline's)."""
 
     target_flops: int | None = None
+    cost: str = "flops"
+    target: float | None = None
+    latency: LatencyConfig | None = None  # how latency is timed when cost is latency (None: LatencyConfig())
     w: float = DEFAULT_W
     baseline: str = DEFAULT_BASELINE
     policy: str = "efficientnet"
@@ -92,6 +99,12 @@ class SearchConfig:
                 raise FieldError(name, getattr(self, name), problem)
 
         need(self.target_flops is None or self.target_flops > 0, "target_flops", "must be > 0")
+        need(self.cost in COST_UNITS, "cost", f"choose one of {', '.join(COST_UNITS)}")
+        need(self.target is None or self.target > 0, "target", "must be > 0")
+        need(self.cost == "flops" or self.target_flops is None, "target_flops",
+             f"sets T for the flops cost; with cost {self.cost}, set target instead (in {COST_UNITS[self.cost]})")
+        need(self.cost != "flops" or self.target is None or self.target_flops is None, "target",
+             "and target_flops both set T: give one")
         need(-1 <= self.w <= 1, "w", "must lie in [-1, 1] (the paper uses -0.07)")
         need(self.constraint in CONSTRAINTS, "constraint", f"choose {', '.join(CONSTRAINTS)}")
         need(self.sampler in SAMPLERS, "sampler", f"choose one of {', '.join(SAMPLERS)}")
@@ -132,10 +145,17 @@ class SearchConfig:
     def rung_proxy(self, rung: int) -> ProxyConfig:
         return dataclasses.replace(self.proxy, epochs=self.rungs[rung].epochs)
 
-    def settings(self, baseline_key: str, target_flops: int) -> dict[str, Any]:
+    @property
+    def latency_config(self) -> LatencyConfig | None:
+        """How candidates are timed: only when the score's cost is latency."""
+        return (self.latency or LatencyConfig()) if self.cost == "latency" else None
+
+    def settings(self, baseline_key: str, target_flops: int, cost: dict[str, Any] | None = None) -> dict[str, Any]:
         """The fingerprinted settings, JSON-ready. ``baseline_key`` pins the baseline's structure, so two
-        files named alike but different are told apart; ``target_flops`` is the resolved T."""
-        return {
+        files named alike but different are told apart; ``target_flops`` is the resolved T. ``cost`` holds
+        the cost's settings (cost, target, unit, the latency machine) when the cost is not FLOPs: a FLOPs
+        search keeps the fingerprint it always had."""
+        return {**(cost or {}),
             "baseline": self.baseline, "baseline_architecture": baseline_key, "policy": self.policy,
             "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "tolerance": self.tolerance,
             "constraint": self.constraint, "data": self.data, "proxy": self.proxy_settings(),

@@ -94,7 +94,7 @@ class Objective:
                 raise optuna.TrialPruned(run.result.message or "pruned")
         summary = ranking.summarise(rec.results)
         accuracy = summary.accuracy_mean if summary.ok else 0.0
-        return ranking.score(accuracy, row.flops, self.record.target_flops, self.record.w)
+        return ranking.score(accuracy, row.cost(self.record.cost), self.record.target, self.record.w)
 
     # -- reuse ------------------------------------------------------------------------------------
     def _reuse(self, trial: optuna.Trial, network: Network, rung: int, seed: int) -> SeedRun | None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,16 +13,18 @@ from typing import Any
 
 from scalesearch import strategies
 from scalesearch.baselines import baseline as load_baseline
-from scalesearch.errors import FieldError
+from scalesearch.errors import FieldError, UsageError
 from scalesearch.grid import Ranges
 from scalesearch.jsonio import timestamp
-from scalesearch.measure import measure
+from scalesearch.measure import Cost, measure
+from scalesearch.measure.latency import where
 from scalesearch.record import StudyRecord
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.space import SearchSpace, build_space
 from scalesearch.search.storage import default_url, open_storage
 from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, available_cores, cuda_device_count, load_data, resolve_device
+from scalesearch.units import COST_UNITS
 
 
 @dataclass
@@ -36,6 +39,9 @@ class Plan:
     storage_url: str
     target_flops: int
     baseline_flops: int
+    cost: str = "flops"  # what the score charges (SearchConfig.cost)
+    target: float = 0.0  # T in the cost's unit
+    cost_note: str = ""  # how the cost was measured, for headers: "multiply-adds", "ms on cpu (AMD EPYC), ..."
 
     def __getstate__(self) -> dict[str, Any]:
         # Workers reload the data themselves (cached per process) instead of receiving a pickled copy.
@@ -59,6 +65,13 @@ def check_devices(config: SearchConfig) -> None:
     """Refuse, before minutes of counting, a device that is not here and more workers than the machine
     can run: every worker trains on its own cores (or shares a GPU)."""
     resolve_device(config.proxy.device)
+    if config.latency_config is not None:
+        try:
+            where(config.latency_config)
+        except FieldError:  # a bad --latency-* value: already names its flag
+            raise
+        except UsageError as exc:  # a device that is not here
+            raise UsageError(f"--latency-device: {exc}") from None
     listed = [d.strip() for d in (config.devices or "").split(",") if d.strip()]
     for device in listed:
         resolve_device(device)
@@ -81,9 +94,14 @@ def plan(config: SearchConfig, progress: Callable[[int, int], None] | None = Non
     # The candidates keep the baseline's own class count (the deployed model's cost); only the proxy
     # takes the data's classes (train.proxy_spec).
     data = load_data(config.data)
-    base_flops = measure(base).flops
-    target = config.target_flops or 2 * base_flops
-    settings = config.settings(base.architecture_key(), target)
+    timing = config.latency_config
+    measure_fn = functools.partial(measure, latency=timing) if timing is not None else measure
+    base_cost = measure_fn(base)
+    base_flops = base_cost.flops
+    target = config.target_flops or (int(config.target) if config.cost == "flops" and config.target else 0) or (
+        2 * base_flops)
+    goal, note, extra = _cost_settings(config, base_cost, target)
+    settings = config.settings(base.architecture_key(), target, extra)
     name = config.study_name(settings)
     study_dir = config.study_dir(name)
     url = config.storage or default_url(study_dir)
@@ -91,5 +109,30 @@ def plan(config: SearchConfig, progress: Callable[[int, int], None] | None = Non
         open_storage(url, heartbeat_interval=config.heartbeat_interval, grace_period=config.grace_period)
     space = build_space(base, ranges, tolerance=config.tolerance, constraint=config.constraint,
                         policy=config.policy, proxy=config.proxy, data=data, dedup=config.dedup,
-                        references=[strategies.get(r) for r in config.references], progress=progress)
-    return Plan(config, base, data, space, settings, name, study_dir, url, target, base_flops)
+                        references=[strategies.get(r) for r in config.references], progress=progress,
+                        measure_fn=measure_fn, cost=config.cost)
+    return Plan(config, base, data, space, settings, name, study_dir, url, target, base_flops, config.cost, goal, note)
+
+
+def _cost_settings(config: SearchConfig, base_cost: Cost, target_flops: int) -> tuple[float, str, dict[str, Any]]:
+    """(T in the cost's unit, how the cost is measured, the settings a non-FLOPs cost adds to the fingerprint).
+    The default T is twice the baseline's cost, as for FLOPs: T scales every score alike, never the order."""
+    if config.cost == "flops":
+        return float(target_flops), "multiply-adds", {}
+    if config.cost == "latency":
+        assert base_cost.latency is not None  # measured with config.latency_config
+        lat = base_cost.latency
+        base_value = lat.median_ms
+        note = (f"ms per pass of {lat.batch}, {lat.dtype} {lat.mode}, {lat.threads} thread(s) on {lat.device} "
+                f"({lat.device_name}); only comparable on this machine")
+        machine = {"device": lat.device, "device_name": lat.device_name, "batch": lat.batch, "dtype": lat.dtype,
+                   "mode": lat.mode, "channels_last": lat.channels_last, "threads": lat.threads,
+                   "torch": lat.torch_version}
+    else:
+        base_value = float(base_cost.activations if config.cost == "activations" else base_cost.params)
+        note, machine = COST_UNITS[config.cost], None
+    goal = config.target or 2 * base_value
+    extra: dict[str, Any] = {"cost": config.cost, "target": goal, "cost_unit": COST_UNITS[config.cost]}
+    if machine is not None:
+        extra["latency"] = machine
+    return goal, note, extra

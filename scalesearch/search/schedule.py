@@ -176,14 +176,14 @@ def tally(trials: Iterable[FrozenTrial]) -> Tally:
 
 def rows(record: StudyRecord, tl: Tally) -> list[ranking.Row]:
     """The ranking as it stands (the one in ``scalesearch.ranking``): highest rung first."""
-    return ranking.rank_rungs(record.candidates, tl.runs, record.target_flops, record.w)
+    return ranking.rank_rungs(record.candidates, tl.runs, record.target, record.w, record.cost)
 
 
 def rung_rows(record: StudyRecord, tl: Tally, rung: int, networks: Iterable[int] | None = None) -> list[ranking.Row]:
     """The ranking of one rung's results alone (optionally only some networks): what promotions read."""
     runs = tl.runs.get(rung, {})
     keep = set(runs) if networks is None else set(networks) & set(runs)
-    return ranking.rank(record.candidates, {n: runs[n] for n in keep}, record.target_flops, record.w)
+    return ranking.rank(record.candidates, {n: runs[n] for n in keep}, record.target, record.w, record.cost)
 
 
 def promotions(budget: Budget, record: StudyRecord, tl: Tally) -> list[list[int]]:

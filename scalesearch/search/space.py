@@ -72,6 +72,7 @@ class Candidate:
             group=self.group, network=self.proxy_group, architecture=self.cost.architecture,
             proxy_architecture=self.proxy_key, baseline=self.is_baseline, feasible=self.feasible,
             reference=self.reference,
+            latency_ms=self.cost.latency.median_ms if self.cost.latency is not None else None,
         )
 
 
@@ -104,13 +105,15 @@ def _candidate_spec(base: NetSpec, a: float, b: float, g: float, policy: str) ->
     return scale(base, depth=a, width=b, resolution=g, policy=policy, coefficients=(a, b, g, 1.0))
 
 
-def _empty_message(ranges: Ranges, tolerance: float, constraint: str, seen: Iterable[float]) -> str:
+def _empty_message(ranges: Ranges, tolerance: float, constraint: str, seen: Iterable[float],
+                   cost: str = "flops") -> str:
     lo, hi = band(tolerance)
     values = list(seen)
     span = f"; the grid's {'measured ratios' if constraint == 'measured' else 'products'} run " \
            f"{min(values):.3f}..{max(values):.3f}" if values else ""
+    ratio = f"{'FLOPs' if cost == 'flops' else cost} ratio"
     return (f"no grid point satisfies the {constraint} constraint {float(lo):g} <= "
-            f"{'FLOPs ratio' if constraint == 'measured' else 'alpha*beta^2*gamma^2'} <= {float(hi):g}{span}: "
+            f"{ratio if constraint == 'measured' else 'alpha*beta^2*gamma^2'} <= {float(hi):g}{span}: "
             f"widen --tolerance (now {tolerance:g}) or the --alpha/--beta/--gamma ranges "
             f"({' / '.join(ranges.text)})")
 
@@ -128,11 +131,14 @@ def build_space(
     references: Sequence[Strategy] = (),
     measure_fn: Callable[[NetSpec], Cost] = measure,
     progress: Callable[[int, int], None] | None = None,
+    cost: str = "flops",
 ) -> SearchSpace:
     """Enumerate, filter, build and measure the candidates; assign collapse and proxy groups.
 
     ``proxy`` and ``data`` define the trained network; without them each collapse group is its own proxy
     group. ``dedup=False`` gives every triple its own proxy group (for benchmarks of what dedup saves).
+    ``cost`` is the score's cost: the measured constraint keeps that cost's ratio to the baseline's in the
+    band (``measure_fn`` must then measure it: latency needs a latency config).
     Raises SearchError when nothing is feasible, naming what to widen.
     """
     if constraint not in CONSTRAINTS:
@@ -147,7 +153,7 @@ def build_space(
             raise SearchError(_empty_message(ranges, tolerance, constraint,
                                              [float(product(*p)) for p in ranges.points()]))
     else:
-        points = _measured_feasible(base, ranges, tolerance, policy, base_cost, measure_fn, progress)
+        points = _measured_feasible(base, ranges, tolerance, policy, base_cost, measure_fn, progress, cost)
 
     # The baseline always comes first, whether or not (1, 1, 1) satisfies the constraint; reference points
     # off the grid come last, feasible only if they satisfy it.
@@ -195,12 +201,25 @@ def build_space(
     return SearchSpace(base, candidates, constraint, tolerance, ranges.size, groups)
 
 
+def _value(cost: Cost, kind: str) -> float:
+    if kind == "latency":
+        if cost.latency is None:
+            raise SearchError("the latency cost needs candidates measured with a latency config")
+        return cost.latency.median_ms
+    return float({"flops": cost.flops, "activations": cost.activations, "params": cost.params}[kind])
+
+
 def _measured_feasible(base: NetSpec, ranges: Ranges, tolerance: float, policy: str, base_cost: Cost,
                        measure_fn: Callable[[NetSpec], Cost],
-                       progress: Callable[[int, int], None] | None) -> list[tuple[float, float, float]]:
-    """Points whose fvcore FLOPs ratio lies in [lo, hi]. Each distinct network is counted once (the cost
-    cache keys on the architecture), and a meta-device screen skips exact counts far outside the band."""
+                       progress: Callable[[int, int], None] | None,
+                       kind: str = "flops") -> list[tuple[float, float, float]]:
+    """Points whose measured ratio of the ``kind`` cost (fvcore FLOPs by default) lies in [lo, hi]. Each
+    distinct network is measured once (the caches key on the architecture), and a meta-device screen skips
+    exact measurements far outside the band. Latency has no cheap screen: its points are screened on the
+    FLOPs ratio with a wide margin (a network at a quarter or four times the band's FLOPs is not timed)."""
     lo, hi = band(tolerance)
+    margin = (0.25, 4.0) if kind == "latency" else (1 - _SCREEN_MARGIN, 1 + _SCREEN_MARGIN)
+    screen_kind = "flops" if kind == "latency" else kind
     screen_base = measure(base, counter="meta")
     by_key: dict[str, float] = {}
     kept: list[tuple[float, float, float]] = []
@@ -210,9 +229,9 @@ def _measured_feasible(base: NetSpec, ranges: Ranges, tolerance: float, policy: 
         spec = _candidate_spec(base, *p, policy)
         key = spec.architecture_key()
         if key not in by_key:
-            rough = measure(spec, counter="meta").flops / screen_base.flops
-            if float(lo) * (1 - _SCREEN_MARGIN) <= rough <= float(hi) * (1 + _SCREEN_MARGIN):
-                by_key[key] = measure_fn(spec).flops / base_cost.flops
+            rough = _value(measure(spec, counter="meta"), screen_kind) / _value(screen_base, screen_kind)
+            if float(lo) * margin[0] <= rough <= float(hi) * margin[1]:
+                by_key[key] = _value(measure_fn(spec), kind) / _value(base_cost, kind)
             else:
                 by_key[key] = rough  # far outside the band: the exact count cannot bring it in
         ratio = by_key[key]
@@ -222,5 +241,5 @@ def _measured_feasible(base: NetSpec, ranges: Ranges, tolerance: float, policy: 
         if progress is not None:
             progress(i + 1, len(points))
     if not kept:
-        raise SearchError(_empty_message(ranges, tolerance, "measured", ratios))
+        raise SearchError(_empty_message(ranges, tolerance, "measured", ratios, kind))
     return kept

@@ -10,34 +10,10 @@ import torch
 
 from scalesearch.errors import UsageError
 
-DEVICE_FORMS = "auto, cpu, cuda, cuda:N or mps"
+# Re-exported: training has always resolved its --device here; the check itself is shared with measure.
+from scalesearch.nn.device import DEVICE_FORMS, present_devices, resolve_device  # noqa: F401
+
 _threads_set: int | None = None  # what set_threads chose in this process; None until someone calls it
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then MPS, then CPU. An explicit device that is not there is a UsageError."""
-    name = name.strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"device {name!r}: use {DEVICE_FORMS}") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError(f"device {name!r}: this torch build sees no CUDA GPU; use --device cpu or auto")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) visible")
-    elif device.type == "mps":
-        if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-            raise UsageError(f"device {name!r}: MPS is not available here; use --device cpu or auto")
-    elif device.type != "cpu":
-        raise UsageError(f"device {name!r}: use {DEVICE_FORMS}")
-    return device
 
 
 def available_cores() -> int:

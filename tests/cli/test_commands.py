@@ -126,6 +126,23 @@ def test_scale_down_with_negative_phi(tmp_path):
         (["scale", "--phi", "1", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--format", "xml"],
          "'--format': 'xml' is not one of 'yaml', 'json'"),
         (["baselines", "--save", "out.txt"], ".csv or .json"),
+        (["scale", "--phi", "1", "--target-flops", "2G", "--strategy", "paper"], "--phi and --target-flops together"),
+        (["scale", "--target-flops", "2G", "--target-params", "20M", "--strategy", "paper"], "give one budget"),
+        (["scale", "--strategy", "paper"], "--phi missing"),
+        (["scale", "--phi", "1", "--strategy", "papr"], "did you mean 'paper'"),
+        (["scale", "--phi", "1", "--strategy", "paper", "--alpha", "1.2"], "--strategy conflicts with --alpha"),
+        (["scale", "--strategy", "paper", "--target-flops", "100M", "--counter", "meta"],
+         "--target-flops '100,000,000 multiply-adds': below the baseline's cost: efficientnet-b0 at phi 0 costs "
+         "385,814,752 multiply-adds"),
+        (["scale", "--strategy", "paper", "--target-latency", "400M"], "--target-latency '400M': has no time unit"),
+        (["scale", "--strategy", "paper", "--target-flops", "5ms"], "--target-flops '5ms': is a duration"),
+        (["scale", "--strategy", "paper", "--target-latency", "5ms", "--latency-device", "cuda:3"],
+         "--latency-device: device 'cuda:3'"),
+        (["scale", "--strategy", "paper", "--phi", "1", "--max-resolution", "16"], "--max-resolution 16: must be"),
+        (["flops", "--latency", "--latency-batch", "0"], "--latency-batch 0: must be an integer >= 1"),
+        (["flops", "--latency", "--latency-dtype", "fp16"], "fp16 needs an accelerator"),
+        (["flops", "--latency", "--latency-mode", "infer"], "'--latency-mode': 'infer' is not one of"),
+        (["flops", "--latency", "--latency-device", "tpu"], "--latency-device: device 'tpu': use"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, monkeypatch):
@@ -134,6 +151,66 @@ def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, monkeypatch)
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_scale_with_a_strategy_and_a_cap(tmp_path):
+    result = run("scale", "--strategy", "paper", "--phi", "3:4", "--max-resolution", "300", "--counter", "meta",
+                 "--out", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["alpha"], data["beta"], data["gamma"], data["strategy"]) == (1.2, 1.1, 1.15, "paper")
+    assert [m["resolution_px"] for m in data["models"]] == [300, 300]
+    assert all(m["max_resolution"] == 300 and m["flops_ratio"] < 2 ** m["phi"] for m in data["models"])
+    spec = load_spec(data["models"][0]["spec_file"])
+    assert spec.scaling.strategy == "paper" and spec.scaling.max_resolution == 300 and spec.scaling.flops_factor
+    table = " ".join(run("scale", "--strategy", "paper", "--phi", "3", "--max-resolution", "300", "--counter",
+                         "meta", "--out", str(tmp_path)).output.split())
+    assert "300*" in table and "capped at --max-resolution 300" in table and "strategy paper" in table
+
+
+def test_scale_solves_phi_for_a_budget(tmp_path):
+    result = run("scale", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--target-flops", "2G",
+                 "--counter", "meta", "--out", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    sol = data["solution"]
+    assert sol["value"] <= 2e9 < sol["next_value"] and sol["next_phi"] == pytest.approx(sol["phi"] + 0.01)
+    assert [m["phi"] for m in data["models"]] == [sol["phi"]]
+    table = run("scale", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--target-flops", "2G",
+                "--counter", "meta", "--out", str(tmp_path)).output
+    assert "chosen" in table and "next step" in table and f"{sol['phi']:g}" in table
+
+
+def test_scale_solves_phi_for_a_latency_budget(tiny_spec, tmp_path):
+    path = save_spec(tiny_spec, tmp_path / "tiny.yaml")
+    args = ["scale", "--baseline", str(path), "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15",
+            "--target-latency", "20ms", "--latency-threads", "1", "--counter", "meta", "--out", str(tmp_path)]
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    sol = json.loads(result.stdout)["solution"]
+    assert sol["unit"] == "ms" and sol["value"] <= 20 < sol["next_value"] and sol["latency"]["threads"] == 1
+    table = " ".join(run(*args).output.split())
+    assert "within 20.00 ms" in table and "p10-p90" in table and "same machine" in table
+
+
+def test_flops_latency_is_timed_and_stated(tiny_spec, tmp_path):
+    path = save_spec(tiny_spec, tmp_path / "tiny.yaml")
+    result = run("flops", "--baseline", str(path), "--latency", "--latency-threads", "1", "--json")
+    assert result.exit_code == 0, result.output
+    lat = json.loads(result.stdout)["cost"]["latency"]
+    assert lat["median_ms"] > 0 and lat["threads"] == 1 and lat["device"] == "cpu" and lat["device_name"]
+    table = run("flops", "--baseline", str(path), "--latency", "--latency-threads", "1", "--retime").output
+    assert "p10-p90" in table and "1 thread(s)" in table and "same machine" in table
+
+
+def test_absent_latency_device_names_the_present_ones():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    result = run("flops", "--latency", "--latency-device", "cuda:1")
+    assert result.exit_code == 2 and "devices here: cpu" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_malformed_spec_file_names_field_and_line(tmp_path):

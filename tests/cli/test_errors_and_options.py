@@ -61,7 +61,7 @@ def test_field_error_names_the_flag_that_set_the_field(field: str, shown: str) -
 
 
 def test_field_error_from_the_library_under_a_real_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(spec, counter):
+    def refuse(spec, counter, **_):
         raise FieldError("counter", counter, "not available on this machine")
 
     monkeypatch.setattr("scalesearch.cli.flops.measure", refuse)
@@ -116,8 +116,9 @@ def test_a_chosen_value_reaches_the_library_as_a_plain_name() -> None:
 
 
 @pytest.mark.parametrize(("command", "panels"), [
-    ("flops", ["Network", "Output"]),
-    ("scale", ["Network", "Output"]),
+    ("flops", ["Network", "Latency (measured: depends on the machine)", "Output"]),
+    ("scale", ["Network", "Budget (solves phi instead of --phi)", "Latency (measured: depends on the machine)",
+               "Output"]),
     ("train", ["Network", "Proxy training", "Output"]),
     ("baselines", ["Output"]),
 ])

@@ -188,3 +188,52 @@ def test_sqlite_storage_below_a_regular_file_is_one_line(tiny_file: Path, tmp_pa
                  "--storage", f"sqlite:///{blocker}/study.db")
     assert result.exit_code == 4 and "cannot create the folder" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_a_latency_cost_search_records_its_cost_everywhere(small_config, tmp_path: Path) -> None:
+    import search_fakes
+
+    from scalesearch.measure import LatencyConfig
+    from scalesearch.report.files import write_outputs
+    from scalesearch.search.run import run_search
+
+    timing = LatencyConfig(threads=1, warmup=1, repeats=3, min_repeats=3, budget_seconds=0.2)
+    config = small_config.replace(cost="latency", target=5.0, latency=timing, confirm=0)
+    outcome = run_search(config, trainer=search_fakes.fake_train)
+    assert outcome.plan.cost == "latency" and outcome.plan.target == 5.0
+    assert "ms per pass of 1" in outcome.plan.cost_note and "only comparable on this machine" in outcome.plan.cost_note
+    frame, _, paths = write_outputs(outcome.study, tmp_path / "out", storage="sqlite", command="x", finished=True,
+                                    seconds=1.0)
+    assert set(frame["cost"]) == {"latency"} and set(frame["cost_unit"]) == {"ms"}
+    assert (frame["latency_ms"] > 0).all() and (frame["cost_value"] == frame["latency_ms"]).all()
+    assert {"flops", "activations"} <= set(frame.columns) and "1 thread(s)" in frame["cost_device"].iloc[0]
+    best = json.loads(paths["best"].read_text())
+    assert best["cost"]["kind"] == "latency" and best["cost"]["unit"] == "ms" and best["cost"]["target"] == 5.0
+    assert best["latency_ms"] == best["cost"]["value"] and best["cost"]["device"]
+    # the leader is the best accuracy x (latency / 5 ms)^w among the ranked rows
+    ranked = frame[frame["rank"].notna()]
+    expected = ranked["accuracy_mean"] * (ranked["latency_ms"] / 5.0) ** config.w
+    assert list(ranked["score"]) == pytest.approx(list(expected))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cost", "latency", "--target", "400M"], "--target '400M': has no time unit"),
+    (["--cost", "latency", "--target-flops", "400M"], "--target-flops 400000000: sets T for the flops cost"),
+    (["--cost", "flops", "--target", "5ms"], "--target '5ms': is a duration"),
+    (["--cost", "latency", "--latency-device", "cuda:7"], "--latency-device: device 'cuda:7'"),
+    (["--cost", "speed"], "'--cost': 'speed' is not one of"),
+])
+def test_bad_cost_input_is_one_line(tiny_file: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    result = run("grid", "--baseline", str(tiny_file), "--data", "synthetic", "--out", str(tmp_path), "--dry-run",
+                 *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_dry_run_with_a_measured_activations_band(tiny_file: Path, tmp_path: Path) -> None:
+    result = run("grid", "--baseline", str(tiny_file), *SMALL, "--cost", "activations", "--constraint", "measured",
+                 "--out", str(tmp_path), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    base = rows[0]["activations"]
+    assert all(1.8 <= r["activations"] / base <= 2.2 + 1e-9 for r in rows[1:]) and len(rows) > 1
