@@ -22,14 +22,15 @@ from scalesearch.record import network_runs
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.plan import plan
 from scalesearch.search.run import run_search
+from scalesearch.search.schedule import Rung
 from scalesearch.train import ProxyConfig, load_data
 
 
 def trained_compute(study, images: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(runs trained, epochs x images) over the study's finished trials, reused results excluded."""
     runs = work = 0
-    for rs in network_runs(study.trials).values():
-        for r in rs:
+    for per_network in network_runs(study.trials).values():
+        for r in (r for rs in per_network.values() for r in rs):
             if r.reused is None:
                 runs += 1
                 work += r.result.epochs_run * images
@@ -64,8 +65,9 @@ def main() -> None:
         subset = args.train_subset or None
         images = min(subset or 10**12, len(load_data(args.data).train_y))
         base = SearchConfig(baseline=args.baseline, alpha=args.alpha, beta=args.beta, gamma=args.gamma,
-                            tolerance=args.tolerance, data=args.data, confirm=0, workers=args.workers,
-                            proxy=ProxyConfig(epochs=args.epochs, train_subset=subset, batch_size=64),
+                            tolerance=args.tolerance, data=args.data, workers=args.workers,
+                            rungs=(Rung(args.epochs, 1),), references=(),
+                            proxy=ProxyConfig(train_subset=subset, batch_size=64),
                             out=Path(tmp) / "results")
         # Count every network's cost once before timing: the cost cache is shared by both arms, and the
         # arm that ran first would otherwise pay for it alone.

@@ -27,7 +27,7 @@ def rows_and_runs(accs: dict[int, dict[int, list[float]]], refs: dict[int, str] 
     nets = sorted({n for per in accs.values() for n in per})
     cands = [row(n, n, (1.0 + n / 10, 1.0, 1.0), 2 * TARGET, reference=refs.get(n, "")) for n in nets]
     runs = {r: {n: [run(s, a) for s, a in enumerate(v)] for n, v in per.items()} for r, per in accs.items()}
-    return rank_rungs(cands, runs), runs
+    return rank_rungs(cands, runs, TARGET, W), runs
 
 
 def test_rung_stats_report_spread_noise_and_agreement() -> None:

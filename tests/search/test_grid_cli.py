@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from scalesearch.cli.main import app
 from scalesearch.errors import UsageError
 from scalesearch.report.best import load_best
+from scalesearch.search.schedule import Rung
 
 runner = CliRunner()
 SMALL = ["--data", "synthetic", "--alpha", "1.0:2.0:0.2", "--beta", "1.0:1.4:0.2", "--gamma", "1.0:1.4:0.2",
@@ -198,12 +199,12 @@ def test_a_latency_cost_search_records_its_cost_everywhere(small_config, tmp_pat
     from scalesearch.search.run import run_search
 
     timing = LatencyConfig(threads=1, warmup=1, repeats=3, min_repeats=3, budget_seconds=0.2)
-    config = small_config.replace(cost="latency", target=5.0, latency=timing, confirm=0)
+    config = small_config.replace(cost="latency", target=5.0, latency=timing, rungs=(Rung(2, 1),))
     outcome = run_search(config, trainer=search_fakes.fake_train)
     assert outcome.plan.cost == "latency" and outcome.plan.target == 5.0
     assert "ms per pass of 1" in outcome.plan.cost_note and "only comparable on this machine" in outcome.plan.cost_note
-    frame, _, paths = write_outputs(outcome.study, tmp_path / "out", storage="sqlite", command="x", finished=True,
-                                    seconds=1.0)
+    out = write_outputs(outcome.study, tmp_path / "out", storage="sqlite", command="x", finished=True, seconds=1.0)
+    frame, paths = out.frame, out.paths
     assert set(frame["cost"]) == {"latency"} and set(frame["cost_unit"]) == {"ms"}
     assert (frame["latency_ms"] > 0).all() and (frame["cost_value"] == frame["latency_ms"]).all()
     assert {"flops", "activations"} <= set(frame.columns) and "1 thread(s)" in frame["cost_device"].iloc[0]
