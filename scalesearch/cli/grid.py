@@ -262,11 +262,11 @@ def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound
         name = "" if pd.isna(r["rank"]) else str(int(r["rank"]))
         if r["baseline"]:
             name = f"{name} (base)" if name else "base"
-        if isinstance(r.get("reference"), str) and r.get("reference"):
-            name = f"{name} {r['reference']}".strip()
+        ref = r.get("reference")
+        ref = ref if isinstance(ref, str) and ref else "-"
         kind = r.get("cost", "flops")
         rows.append([
-            name, f"{r['alpha']:g}", f"{r['beta']:g}", f"{r['gamma']:g}", f"{r['product']:.3f}",
+            name, f"{r['alpha']:.4g}", f"{r['beta']:.4g}", f"{r['gamma']:.4g}", ref, f"{r['product']:.3f}",
             str(int(r["resolution_px"])), format_size(r["flops"]), f"{r['flops_ratio']:.2f}x",
             format_size(r["params"]), acc, str(int(r.get("rung", 0))), str(int(r["seeds"])),
             "-" if math.isnan(r["score"]) else f"{r['score']:.4f}", r["status"], str(int(r["group"])),
@@ -274,12 +274,14 @@ def ranked_table(frame: pd.DataFrame, *, limit: int = 15, title: str = "Compound
              if kind not in ("flops", "params") else []))
     kinds = set(shown["cost"]) if "cost" in shown else {"flops"}
     extra = [f"{k} ({COST_UNITS[k]})" for k in kinds if k not in ("flops", "params")]
-    columns = ["#", "alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params", "proxy acc",
+    columns = ["#", "alpha", "beta", "gamma", "reference", "a*b^2*g^2", "px", FLOPS_HEADER, "ratio", "params",
+               "proxy acc",
                "rung", "seeds", "score", "status", "group"] + extra[:1]
     # What a narrow terminal keeps, most important first (the issue's order); the rest is in trials.csv.
     keep = ["#", "alpha", "beta", "gamma", FLOPS_HEADER, *extra[:1], "proxy acc", "score"]
     return table(title, columns, rows, caption=caption, keep=keep,
-                 prefer=["rung", "seeds", "ratio", "status", "params"], merge=["alpha", "beta", "gamma"], more=more)
+                 prefer=["rung", "reference", "seeds", "ratio", "status", "params"], merge=["alpha", "beta", "gamma"],
+                 more=more)
 
 
 def _references(value: str) -> tuple[str, ...]:

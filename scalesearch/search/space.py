@@ -170,7 +170,7 @@ def build_space(
     proxy_of: dict[str, int] = {}
     for i, (a, b, g) in enumerate(ordered):
         spec = _candidate_spec(base, a, b, g, policy)
-        cost = measure_fn(spec)
+        measured = measure_fn(spec)
         key = spec.architecture_key()
         group = group_of.setdefault(key, len(group_of))
         if proxy is not None and data is not None:
@@ -181,14 +181,15 @@ def build_space(
         unit = f"{a}:{b}:{g}" if not dedup else pkey
         pgroup = proxy_of.setdefault(unit, len(proxy_of))
         prod = float(product(a, b, g))
-        ratio = cost.flops / base_cost.flops
+        ratio = measured.flops / base_cost.flops
         if (a, b, g) in grid_points:
             feasible = True
         else:  # the baseline, or a reference point off the grid: the constraint decides
-            value = product(a, b, g) if constraint == "formula" else Decimal(repr(ratio))
+            value = product(a, b, g) if constraint == "formula" else \
+                Decimal(repr(_value(measured, cost) / _value(base_cost, cost)))
             feasible = lo <= value <= hi
         candidates.append(Candidate(
-            alpha=a, beta=b, gamma=g, product=prod, spec=spec, cost=cost,
+            alpha=a, beta=b, gamma=g, product=prod, spec=spec, cost=measured,
             flops_ratio=ratio, group=group, proxy_key=pkey, proxy_group=pgroup,
             proxy_resolution=pres, is_baseline=(a, b, g) == baseline_point, feasible=feasible,
             reference="+".join(names.get((a, b, g), [])),
