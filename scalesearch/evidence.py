@@ -235,7 +235,7 @@ def leaders(rows: Sequence[Row], runs: Runs) -> Leaders:
     elif n <= 3:
         note = f"{n} networks are indistinguishable at rung {top.rung}: any of them is a sound choice"
     else:
-        note = (f"{n} of {len(speakers_at(rows, top.rung))} networks at rung {top.rung} are indistinguishable: "
+        note = (f"{n} of {len(rivals) + 1} networks at rung {top.rung} are indistinguishable: "
                 "the search cannot single out a winner; more seeds or epochs at the last rung (--rungs), or "
                 "harder data, would shrink the set")
     return Leaders(top.rung, members, top, True, note)

@@ -142,9 +142,6 @@ class SearchConfig:
             out["epochs"] = self.rungs[rung].epochs
         return out
 
-    def rung_proxy(self, rung: int) -> ProxyConfig:
-        return dataclasses.replace(self.proxy, epochs=self.rungs[rung].epochs)
-
     @property
     def latency_config(self) -> LatencyConfig | None:
         """How candidates are timed: only when the score's cost is latency."""
