@@ -15,13 +15,14 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from scalesearch.ranking import NOISE_Z, Row, per_seed
 from scalesearch.record import SeedRun, StudyRecord
 from scalesearch.runs import RunStatus
 
 Runs = Mapping[int, Mapping[int, Sequence[SeedRun]]]  # rung -> network -> seed runs
+K = TypeVar("K")
 SATURATED = 0.985  # mean accuracy over a rung's networks at or above this: a handful of errors separate them
 
 
@@ -165,27 +166,54 @@ class Comparison:
         return self.margin > NOISE_Z * self.standard_error
 
 
+@dataclass(frozen=True)
+class Paired:
+    """One side against another over their common seeds: means, mean paired difference and its standard
+    error (None with one common seed and nothing to pool with)."""
+
+    seeds: int
+    lead_mean: float
+    other_mean: float
+    margin: float  # mean of (lead - other) over the common seeds
+    standard_error: float | None
+
+    @property
+    def distinguishable(self) -> bool | None:
+        if self.standard_error is None:
+            return None
+        return self.margin > NOISE_Z * self.standard_error
+
+
+def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]]) -> dict[K, Paired]:
+    """``lead``'s per-seed values against each of ``others``' (seed -> value), paired over common seeds. The
+    variance of the paired differences is pooled over every comparison with 2+ common seeds (each alone rests
+    on a few seeds: too few to trust). Others without a common seed are left out."""
+    diffs: list[tuple[K, list[float], list[float]]] = []
+    for key, mine in others.items():
+        common = sorted(set(mine) & set(lead))
+        if common:
+            diffs.append((key, [lead[s] for s in common], [mine[s] for s in common]))
+    parts = [(len(a), statistics.variance([x - y for x, y in zip(a, b, strict=True)])) for _, a, b in diffs
+             if len(a) >= 2]
+    dof = sum(k - 1 for k, _ in parts)
+    pooled = sum((k - 1) * v for k, v in parts) / dof if dof else None
+    out: dict[K, Paired] = {}
+    for key, a, b in diffs:
+        k = len(a)
+        se = math.sqrt(pooled / k) if pooled is not None else None
+        margin = statistics.fmean(x - y for x, y in zip(a, b, strict=True))
+        out[key] = Paired(k, statistics.fmean(a), statistics.fmean(b), margin, se)
+    return out
+
+
 def compare(leader: Row, others: Sequence[Row], runs: Runs, rung: int) -> list[Comparison]:
     """Paired comparisons of ``leader`` with each of ``others`` at ``rung``; the variance of the paired
     differences is pooled over all of them."""
     at = runs.get(rung, {})
     lead = seed_scores(leader, at.get(leader.network, ()))
-    diffs: list[tuple[Row, dict[int, float], dict[int, float]]] = []
-    for row in others:
-        mine = seed_scores(row, at.get(row.network, ()))
-        common = sorted(set(mine) & set(lead))
-        if common:
-            diffs.append((row, {s: lead[s] for s in common}, {s: mine[s] for s in common}))
-    parts = [(len(a), statistics.variance([a[s] - b[s] for s in a])) for _, a, b in diffs if len(a) >= 2]
-    dof = sum(k - 1 for k, _ in parts)
-    pooled = sum((k - 1) * v for k, v in parts) / dof if dof else None
-    out = []
-    for row, a, b in diffs:
-        k = len(a)
-        margin = statistics.fmean(a[s] - b[s] for s in a)
-        se = math.sqrt(pooled / k) if pooled is not None else None
-        out.append(Comparison(row, rung, k, statistics.fmean(a.values()), statistics.fmean(b.values()), margin, se))
-    return out
+    mine = {i: seed_scores(row, at.get(row.network, ())) for i, row in enumerate(others)}
+    return [Comparison(others[i], rung, p.seeds, p.lead_mean, p.other_mean, p.margin, p.standard_error)
+            for i, p in paired(lead, mine).items()]
 
 
 @dataclass(frozen=True)
