@@ -462,7 +462,7 @@ def write_files(result: Comparison, out: Path) -> dict[str, Path]:
     paths = {"csv": write_text_atomic(out / "compare.csv", frame.to_csv(index=False)),
              "json": write_json(out / "compare.json", data)}
     title = (f"{result.baseline.name} at phi {result.phi:g}: {result.target_flops:,} multiply-adds "
-             f"({result.config.seeds} seeds, {result.config.proxy.epochs} epochs, {result.config.data})")
+             f"({result.config.seeds} seed(s), {result.config.proxy.epochs} epoch(s), {result.config.data})")
     note = ("Label above each bar: its measured FLOPs / the target. " + result.verdict.summary())
     paths["png"] = save_figure(compare_figure(data["rows"], title, note), out / "compare.png")
     return paths

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from click.core import ParameterSource
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from scalesearch import compare as lib
@@ -96,7 +95,7 @@ def compare(
     on your data with paired seeds; a rerun resumes from the proxy-run cache."""
     base, coefficients, pol, settings, source = _inputs(from_, baseline, alpha, beta, gamma, policy)
     proxy, study_seeds = lib.study_proxy(settings, epochs) if settings else (None, None)
-    given = {name: ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in STUDY_PROXY}
+    given = {name: _typed(ctx, name) for name in STUDY_PROXY}
     values = {"batch_size": batch_size, "base_resolution": base_resolution, "proxy_width": proxy_width,
               "train_subset": train_subset, "optimizer": optimizer.value, "lr": lr, "weight_decay": weight_decay}
     if proxy is not None:  # the study's settings, overridden only by what was typed
@@ -123,9 +122,11 @@ def compare(
     runs = len(planned) * config.seeds
     if todo:
         seconds = lib.estimate_seconds(planned, dataset, config, todo)
-        err_console.print(f"{len(todo)} of {runs} proxy runs to train ({runs - len(todo)} in the cache), "
-                          f"{config.proxy.epochs} epochs each: about {_duration(seconds)} on "
-                          f"{lib.device_description(config.proxy)} (Ctrl-C keeps finished runs; rerun to resume)",
+        epochs = f"{config.proxy.epochs} epoch{'s' * (config.proxy.epochs != 1)}"
+        err_console.print(f"{len(todo)} proxy run(s) to train, {epochs} each (the rest of the {runs} rows x seeds "
+                          "are in the cache or shared by rows that build the same network); training steps about "
+                          f"{_duration(seconds)} on {lib.device_description(config.proxy)}, timed per network, plus "
+                          "a few seconds per run to build and evaluate. Ctrl-C keeps finished runs; rerun to resume.",
                           highlight=False, soft_wrap=True)
     else:
         err_console.print(f"all {runs} proxy runs are in the cache: nothing to train", highlight=False)
@@ -141,6 +142,13 @@ def compare(
         print_json({**result.to_dict(), "files": {k: str(v) for k, v in paths.items()}})
         return
     _print(result, paths)
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given on the command line (not its default). Compared by name: Typer bundles
+    its own click, whose ParameterSource enum is not importable as ``click``."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def _inputs(from_: Path | None, baseline: str | None, alpha: float | None, beta: float | None, gamma: float | None,
@@ -223,7 +231,7 @@ def _print(result: lib.Comparison, paths: dict[str, Path]) -> None:
         caption=f"d, w, r: achieved multipliers of the rounded network (layers, stage channels, pixels) vs the "
         f"baseline; FLOPs measured ({c.counter}) within {c.tolerance:.0%} of the target; compound = alpha, beta, "
         f"gamma = {a:g}, {b:g}, {g:g}; phi: each strategy's solved phi. Accuracy: proxy validation top-1, mean ± "
-        f"seed std over {c.seeds} paired seed(s), {c.proxy.epochs} epochs on {c.data}.",
+        f"seed std over {c.seeds} paired seed(s), {c.proxy.epochs} epoch(s) on {c.data}.",
         keep=["model", "d", "w", "r", "FLOPs (multiply-adds)", "accuracy"], prefer=["/ target", "params"],
         more=str(paths["csv"]),
     ))

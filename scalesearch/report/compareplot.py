@@ -6,6 +6,7 @@ Built on ``matplotlib.figure.Figure`` (no pyplot), like the study's plots.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ def compare_figure(rows: Sequence[dict[str, Any]], title: str, note: str) -> Fig
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
-    fig.text(0.01, 0.005, note, fontsize=7, color="0.3")
+    fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))  # room for the note below the axes
+    fig.text(0.01, 0.005, textwrap.fill(note, 150), fontsize=7, color="0.3")
     return fig
 
 
