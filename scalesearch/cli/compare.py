@@ -236,8 +236,8 @@ def _print(result: lib.Comparison, paths: dict[str, Path]) -> None:
         more=str(paths["csv"]),
     ))
     for line in result.verdict.lines():
-        console.print(line, highlight=False, soft_wrap=True)
-    console.print(f"test: {lib.RULE}", highlight=False, soft_wrap=True, style="dim")
+        console.print(line, highlight=False)  # wrapped at words to the terminal, like the table
+    console.print(f"test: {lib.RULE}", highlight=False, style="dim")
     console.print(f"{result.trained} run(s) trained, {len(result.rows) * c.seeds - result.trained} from the cache, "
-                  f"{result.seconds:.0f} s on {result.device}", highlight=False, soft_wrap=True)
+                  f"{result.seconds:.0f} s on {result.device}", highlight=False)
     console.print("wrote " + ", ".join(str(p) for p in paths.values()), highlight=False, soft_wrap=True)
