@@ -25,6 +25,7 @@ from scalesearch.train import resolve_device, train_proxy
 
 AUDIT_FORMAT = 1
 AUDIT_FILE = "audit.json"
+MIN_RATIO = 4.0  # the least compute per run, over the final rung's, that makes the audit a reference
 STRONG, MODERATE = 0.8, 0.5  # Spearman thresholds of the plain-words verdict
 Progress = Callable[[int, int, str], None]  # (runs done, runs needed, what is happening)
 Trainer = Callable[..., ProxyResult]  # train_proxy's shape; tests pass fakes
@@ -89,6 +90,8 @@ def execute(p: AuditPlan, *, progress: Progress | None = None, trainer: Trainer 
     finally:
         cache.close()
     data = summarise(p, results, time.perf_counter() - started)
+    if write:
+        p.folder.mkdir(parents=True, exist_ok=True)
     path = write_json(p.folder / AUDIT_FILE, data) if write else None
     return AuditResult(data, path, trained, cached)
 
@@ -196,9 +199,12 @@ def verdict_lines(d: dict[str, Any], p: AuditPlan) -> list[str]:
     label = {s.network: s.label for s in p.sample}
     c, noise = d["compute"], d["seed_noise"]
     measured = f", measured {c['measured_ratio']:.1f}x in training seconds" if c["measured_ratio"] else ""
-    out = [f"audit: {d['networks_compared']} networks x {p.config.seeds} seed(s) at {p.proxy.epochs} epochs, proxy "
+    out = [f"audit: {d['networks_compared']} networks x {p.config.seeds} seed(s) at {p.proxy.epochs} epoch(s), proxy "
            f"width {p.proxy.proxy_width:g} ({c['nominal_ratio']:.1f}x the final rung's compute per run, epochs x "
            f"width^2{measured})"]
+    if c["nominal_ratio"] < MIN_RATIO:
+        out.append(f"note: under {MIN_RATIO:g}x the study's compute per run, the audit is a second opinion at a "
+                   "similar fidelity, not a reference")
     rho, tau = Interval(**d["correlations"]["spearman"]), Interval(**d["correlations"]["kendall"])
     corr = f"Spearman {rho.text()}, Kendall tau {tau.text()} (95% bootstrap over networks)"
     std = noise["audit"]

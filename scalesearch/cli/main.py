@@ -123,7 +123,7 @@ def _root(
 
 
 def _register() -> None:
-    from scalesearch.cli import baselines, flops, grid, report, scale, train
+    from scalesearch.cli import audit, baselines, flops, grid, report, scale, train
 
     app.command("baselines")(guarded(baselines.baselines))
     app.command("flops")(guarded(flops.flops))
@@ -131,6 +131,7 @@ def _register() -> None:
     app.command("train")(guarded(train.train))
     app.command("grid")(guarded(grid.grid))
     app.command("report")(guarded(report.report))
+    app.command("audit")(guarded(audit.audit))
 
 
 _register()
