@@ -20,11 +20,10 @@ from scalesearch.evidence import SATURATED, leaders, rung_stats, spearman
 from scalesearch.jsonio import timestamp, write_json
 from scalesearch.measure.latency import device_name
 from scalesearch.record import SeedRun
+from scalesearch.report.build import AUDIT_FILE, AUDIT_FORMAT  # the report reads what this writes
 from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.train import resolve_device, train_proxy
 
-AUDIT_FORMAT = 1
-AUDIT_FILE = "audit.json"
 MIN_RATIO = 4.0  # the least compute per run, over the final rung's, that makes the audit a reference
 STRONG, MODERATE = 0.8, 0.5  # Spearman thresholds of the plain-words verdict
 Progress = Callable[[int, int, str], None]  # (runs done, runs needed, what is happening)
@@ -177,6 +176,8 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
         "wall_seconds": round(seconds, 1), "machine": machine(p.proxy.device),
     }
     data["lines"] = verdict_lines(data, p)
+    # The one line the report's evidence list shows: the correlation, or why it means nothing.
+    data["headline"] = next((line for line in data["lines"] if "Spearman" in line), data["lines"][0])
     return data
 
 
