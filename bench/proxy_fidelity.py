@@ -51,7 +51,7 @@ def main() -> None:
               f"run has {len(p.sample)} at {p.nominal_ratio:.1f}x (a smoke run, not the measurement)", file=sys.stderr)
 
     def progress(done: int, total: int, text: str) -> None:
-        if text.endswith(" done"):
+        if " done" in text:
             print(f"[{done}/{total}] {text} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
 
     result = execute(p, progress=progress, write=args.write)

@@ -85,7 +85,7 @@ def execute(p: AuditPlan, *, progress: Progress | None = None, trainer: Trainer 
                     results.setdefault(s.network, []).append(SeedRun(hit, "cache"))
                     cached += 1
                 done += 1
-                tell(done, total, f"network {s.network} seed {seed} done")
+                tell(done, total, f"network {s.network} seed {seed} done" + (" (cached)" if hit is not None else ""))
     finally:
         cache.close()
     data = summarise(p, results, time.perf_counter() - started)

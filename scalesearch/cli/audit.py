@@ -55,7 +55,7 @@ class AuditDisplay:
 
     def __call__(self, done: int, total: int, text: str) -> None:
         if self.plain:
-            if text.endswith(" done"):
+            if " done" in text:
                 err_console.print(f"[{done}/{total}] {text}", highlight=False, markup=False, soft_wrap=True)
             return
         self.progress.update(self.task, completed=done, total=total, doing=text)
@@ -104,11 +104,11 @@ def audit(
 ) -> None:
     """Retrain a sample of a finished study's networks at a higher fidelity; say how well the study ranked them.
 
-    Reports Spearman and Kendall tau between the study's ranking and the audit's (bootstrap intervals), top-1
-    and leaders agreement, seed noise at both fidelities and which signal ranked better (proxy accuracy or the
-    training-speed estimate), and says so when the audit cannot rank (saturated, or within its noise). Writes
-    STUDY_DIR/audit.json (the report shows it). Finished runs go to the proxy-run cache: Ctrl-C, then the same
-    command, resumes.
+    Spearman and Kendall tau (bootstrap intervals), top-1 and leaders agreement, seed noise, which signal ranked better.
+
+    It says so when the audit cannot rank (saturated, or within its noise). Writes STUDY_DIR/audit.json.
+
+    Finished runs go to the proxy-run cache: after Ctrl-C, the same command resumes.
     """
     config = AuditConfig(sample=sample, seeds=seeds, resamples=resamples, epochs=epochs, proxy_width=proxy_width,
                          device=device)
