@@ -18,9 +18,20 @@ from scalesearch.runs import ProxyResult  # noqa: E402
 from scalesearch.search.config import SearchConfig  # noqa: E402
 from scalesearch.search.run import run_search  # noqa: E402
 from scalesearch.search.schedule import Rung  # noqa: E402
-from scalesearch.spec import NetSpec  # noqa: E402
+from scalesearch.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec  # noqa: E402
 from scalesearch.specio import save_spec  # noqa: E402
 from scalesearch.train import ProxyConfig  # noqa: E402
+
+
+def tiny() -> NetSpec:
+    """The ``tiny_spec`` fixture's network (tests/conftest.py), for module-scoped fixtures that cannot use it."""
+    return NetSpec(
+        name="tiny", stem=StemSpec(channels=16),
+        stages=(StageSpec(block=BlockKind.MBCONV, channels=16, layers=1, expansion=1, se_ratio=0.25),
+                StageSpec(block=BlockKind.MBCONV, channels=24, layers=2, stride=2, expansion=4, kernel=5,
+                          se_ratio=0.25)),
+        head=HeadSpec(channels=64), resolution=32, num_classes=10,
+    )
 
 
 def finished_study(root: Path, spec: NetSpec, *, study: str = "tiny-audit") -> Path:

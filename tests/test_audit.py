@@ -10,7 +10,7 @@ from typing import Any
 
 import optuna
 import pytest
-from audit_studies import Counting, finished_study
+from audit_studies import Counting, finished_study, tiny
 from search_fakes import fake_train
 
 from scalesearch.audit import AUDIT_FILE, AuditConfig, audit, prepare
@@ -26,9 +26,7 @@ from scalesearch.spec import NetSpec
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import tiny_spec
-
-    return finished_study(tmp_path_factory.mktemp("audit"), tiny_spec.__wrapped__())
+    return finished_study(tmp_path_factory.mktemp("audit"), tiny())
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from scalesearch import ranking
 from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare
 from scalesearch.audit.stats import Interval, bootstrap, kendall, pooled_std
@@ -53,7 +55,8 @@ def audit(study_dir: Path | None, config: AuditConfig | None = None, *, storage:
           write: bool = True) -> AuditResult:
     """Retrain a sample of a finished study's networks at a higher fidelity and say how well the study ranked
     them (see ``prepare`` for the sample and the fidelity). Writes STUDY_DIR/audit.json unless ``write`` is
-    False. KeyboardInterrupt propagates; the runs finished by then are in the cache."""
+    False (with ``storage`` and no ``study_dir``: ./audit.json). KeyboardInterrupt propagates; the runs
+    finished by then are in the cache."""
     return execute(prepare(study_dir, config, storage=storage, study_name=study_name), progress=progress,
                    trainer=trainer, write=write)
 
@@ -97,8 +100,6 @@ def execute(p: AuditPlan, *, progress: Progress | None = None, trainer: Trainer 
 
 def machine(device: str) -> dict[str, str]:
     """The CPU model, and the GPU's where the audit trained on one: what makes two wall times comparable."""
-    import torch
-
     resolved = resolve_device(device)
     cpu = device_name(torch.device("cpu"))
     return {"device": str(resolved), "cpu": cpu or platform.processor(),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from audit_studies import Counting, finished_study
+from audit_studies import Counting, finished_study, tiny
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -24,9 +24,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import tiny_spec
-
-    return finished_study(tmp_path_factory.mktemp("audit-cli"), tiny_spec.__wrapped__())
+    return finished_study(tmp_path_factory.mktemp("audit-cli"), tiny())
 
 
 @pytest.fixture
