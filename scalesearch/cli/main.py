@@ -123,7 +123,7 @@ def _root(
 
 
 def _register() -> None:
-    from scalesearch.cli import baselines, compare, flops, grid, report, scale, train
+    from scalesearch.cli import audit, baselines, compare, flops, grid, report, scale, train
 
     app.command("baselines")(guarded(baselines.baselines))
     app.command("flops")(guarded(flops.flops))
@@ -132,6 +132,7 @@ def _register() -> None:
     app.command("grid")(guarded(grid.grid))
     app.command("report")(guarded(report.report))
     app.command("compare")(guarded(compare.compare))
+    app.command("audit")(guarded(audit.audit))
 
 
 _register()

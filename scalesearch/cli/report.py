@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from scalesearch.cli.output import check_writable_dir, console, err_console, print_json
 from scalesearch.errors import SearchError, UsageError
-from scalesearch.report.build import FORMATS, Report, find_family, read_best, scale_leader, write_report
+from scalesearch.report.build import FORMATS, Report, find_family, read_audit, read_best, scale_leader, write_report
 from scalesearch.report.data import view
 from scalesearch.search.storage import default_url, open_storage, redact
 from scalesearch.units import parse_phi
@@ -71,7 +71,7 @@ def write_study_report(study: optuna.Study, study_dir: Path, out: Path | None = 
     folder = out if out is not None else study_dir / "report"
     try:
         return write_report(study, folder, fmt=fmt, best=best, family=family, the_view=v,
-                            interrupted=interrupted)
+                            interrupted=interrupted, audit=read_audit(study_dir))
     except OSError as exc:
         raise UsageError(f"--out {folder}: cannot write the report ({exc.strerror or exc})") from None
 

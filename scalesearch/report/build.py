@@ -62,6 +62,21 @@ def read_best(folder: Path | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+AUDIT_FILE, AUDIT_FORMAT = "audit.json", 1  # what `scalesearch audit` writes (scalesearch.audit, a layer above)
+
+
+def read_audit(folder: Path | None) -> dict[str, Any]:
+    """audit.json of a study folder ({} when there is none, it does not read, or its format is another one:
+    the report then shows no audit rather than a wrong one)."""
+    if folder is None or not (folder / AUDIT_FILE).is_file():
+        return {}
+    try:
+        data = json.loads((folder / AUDIT_FILE).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) and data.get("format") == AUDIT_FORMAT else {}
+
+
 def find_family(study_dir: Path, v: StudyView) -> Path | None:
     """summary.csv of the family `scale --from STUDY_DIR` writes for the leader (under the study's parent,
     `scale`'s default --out, or inside the study folder), if there is one."""
@@ -94,17 +109,20 @@ def scale_leader(v: StudyView, phis: Sequence[float]) -> pd.DataFrame:
 
 def write_report(study: Any, folder: Path, *, fmt: str = "png", best: dict[str, Any] | None = None,
                  family: pd.DataFrame | None = None, the_view: StudyView | None = None,
-                 interrupted: bool = False) -> Report:
+                 interrupted: bool = False, audit: dict[str, Any] | None = None) -> Report:
     """Write the plots, index.html and summary.md of ``study`` (an Optuna Study) into ``folder``.
 
     ``best``: best.json's content, for the command and the leaders; ``family``: a scaled family's summary
     (summary.csv of `scale`) to draw family.png; ``interrupted``: the search was stopped (the page says it
-    is not finished). Returns what was written."""
+    is not finished); ``audit``: audit.json's content (``read_audit``), shown in a section of its own.
+    Returns what was written."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: pick png or svg")
     v = the_view or view(study, best)
     if interrupted:
         v = dataclasses.replace(v, interrupted=True)
+    if audit:
+        v = dataclasses.replace(v, audit=audit)
     folder.mkdir(parents=True, exist_ok=True)
     figures = {"budget-shares": plots.budget_shares, "accuracy-vs-flops": plots.accuracy_vs_flops,
                "leaders": plots.leaders, "learning-curves": curves.learning_curves}

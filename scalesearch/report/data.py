@@ -40,6 +40,13 @@ class StudyView:
     best: dict[str, Any] = field(default_factory=dict)  # best.json, when the study folder has one
     evidence: Evidence | None = None  # rungs, leaders set, references (scalesearch.evidence)
     interrupted: bool = False  # the caller knows the search was stopped (grid after Ctrl-C)
+    audit: dict[str, Any] = field(default_factory=dict)  # audit.json, when the study folder has one
+
+    @property
+    def audit_lines(self) -> list[str]:
+        """The verdict lines `scalesearch audit` wrote ([] without an audit)."""
+        lines = self.audit.get("lines")
+        return [str(x) for x in lines] if isinstance(lines, list) else []
 
     @property
     def finished(self) -> bool:

@@ -67,7 +67,13 @@ def summary_md(v: StudyView, table: pd.DataFrame) -> str:
     state = "" if v.finished else f"\n**{v.unfinished.capitalize()}.**\n"
     return (f"# Study {v.name}\n{state}\n{markdown(table)}\n"
             f"score = proxy accuracy x (FLOPs / {format_size(v.record.target_flops)})^{v.record.w:g}; FLOPs are "
-            f"fvcore multiply-adds.\n\nNoise: {v.noise.verdict}.\n\n{_evidence_md(v)}Reproduce: `{v.command}`\n")
+            f"fvcore multiply-adds.\n\nNoise: {v.noise.verdict}.\n\n{_evidence_md(v)}{_audit_md(v)}"
+            f"Reproduce: `{v.command}`\n")
+
+
+def _audit_md(v: StudyView) -> str:
+    lines = v.audit_lines
+    return ("## Audit at a higher fidelity\n\n" + "".join(f"- {line}\n" for line in lines) + "\n") if lines else ""
 
 
 def _evidence_md(v: StudyView) -> str:
@@ -99,6 +105,10 @@ def page(v: StudyView, table: pd.DataFrame, plots: list[tuple[Path, str, str]]) 
                       f"<figcaption>{e(caption)}</figcaption></figure>" for p, title, caption in plots)
     ranked = table.to_html(index=False, border=0, escape=True)
     lines = v.evidence.lines() if v.evidence is not None else []
+    if v.audit_lines:  # the audit's headline beside the rungs' own evidence; the section below has the rest
+        lines = [*lines, f"audit (audit.json): {v.audit.get('headline') or v.audit_lines[0]}"]
+    audit = ("<h2>Audit at a higher fidelity</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in v.audit_lines)
+             + "</ul>") if v.audit_lines else ""
     evidence = ("<h2>Evidence: rungs, leaders, reference strategies</h2><ul>"
                 + "".join(f"<li>{e(line)}</li>" for line in lines) + "</ul>") if lines else ""
     runs = "".join(f"<li>{e(i.finished_at)}: {i.seconds:.0f} s, {i.workers} worker(s)"
@@ -110,7 +120,7 @@ def page(v: StudyView, table: pd.DataFrame, plots: list[tuple[Path, str, str]]) 
 <p>Baseline <b>{e(str(v.record.settings.get('baseline', '')))}</b>,
 {len(v.record.candidates)} candidates, target T = {e(format_size(v.record.target_flops))} multiply-adds,
 score = proxy accuracy x (FLOPs / T)^{v.record.w:g}.</p>
-<h2>Noise verdict</h2><p>{e(v.noise.verdict)}</p>{evidence}
+<h2>Noise verdict</h2><p>{e(v.noise.verdict)}</p>{evidence}{audit}
 <h2>Ranked candidates</h2>{ranked}
 <p>Every column, exact: <code>trials.csv</code>; the winner with its settings: <code>best.json</code>.</p>
 <h2>Plots</h2>{figures}

@@ -1,0 +1,263 @@
+"""What an audit will do, decided before anything trains: the finished study it reads, the networks it
+retrains (the sample), the higher-fidelity proxy setting, what the cache already holds and how long the
+rest will take. ``prepare`` trains nothing, so the CLI can say how long the audit takes before it starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from scalesearch import ranking
+from scalesearch.errors import FieldError, SearchError, UsageError
+from scalesearch.evidence import Runs, best_rows, leaders
+from scalesearch.record import StudyRecord
+from scalesearch.report.frames import ranked_study
+from scalesearch.search.config import RUNTIME_PROXY_FIELDS
+from scalesearch.search.runcache import ProxyRunCache
+from scalesearch.search.schedule import Budget, Rung, snapshot, tally
+from scalesearch.search.storage import default_url, open_storage, redact
+from scalesearch.train import Dataset, ProxyConfig, load_data, proxy_spec
+
+DEFAULT_SAMPLE = 12  # networks retrained: enough for a Spearman interval narrower than +-0.3 at rho ~0.8
+DEFAULT_SEEDS = 2  # the fewest that measure the audit's own seed noise
+# The default fidelity: twice the study's final-rung epochs at twice its proxy width. A proxy's training
+# compute grows ~ epochs x width^2 (convolutions are quadratic in channels): 2 x 2^2 = 8x the final rung's
+# per network, clearly above the issue's 4x even where small widths use the machine poorly.
+EPOCH_FACTOR = 2
+WIDTH_FACTOR = 2.0
+MAX_WIDTH = 4.0  # ProxyConfig's own bound on proxy_width
+RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """How to audit. ``sample``: networks retrained (the leaders set always, then a stratified sample over the
+    rest of the ranking up to this many; at least 2 of the rest, so a large leaders set can exceed it);
+    ``epochs`` / ``proxy_width``: the audit's fidelity (None: 2x the study's final-rung epochs, 2x its proxy
+    width, capped at 4); ``seeds``: seeds per network; ``resamples`` / ``bootstrap_seed``: the bootstrap
+    intervals; ``cache_path``: the proxy-run cache (None: the default one, which `grid` also uses)."""
+
+    sample: int = DEFAULT_SAMPLE
+    epochs: int | None = None
+    proxy_width: float | None = None
+    seeds: int = DEFAULT_SEEDS
+    resamples: int = RESAMPLES
+    bootstrap_seed: int = 0
+    device: str = "auto"
+    cache_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, name: str, problem: str) -> None:
+            if not ok:
+                raise FieldError(name, getattr(self, name), problem)
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        need(is_int(self.sample) and self.sample >= 3, "sample", "must be an integer >= 3 (a rank correlation "
+             "needs three networks)")
+        need(is_int(self.seeds) and self.seeds >= 1, "seeds", "must be an integer >= 1")
+        need(self.epochs is None or (is_int(self.epochs) and self.epochs >= 1), "epochs", "must be an integer >= 1")
+        need(self.proxy_width is None or (isinstance(self.proxy_width, (int, float)) and not isinstance(
+            self.proxy_width, bool) and 0 < self.proxy_width <= MAX_WIDTH), "proxy_width",
+             f"must lie in (0, {MAX_WIDTH:g}]")
+        need(is_int(self.resamples) and self.resamples >= 100, "resamples", "must be an integer >= 100")
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """One network of the sample, as the study ranked it. ``speaker``: its best-ranked candidate (whose cost
+    factor turns the audit's accuracy into a score); ``study_rank``: 1-based position among the study's
+    ranked networks; ``rung0_*``: the signals every network has (rung 0, the same epochs for all)."""
+
+    network: int
+    speaker: ranking.Row
+    study_rank: int
+    leader: bool
+    rung0_accuracy: float
+    rung0_training_speed: float
+    proxy_key: str  # of the proxy at the audit's width: the cache key
+
+    @property
+    def factor(self) -> float:
+        """The cost factor (cost / T)^w of the study's score (score = accuracy x factor)."""
+        s = self.speaker
+        return s.score / s.summary.accuracy_mean if s.summary.accuracy_mean else 0.0
+
+    @property
+    def label(self) -> str:
+        c = self.speaker.candidate
+        return f"({c.alpha:g}, {c.beta:g}, {c.gamma:g})" + (f" {c.reference}" if c.reference else "")
+
+
+@dataclass
+class AuditPlan:
+    study_name: str
+    storage: str  # redacted URL
+    folder: Path  # where audit.json goes
+    record: StudyRecord
+    rows: list[ranking.Row]
+    runs: Runs
+    config: AuditConfig
+    proxy: ProxyConfig  # the audit's proxy setting
+    data: Dataset
+    final_rung: int
+    study_epochs: int
+    study_seeds: int
+    study_width: float
+    sample: list[Sampled]
+    ranked_networks: int
+    study_leaders: list[int]
+    study_seconds_per_run: float | None  # mean measured seconds of the final rung's runs
+    cached: set[tuple[int, int]] = field(default_factory=set)  # (network, seed) already in the cache
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(range(self.config.seeds))
+
+    @property
+    def runs_needed(self) -> int:
+        return len(self.sample) * self.config.seeds
+
+    @property
+    def runs_to_train(self) -> int:
+        return self.runs_needed - len(self.cached)
+
+    @property
+    def nominal_ratio(self) -> float:
+        """Training compute per network, audit over the study's final rung: epochs x width^2."""
+        return (self.proxy.epochs / self.study_epochs) * (self.proxy.proxy_width / self.study_width) ** 2
+
+    @property
+    def estimate_seconds(self) -> float | None:
+        """The runs still to train x the final rung's measured seconds per run x the nominal ratio (None: the
+        study recorded no run time)."""
+        if not self.study_seconds_per_run:
+            return None
+        return self.runs_to_train * self.study_seconds_per_run * self.nominal_ratio
+
+    def cache(self) -> ProxyRunCache:
+        """The persistent proxy-run cache, scoped exactly as `grid` scopes a rung (data and every proxy setting
+        that changes a result, epochs included): an audit run is keyed by its own epochs and width, and one that
+        equals a study rung's setting is the same run and is shared."""
+        settings = dataclasses.asdict(self.proxy)
+        for k in RUNTIME_PROXY_FIELDS:
+            settings.pop(k, None)
+        return ProxyRunCache(self.config.cache_path, settings={"data": self.record.settings.get("data"),
+                                                                "proxy": settings})
+
+
+def open_study(study_dir: Path | None, storage: str | None = None, name: str | None = None) -> optuna.Study:
+    """The study behind a folder `grid` wrote (its study.db), or ``name`` in a shared ``storage``."""
+    if storage is None:
+        if study_dir is None:
+            raise UsageError("give a study folder (results/<study>), or --storage URL --study NAME")
+        if not study_dir.is_dir():
+            raise UsageError(f"{study_dir}: no such folder; point at a folder `scalesearch grid` wrote "
+                             "(results/<study>)")
+        if not (study_dir / "study.db").is_file():
+            raise UsageError(f"{study_dir} is not a study folder (no study.db): point at a folder `scalesearch grid` "
+                             "wrote (results/<study>), or give --storage URL --study NAME for a shared study")
+        storage = default_url(study_dir)
+    rdb = open_storage(storage)
+    names = optuna.get_all_study_names(rdb)
+    if name is None:
+        if len(names) != 1:
+            raise UsageError(f"{study_dir or redact(storage)}: {len(names) or 'no'} studies in the storage; name one "
+                             f"with --study ({', '.join(names) or 'none there'})")
+        name = names[0]
+    elif name not in names:
+        raise UsageError(f"--study {name!r}: not in {redact(storage)} (it has: {', '.join(names) or 'none'})")
+    return optuna.load_study(study_name=name, storage=rdb)
+
+
+def check_finished(study: optuna.Study, record: StudyRecord) -> None:
+    """Refuse a study whose search is not done: its ranking would still change under the audit."""
+    label = f"study {study.study_name!r}"
+    trials = study.get_trials(deepcopy=False)
+    running = sum(1 for t in trials if t.state == TrialState.RUNNING)
+    advice = "finish it (rerun the same `scalesearch grid` command), then audit"
+    if running:
+        raise SearchError(f"{label} is not finished ({running} trial(s) still running, or left by a killed worker): "
+                          f"{advice}")
+    if not record.invocations or record.invocations[-1].interrupted:
+        raise SearchError(f"{label} is not finished (its last search run was interrupted): {advice}")
+    settings = record.settings
+    if settings.get("sampler", "grid") == "grid":
+        budget = Budget(sampler="grid", rungs=tuple(Rung(e, s) for e, s in record.rungs),
+                        promote=float(settings.get("promote", 0.3)))
+        snap = snapshot(budget, record, tally(trials))
+        if snap.done < snap.total:
+            raise SearchError(f"{label} is not finished ({snap.done} of {snap.total} proxy runs done): {advice}")
+
+
+def choose_sample(speakers: list[ranking.Row], leader_networks: list[int], size: int) -> list[int]:
+    """The networks to retrain, deterministic: every network of the leaders set, then ``size`` minus that many
+    (at least 2) from the rest of the study's ranking at evenly spaced ranks, from the best non-leader to the
+    last-ranked, so the sample spans the whole ranking. Returned in the study's order."""
+    order = [r.network for r in speakers]
+    chosen = [n for n in order if n in set(leader_networks)]
+    rest = [n for n in order if n not in set(chosen)]
+    k = min(len(rest), max(size - len(chosen), 2))
+    if k == 1:
+        picks = [0]
+    else:
+        picks = sorted({round(j * (len(rest) - 1) / (k - 1)) for j in range(k)})
+    chosen += [rest[i] for i in picks] if k else []
+    return [n for n in order if n in set(chosen)]
+
+
+def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storage: str | None = None,
+            study_name: str | None = None) -> AuditPlan:
+    """Open and check the study, pick the sample, resolve the fidelity, look in the cache. Trains nothing."""
+    config = config or AuditConfig()
+    study = open_study(study_dir, storage, study_name)
+    record, rows, runs = ranked_study(study)
+    check_finished(study, record)
+    if not record.rungs or "proxy" not in record.settings or "data" not in record.settings:
+        raise SearchError(f"study {study.study_name!r} stores no proxy setting or rungs: not a `scalesearch grid` "
+                          "study")
+    speakers = list(best_rows(rows).values())
+    if len(speakers) < 3:
+        raise SearchError(f"study {study.study_name!r} ranks {len(speakers)} network(s): an audit needs 3 or more")
+    final = max(r for r in runs if runs[r])
+    study_epochs, study_seeds = record.rungs[final] if final < len(record.rungs) else record.rungs[-1]
+    stored = dict(record.settings["proxy"])
+    study_width = float(stored.get("proxy_width", ProxyConfig().proxy_width))
+    names = {f.name for f in dataclasses.fields(ProxyConfig)}
+    kept = {k: v for k, v in stored.items() if k in names and k not in (*RUNTIME_PROXY_FIELDS, "epochs", "proxy_width")}
+    proxy = ProxyConfig(**kept, epochs=config.epochs or EPOCH_FACTOR * study_epochs,
+                        proxy_width=config.proxy_width or min(MAX_WIDTH, WIDTH_FACTOR * study_width),
+                        device=config.device)
+    data = load_data(str(record.settings["data"]))
+    lead = leaders(rows, runs)
+    leader_networks = [m.network for m in lead.members]
+    chosen = choose_sample(speakers, leader_networks, config.sample)
+    position = {r.network: i + 1 for i, r in enumerate(speakers)}
+    by_net = {r.network: r for r in speakers}
+    sample = []
+    for n in chosen:
+        first = ranking.summarise(runs.get(0, {}).get(n, ()))
+        key = proxy_spec(record.networks[n].spec, proxy, data).architecture_key()
+        sample.append(Sampled(n, by_net[n], position[n], n in leader_networks, first.accuracy_mean,
+                              first.training_speed, key))
+    seconds = [r.result.seconds for rs in runs.get(final, {}).values() for r in ranking.per_seed(rs).values()
+               if r.result.seconds and math.isfinite(r.result.seconds)]
+    folder = study_dir if study_dir is not None else Path(".")
+    p = AuditPlan(study.study_name, redact(storage or default_url(folder)), folder, record, rows, runs, config, proxy,
+                  data, final, study_epochs, study_seeds, study_width, sample, len(speakers), leader_networks,
+                  statistics.fmean(seconds) if seconds else None)
+    cache = p.cache()
+    try:
+        p.cached = {(s.network, seed) for s in sample for seed in p.seeds if cache.get(s.proxy_key, seed) is not None}
+    finally:
+        cache.close()
+    return p

@@ -1,0 +1,250 @@
+"""Run an audit: retrain the sample at the audit's fidelity (through the proxy-run cache, so Ctrl-C keeps
+every finished run and a rerun resumes), then compare the two rankings and write audit.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from scalesearch import ranking
+from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare
+from scalesearch.audit.stats import Interval, bootstrap, kendall, pooled_std
+from scalesearch.evidence import SATURATED, leaders, rung_stats, spearman
+from scalesearch.jsonio import timestamp, write_json
+from scalesearch.measure.latency import device_name
+from scalesearch.record import SeedRun
+from scalesearch.report.build import AUDIT_FILE, AUDIT_FORMAT  # the report reads what this writes
+from scalesearch.runs import ProxyResult, RunStatus
+from scalesearch.train import resolve_device, train_proxy
+
+MIN_RATIO = 4.0  # the least compute per run, over the final rung's, that makes the audit a reference
+STRONG, MODERATE = 0.8, 0.5  # Spearman thresholds of the plain-words verdict
+Progress = Callable[[int, int, str], None]  # (runs done, runs needed, what is happening)
+Trainer = Callable[..., ProxyResult]  # train_proxy's shape; tests pass fakes
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What audit.json holds (``data``), the verdict lines, and the counts of this invocation."""
+
+    data: dict[str, Any]
+    path: Path | None
+    trained: int  # runs trained by this call
+    cached: int  # runs read from the cache
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self.data["lines"])
+
+    @property
+    def meaningful(self) -> bool:
+        return bool(self.data["meaningful"])
+
+
+def audit(study_dir: Path | None, config: AuditConfig | None = None, *, storage: str | None = None,
+          study_name: str | None = None, progress: Progress | None = None, trainer: Trainer | None = None,
+          write: bool = True) -> AuditResult:
+    """Retrain a sample of a finished study's networks at a higher fidelity and say how well the study ranked
+    them (see ``prepare`` for the sample and the fidelity). Writes STUDY_DIR/audit.json unless ``write`` is
+    False (with ``storage`` and no ``study_dir``: ./audit.json). KeyboardInterrupt propagates; the runs
+    finished by then are in the cache."""
+    return execute(prepare(study_dir, config, storage=storage, study_name=study_name), progress=progress,
+                   trainer=trainer, write=write)
+
+
+def execute(p: AuditPlan, *, progress: Progress | None = None, trainer: Trainer | None = None,
+            write: bool = True) -> AuditResult:
+    started = time.perf_counter()
+    train = trainer or train_proxy  # looked up at call time, so tests can patch the module's train_proxy
+    tell = progress or (lambda done, total, text: None)
+    total, done, trained, cached = p.runs_needed, 0, 0, 0
+    results: dict[int, list[SeedRun]] = {}
+    cache = p.cache()
+    try:
+        for s in p.sample:
+            for seed in p.seeds:
+                hit = cache.get(s.proxy_key, seed)
+                if hit is None:
+                    tell(done, total, f"network {s.network} {s.label} seed {seed}")
+
+                    def on_epoch(epoch: int, acc: float, s: Sampled = s, seed: int = seed, done: int = done) -> None:
+                        tell(done, total, f"network {s.network} seed {seed}: epoch {epoch}/{p.proxy.epochs} {acc:.1%}")
+
+                    result = train(p.record.networks[s.network].spec, p.data, p.proxy, seed=seed, on_epoch=on_epoch)
+                    result = dataclasses.replace(result, seed=seed)
+                    cache.put(s.proxy_key, seed, result)
+                    results.setdefault(s.network, []).append(SeedRun(result, None))
+                    trained += 1
+                else:
+                    results.setdefault(s.network, []).append(SeedRun(hit, "cache"))
+                    cached += 1
+                done += 1
+                tell(done, total, f"network {s.network} seed {seed} done" + (" (cached)" if hit is not None else ""))
+    finally:
+        cache.close()
+    data = summarise(p, results, time.perf_counter() - started)
+    if write:
+        p.folder.mkdir(parents=True, exist_ok=True)
+    path = write_json(p.folder / AUDIT_FILE, data) if write else None
+    return AuditResult(data, path, trained, cached)
+
+
+def machine(device: str) -> dict[str, str]:
+    """The CPU model, and the GPU's where the audit trained on one: what makes two wall times comparable."""
+    resolved = resolve_device(device)
+    cpu = device_name(torch.device("cpu"))
+    return {"device": str(resolved), "cpu": cpu or platform.processor(),
+            "gpu": device_name(resolved) if resolved.type == "cuda" else ""}
+
+
+def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -> dict[str, Any]:
+    """audit.json's content from the audit's runs (network -> seed runs)."""
+    rows = ranking.rank_rungs([s.speaker.candidate for s in p.sample], {0: results}, p.record.target, p.record.w,
+                              p.record.cost)
+    audit_rank = {n: i + 1 for i, n in enumerate(dict.fromkeys(r.network for r in rows if r.ranks))}
+    audit_leaders = [m.network for m in leaders(rows, {0: results}).members]
+    entries, accs, scores, groups, run_seconds = [], {}, {}, [], []
+    for s in p.sample:
+        ok = {r.seed: r.accuracy for r in ranking.per_seed(results.get(s.network, ())).values()
+              if r.status is RunStatus.OK}
+        run_seconds += [r.result.seconds for r in results.get(s.network, ()) if r.result.seconds]
+        groups.append(list(ok.values()))
+        if ok:
+            accs[s.network] = statistics.fmean(ok.values())
+            scores[s.network] = accs[s.network] * s.factor
+        entries.append({
+            "network": s.network, "alpha": s.speaker.candidate.alpha, "beta": s.speaker.candidate.beta,
+            "gamma": s.speaker.candidate.gamma, "reference": s.speaker.candidate.reference or None,
+            "study_rank": s.study_rank, "study_rung": s.speaker.rung, "study_score": s.speaker.score,
+            "study_accuracy": s.speaker.summary.accuracy_mean, "rung0_accuracy": s.rung0_accuracy,
+            "rung0_training_speed": s.rung0_training_speed, "leader": s.leader,
+            "audit_accuracies": {str(k): v for k, v in sorted(ok.items())}, "audit_accuracy": accs.get(s.network),
+            "audit_score": scores.get(s.network), "audit_rank": audit_rank.get(s.network),
+            "audit_status": [r.status.value for r in results.get(s.network, ())]})
+    both = [s for s in p.sample if s.network in scores]
+    # The study's side is its final ranking (networks that reached a higher rung above the rest), as rank
+    # numbers negated so that larger is better on both sides.
+    study_side = [-float(s.study_rank) for s in both]
+    audit_side = [scores[s.network] for s in both]
+    rho = bootstrap(spearman, study_side, audit_side, resamples=p.config.resamples, seed=p.config.bootstrap_seed)
+    tau = bootstrap(kendall, study_side, audit_side, resamples=p.config.resamples, seed=p.config.bootstrap_seed)
+    # Signals compared at rung 0, where every network trained for the same epochs (summed losses over
+    # different epoch counts would not compare); both against the audit's accuracy (neither has a cost).
+    acc_side = [accs[s.network] for s in both]
+    signals = {"proxy_accuracy": spearman([s.rung0_accuracy for s in both], acc_side),
+               "training_speed": _speed_rho(both, acc_side)}
+    mean_acc = statistics.fmean(accs.values()) if accs else math.nan
+    spread = max(accs.values()) - min(accs.values()) if accs else math.nan
+    audit_std = pooled_std(groups)
+    final_stats = [r for r in rung_stats(p.rows, p.runs, p.record.rungs) if r.rung == p.final_rung]
+    study_std = final_stats[0].seed_std if final_stats else None
+    saturated = bool(accs) and mean_acc >= SATURATED
+    noisy = audit_std is None or spread <= 2 * audit_std
+    study_top = p.sample[0].network if p.sample and p.sample[0].study_rank == 1 else None
+    audit_top = next(iter(audit_rank), None)
+    measured = statistics.fmean(run_seconds) / p.study_seconds_per_run if run_seconds and p.study_seconds_per_run \
+        else None
+    data: dict[str, Any] = {
+        "format": AUDIT_FORMAT, "study": p.study_name, "storage": p.storage, "written": timestamp(),
+        "config": {"sample": p.config.sample, "seeds": p.config.seeds, "epochs": p.proxy.epochs,
+                   "proxy_width": p.proxy.proxy_width, "resamples": p.config.resamples,
+                   "bootstrap_seed": p.config.bootstrap_seed, "data": p.record.settings.get("data")},
+        "study_fidelity": {"rung": p.final_rung, "epochs": p.study_epochs, "seeds": p.study_seeds,
+                           "proxy_width": p.study_width, "ranked_networks": p.ranked_networks},
+        "compute": {"nominal_ratio": p.nominal_ratio, "nominal_rule": "epochs x proxy width^2, audit / final rung",
+                    "measured_ratio": measured, "study_seconds_per_run": p.study_seconds_per_run,
+                    "audit_seconds_per_run": statistics.fmean(run_seconds) if run_seconds else None},
+        "sample": entries, "networks_compared": len(both),
+        "correlations": {"spearman": rho.to_dict(), "kendall": tau.to_dict(),
+                         "study_side": "the study's final ranking", "audit_side": "mean score over the seeds"},
+        "top1": {"study": study_top, "audit": audit_top, "agree": study_top is not None and study_top == audit_top,
+                 "study_top_in_audit_leaders": study_top in audit_leaders},
+        "leaders": {"study": p.study_leaders, "audit": audit_leaders,
+                    "agree": set(p.study_leaders) == set(audit_leaders)},
+        "seed_noise": {"study": study_std, "audit": audit_std, "unit": "accuracy (fraction), pooled seed std"},
+        "signals": {**signals, "better": _better(signals), "against": "the audit's mean accuracy, at rung 0"},
+        "audit_accuracy_mean": mean_acc, "audit_accuracy_spread": spread, "saturated": saturated,
+        "meaningful": not saturated and not noisy and rho.value is not None,
+        "wall_seconds": round(seconds, 1), "machine": machine(p.proxy.device),
+    }
+    data["lines"] = verdict_lines(data, p)
+    # The one line the report's evidence list shows: the correlation, or why it means nothing.
+    data["headline"] = next((line for line in data["lines"] if "Spearman" in line), data["lines"][0])
+    return data
+
+
+def _speed_rho(both: list[Sampled], acc_side: list[float]) -> float | None:
+    pairs = [(-s.rung0_training_speed, a) for s, a in zip(both, acc_side, strict=True)
+             if math.isfinite(s.rung0_training_speed)]
+    return spearman([x for x, _ in pairs], [y for _, y in pairs]) if len(pairs) == len(both) else None
+
+
+def _better(signals: dict[str, float | None]) -> str | None:
+    acc, speed = signals["proxy_accuracy"], signals["training_speed"]
+    if acc is None or speed is None:
+        return None
+    return "tie" if acc == speed else "proxy_accuracy" if acc > speed else "training_speed"
+
+
+def verdict_lines(d: dict[str, Any], p: AuditPlan) -> list[str]:
+    """The audit in plain lines: fidelity and compute, the correlation or why it means nothing, top-1,
+    leaders, noise at both fidelities, which signal ranked better."""
+    label = {s.network: s.label for s in p.sample}
+    c, noise = d["compute"], d["seed_noise"]
+    measured = f", measured {c['measured_ratio']:.1f}x in training seconds" if c["measured_ratio"] else ""
+    out = [f"audit: {d['networks_compared']} networks x {p.config.seeds} seed(s) at {p.proxy.epochs} epoch(s), proxy "
+           f"width {p.proxy.proxy_width:g} ({c['nominal_ratio']:.1f}x the final rung's compute per run, epochs x "
+           f"width^2{measured})"]
+    if c["nominal_ratio"] < MIN_RATIO:
+        out.append(f"note: under {MIN_RATIO:g}x the study's compute per run, the audit is a second opinion at a "
+                   "similar fidelity, not a reference")
+    rho, tau = Interval(**d["correlations"]["spearman"]), Interval(**d["correlations"]["kendall"])
+    corr = f"Spearman {rho.text()}, Kendall tau {tau.text()} (95% bootstrap over networks)"
+    std = noise["audit"]
+    if d["saturated"]:
+        out.append(f"the audit's reference is saturated (mean accuracy {d['audit_accuracy_mean']:.1%} >= "
+                   f"{SATURATED:.1%}): a handful of errors separate its networks, so {corr} means nothing; audit at "
+                   "a lower --epochs or on harder data")
+    elif std is None:
+        out.append(f"{corr}; the audit's seed noise is unknown (one seed): cannot tell its ranking from noise "
+                   "(--seeds 2 or more)")
+    elif not d["meaningful"]:
+        out.append(f"the audit's accuracy spread {d['audit_accuracy_spread']:.1%} is within 2x its seed std "
+                   f"{std:.1%}: it cannot rank these networks, so {corr} means nothing")
+    else:
+        v = rho.value or 0.0
+        words = "strongly" if v >= STRONG else "moderately" if v >= MODERATE else "weakly" if v > 0 else "not"
+        out.append(f"{corr}: the study's ranking agrees {words} with the audit's")
+    top = d["top1"]
+    if top["agree"]:
+        out.append(f"top-1 agrees: the study's winner {label.get(top['study'], '')} is also the audit's best")
+    elif top["audit"] is not None:
+        inside = "is" if top["study_top_in_audit_leaders"] else "is not"
+        audit_rank = next(s.study_rank for s in p.sample if s.network == top["audit"])
+        out.append(f"top-1 differs: the audit's best is {label[top['audit']]} (study rank {audit_rank}); the study's "
+                   f"winner {inside} in the audit's leaders set")
+    lead = d["leaders"]
+    names = ", ".join(label[n] for n in lead["audit"])
+    out.append("leaders sets agree" if lead["agree"] else
+               f"leaders sets differ: the study's has {len(lead['study'])}, the audit's {len(lead['audit'])} ({names})")
+    fmt = lambda x: "unknown" if x is None else f"{x:.2%}"  # noqa: E731
+    out.append(f"seed noise (pooled accuracy std): {fmt(noise['study'])} at the study's final rung, "
+               f"{fmt(std)} at the audit's fidelity")
+    sig = d["signals"]
+    if sig["better"] is not None:
+        out.append(f"against the audit, rung-0 proxy accuracy ranks at Spearman {sig['proxy_accuracy']:.2f}, the "
+                   f"training-speed estimate at {sig['training_speed']:.2f}: "
+                   + ("a tie" if sig["better"] == "tie" else f"{sig['better'].replace('_', ' ')} ranked better"))
+    return out
+
+
+__all__ = ["AUDIT_FILE", "AUDIT_FORMAT", "AuditConfig", "AuditPlan", "AuditResult", "audit", "execute", "prepare"]
