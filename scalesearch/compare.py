@@ -32,7 +32,7 @@ from scalesearch.family import Budget, Member, Recipe, solve_phi
 from scalesearch.measure import Cost, measure
 from scalesearch.ranking import NOISE_Z
 from scalesearch.runs import ProxyResult, RunStatus
-from scalesearch.search.config import DEFAULT_RUNGS, RUNTIME_PROXY_FIELDS
+from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_RUNGS, RUNTIME_PROXY_FIELDS
 from scalesearch.search.runcache import ProxyRunCache
 from scalesearch.spec import NetSpec
 from scalesearch.train import DEFAULT_DATA, Dataset, ProxyConfig, load_data, proxy_spec, train_proxy
@@ -56,7 +56,7 @@ class CompareConfig:
     0..seeds-1 for every row; ``tolerance``: each row's measured FLOPs within this fraction of the target."""
 
     data: str = DEFAULT_DATA
-    proxy: ProxyConfig = field(default_factory=lambda: ProxyConfig(epochs=DEFAULT_EPOCHS))
+    proxy: ProxyConfig = field(default_factory=lambda: ProxyConfig(epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH))
     seeds: int = DEFAULT_SEEDS
     tolerance: float = DEFAULT_TOLERANCE
     counter: str = "fvcore"

@@ -16,6 +16,7 @@ from scalesearch.baselines import baseline as load_baseline
 from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_short, print_json, table
 from scalesearch.errors import UsageError
 from scalesearch.scaling import policy as get_policy
+from scalesearch.search.config import DEFAULT_BATCH
 from scalesearch.train import ProxyConfig, load_data, resolve_device
 
 from .options import (
@@ -80,7 +81,7 @@ def compare(
     cache_size: Annotated[int | None, typer.Option(
         "--cache-size", help="Pixels images are stored at after decoding (imagefolder default 80).",
         rich_help_panel=PROXY)] = None,
-    batch_size: BatchSize = _D.batch_size, base_resolution: BaseResolution = _D.base_resolution,
+    batch_size: BatchSize = DEFAULT_BATCH, base_resolution: BaseResolution = _D.base_resolution,
     proxy_width: ProxyWidth = _D.proxy_width, train_subset: TrainSubset = _D.train_subset,
     optimizer: Optimizer = DEFAULT_OPTIMIZER, lr: LearningRate = _D.lr, weight_decay: WeightDecay = _D.weight_decay,
     device: Device = _D.device,
@@ -111,10 +112,18 @@ def compare(
     resolve_device(config.proxy.device)  # a bad --device fails before any counting
 
     start = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), console=err_console, transient=True, disable=json_out) as bar:
+    plain = not json_out and not err_console.is_terminal  # a CI log or a file: one line per strategy instead
+
+    def solving(model: str) -> None:
+        text = f"solving {model}'s multiplier on the rounded network"
+        if plain:
+            err_console.print(text, highlight=False, markup=False)
+        bar.update(task, description=text)
+
+    with Progress(TextColumn("{task.description}"), console=err_console, transient=True,
+                  disable=json_out or plain) as bar:
         task = bar.add_task("solving each strategy's multiplier for the target", total=None)
-        base_cost, planned = lib.plan(base, coefficients, phi, config, policy=pol, progress=lambda m: bar.update(
-            task, description=f"solving {m}'s multiplier on the rounded network"))
+        base_cost, planned = lib.plan(base, coefficients, phi, config, policy=pol, progress=solving)
     dataset = load_data(config.data, cache_size=config.cache_size)
     for note in dataset.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

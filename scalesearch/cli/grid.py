@@ -22,7 +22,7 @@ from scalesearch.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.report.build import Report
 from scalesearch.report.files import write_outputs
-from scalesearch.search.config import DEFAULT_W, Pruner, Sampler, SearchConfig
+from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_W, Pruner, Sampler, SearchConfig
 from scalesearch.search.plan import Plan, plan
 from scalesearch.search.run import run_search
 from scalesearch.search.schedule import parse_rungs
@@ -81,7 +81,7 @@ def grid(
         help=f"Named strategies trained beside the grid at phi = 1 ({', '.join(strategies.names())}, dwr:A).")
     ] = "all",
     data: options.Data = DEFAULT_DATA,
-    batch_size: options.BatchSize = _D.batch_size,
+    batch_size: options.BatchSize = DEFAULT_BATCH,
     base_resolution: options.BaseResolution = None,
     proxy_width: options.ProxyWidth = _D.proxy_width,
     train_subset: options.TrainSubset = None,
@@ -94,7 +94,7 @@ def grid(
              "rung, the leading --promote fraction moves up each time.")] = ",".join(map(str, _G.rungs)),
     promote: Annotated[float, typer.Option(
         "--promote", rich_help_panel=STUDY,
-        help="Fraction of a rung's networks trained again at the next rung (at least 2).")] = _G.promote,
+        help="Fraction of a rung's networks trained again at the next rung (at least 3).")] = _G.promote,
     sampler: Annotated[Sampler, typer.Option("--sampler", rich_help_panel=STUDY,
                                              help="grid (every candidate), tpe or random (--n-trials).")
                        ] = Sampler.GRID,
