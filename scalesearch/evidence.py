@@ -184,10 +184,14 @@ class Paired:
         return self.margin > NOISE_Z * self.standard_error
 
 
-def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]]) -> dict[K, Paired]:
-    """``lead``'s per-seed values against each of ``others``' (seed -> value), paired over common seeds. The
-    variance of the paired differences is pooled over every comparison with 2+ common seeds (each alone rests
-    on a few seeds: too few to trust). Others without a common seed are left out."""
+def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *,
+           pool: bool = True) -> dict[K, Paired]:
+    """``lead``'s per-seed values against each of ``others``' (seed -> value), paired over common seeds. With
+    ``pool`` the variance of the paired differences is pooled over every comparison with 2+ common seeds
+    (each alone rests on a few seeds: too few to trust; right when the others are alike, as a rung's
+    networks are); without it each comparison uses its own (a textbook paired test: right when one of the
+    others can be far noisier than the rest, as a network that stalls on one seed is). Others without a
+    common seed are left out."""
     diffs: list[tuple[K, list[float], list[float]]] = []
     for key, mine in others.items():
         common = sorted(set(mine) & set(lead))
@@ -200,7 +204,9 @@ def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]]) -
     out: dict[K, Paired] = {}
     for key, a, b in diffs:
         k = len(a)
-        se = math.sqrt(pooled / k) if pooled is not None else None
+        own = statistics.variance([x - y for x, y in zip(a, b, strict=True)]) if k >= 2 else None
+        variance = pooled if pool else own
+        se = math.sqrt(variance / k) if variance is not None else None
         margin = statistics.fmean(x - y for x, y in zip(a, b, strict=True))
         out[key] = Paired(k, statistics.fmean(a), statistics.fmean(b), margin, se)
     return out

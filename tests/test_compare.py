@@ -106,6 +106,18 @@ def test_verdict_within_noise_names_the_dimension() -> None:
     assert "does not beat width-only beyond the noise" in v.rows[1].text()
 
 
+def test_a_row_that_stalls_on_one_seed_widens_only_its_own_comparison() -> None:
+    compound = {0: 0.98, 1: 0.97, 2: 0.98}
+    singles = {"depth-only": {0: 0.70, 1: 0.96, 2: 0.95}, "width-only": {0: 0.88, 1: 0.87, 2: 0.89},
+               "resolution-only": {0: 0.975, 1: 0.97, 2: 0.975}}
+    v = lib.verdict(compound, singles)
+    # Pooled, depth-only's stall (0.70) would make 2 SE ~0.13 for all three; per comparison width-only's
+    # 10 points stand out of its own 1-point noise, and depth-only's does not.
+    assert [x.beats for x in v.rows] == [False, True, False]
+    assert v.rows[0].test is not None and v.rows[1].test is not None
+    assert v.rows[0].test.standard_error > 10 * v.rows[1].test.standard_error
+
+
 def test_verdict_with_one_seed_is_unknown_and_pairs_only_common_seeds() -> None:
     v = lib.verdict({0: 0.9}, {"depth-only": {0: 0.8}, "width-only": {0: 0.8}, "resolution-only": {1: 0.8}})
     assert v.beats_all is None and "--seeds 2" in v.summary()

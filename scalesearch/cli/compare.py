@@ -77,7 +77,7 @@ def compare(
         "study's).", rich_help_panel=PROXY)] = None,
     seeds: Annotated[int | None, typer.Option(
         "--seeds", help=f"Seeds per row, the same for every row (paired); 2+ measure the noise (default: "
-        f"{lib.DEFAULT_SEEDS}).", rich_help_panel=PROXY)] = None,
+        f"{lib.DEFAULT_SEEDS}, or the study's final rung's if more).", rich_help_panel=PROXY)] = None,
     cache_size: Annotated[int | None, typer.Option(
         "--cache-size", help="Pixels images are stored at after decoding (imagefolder default 80).",
         rich_help_panel=PROXY)] = None,
@@ -105,7 +105,7 @@ def compare(
         data=data or settings.get("data") or lib.DEFAULT_DATA,
         proxy=ProxyConfig(epochs=epochs or (proxy.epochs if proxy else lib.DEFAULT_EPOCHS), device=device,
                           threads=threads, **values),
-        seeds=seeds if seeds is not None else (study_seeds or lib.DEFAULT_SEEDS), tolerance=tolerance,
+        seeds=seeds if seeds is not None else max(study_seeds or 0, lib.DEFAULT_SEEDS), tolerance=tolerance,
         cache_size=cache_size, phi_resolution=phi_step)
     folder = out or (from_ / "compare" if from_ is not None and from_.is_dir() else Path("results") / "compare")
     check_writable_dir(folder, "--out")  # before any counting or training
