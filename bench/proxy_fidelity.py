@@ -46,9 +46,9 @@ def main() -> None:
     print(f"study {p.study_name}: {len(p.sample)} of {p.ranked_networks} ranked networks x {config.seeds} seed(s) at "
           f"{p.proxy.epochs} epochs, width {p.proxy.proxy_width:g}; {p.runs_to_train} of {p.runs_needed} runs to train"
           + (f", about {eta / 60:.0f} min" if eta is not None else ""), file=sys.stderr)
-    if len(p.sample) < MIN_NETWORKS or p.nominal_ratio < MIN_RATIO:
+    if len(p.sample) < MIN_NETWORKS or p.compute_ratio < MIN_RATIO:
         print(f"note: the benchmark's question needs >= {MIN_NETWORKS} networks at >= {MIN_RATIO:g}x the compute; this "
-              f"run has {len(p.sample)} at {p.nominal_ratio:.1f}x (a smoke run, not the measurement)", file=sys.stderr)
+              f"run has {len(p.sample)} at {p.compute_ratio:.1f}x (a smoke run, not the measurement)", file=sys.stderr)
 
     def progress(done: int, total: int, text: str) -> None:
         if " done" in text:
@@ -71,8 +71,9 @@ def main() -> None:
     print(f"top-1 agrees: {d['top1']['agree']}; leaders sets agree: {d['leaders']['agree']}")
     print(f"reference: mean accuracy {d['audit_accuracy_mean']:.2%}, spread {d['audit_accuracy_spread']:.2%}, "
           f"saturated: {d['saturated']}, meaningful: {d['meaningful']}")
-    measured = "" if c["measured_ratio"] is None else f", measured {c['measured_ratio']:.1f}x training seconds"
-    print(f"compute per network: {c['nominal_ratio']:.1f}x the final rung (epochs x width^2){measured}")
+    measured = "" if c["measured_ratio"] is None else f", {c['measured_ratio']:.1f}x in thread-seconds"
+    print(f"compute per network: {c['ratio']:.1f}x the final rung's training multiply-adds (epochs x width^2: "
+          f"{c['nominal_ratio']:.1f}x{measured})")
     print(f"machine: {m['cpu']}" + (f", GPU {m['gpu']}" if m["gpu"] else "") + f" (trained on {m['device']})")
     print(f"wall time: {time.perf_counter() - started:.0f} s ({result.trained} run(s) trained, {result.cached} cached)")
     for line in d["lines"]:

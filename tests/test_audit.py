@@ -93,6 +93,9 @@ def test_audit_writes_audit_json_and_the_report_shows_it(study: Path, tmp_path: 
     data = json.loads((study / AUDIT_FILE).read_text())
     assert data["format"] == 1 and data["config"]["epochs"] == 8 and data["config"]["proxy_width"] == 0.5
     assert data["compute"]["nominal_ratio"] == pytest.approx(8.0)  # 2x epochs x (2x width)^2 of the 4-epoch rung
+    # Counted multiply-adds: 2x the epochs, and 2x the width costs between 1x (depthwise, stem) and 4x (pointwise).
+    assert 2.0 < data["compute"]["ratio"] <= 8.0 + 1e-9
+    assert data["compute"]["ratio"] == pytest.approx(p.compute_ratio)
     ranks = [s["study_rank"] for s in data["sample"]]
     assert ranks[0] == 1 and ranks[-1] == p.ranked_networks  # the winner and the last-ranked network
     assert set(data["leaders"]["study"]) <= {s["network"] for s in data["sample"]}

@@ -18,13 +18,15 @@ from optuna.trial import TrialState
 from scalesearch import ranking
 from scalesearch.errors import FieldError, SearchError, UsageError
 from scalesearch.evidence import Runs, best_rows, leaders
+from scalesearch.measure import measure
 from scalesearch.record import StudyRecord
 from scalesearch.report.frames import ranked_study
 from scalesearch.search.config import RUNTIME_PROXY_FIELDS
 from scalesearch.search.runcache import ProxyRunCache
 from scalesearch.search.schedule import Budget, Rung, snapshot, tally
 from scalesearch.search.storage import default_url, open_storage, redact
-from scalesearch.train import Dataset, ProxyConfig, load_data, proxy_spec
+from scalesearch.spec import NetSpec
+from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, proxy_spec
 
 DEFAULT_SAMPLE = 12  # networks retrained: enough for a Spearman interval narrower than +-0.3 at rho ~0.8
 DEFAULT_SEEDS = 2  # the fewest that measure the audit's own seed noise
@@ -117,6 +119,8 @@ class AuditPlan:
     ranked_networks: int
     study_leaders: list[int]
     study_seconds_per_run: float | None  # mean measured seconds of the final rung's runs
+    study_threads: float | None  # mean torch threads of those runs (2 workers x 1 thread: 1)
+    compute_ratio: float  # training multiply-adds per network, audit / final rung (mean over the sample)
     cached: set[tuple[int, int]] = field(default_factory=set)  # (network, seed) already in the cache
 
     @property
@@ -138,11 +142,14 @@ class AuditPlan:
 
     @property
     def estimate_seconds(self) -> float | None:
-        """The runs still to train x the final rung's measured seconds per run x the nominal ratio (None: the
-        study recorded no run time)."""
+        """The runs still to train x the final rung's measured seconds per run x the compute ratio, scaled by
+        the threads (the study's runs usually shared the cores between workers; the audit's get them all).
+        None: the study recorded no run time. An upper bound more than a forecast: narrow proxies use a
+        machine poorly, so a wider one runs faster than its multiply-adds say (2x on the default study)."""
         if not self.study_seconds_per_run:
             return None
-        return self.runs_to_train * self.study_seconds_per_run * self.nominal_ratio
+        threads = (self.study_threads or 1.0) / (self.proxy.threads or available_cores())
+        return self.runs_to_train * self.study_seconds_per_run * self.compute_ratio * min(1.0, threads)
 
     def cache(self) -> ProxyRunCache:
         """The persistent proxy-run cache, scoped exactly as `grid` scopes a rung (data and every proxy setting
@@ -249,15 +256,28 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
         key = proxy_spec(record.networks[n].spec, proxy, data).architecture_key()
         sample.append(Sampled(n, by_net[n], position[n], n in leader_networks, first.accuracy_mean,
                               first.training_speed, key))
-    seconds = [r.result.seconds for rs in runs.get(final, {}).values() for r in ranking.per_seed(rs).values()
-               if r.result.seconds and math.isfinite(r.result.seconds)]
+    final_runs = [r.result for rs in runs.get(final, {}).values() for r in ranking.per_seed(rs).values()]
+    seconds = [r.seconds for r in final_runs if r.seconds and math.isfinite(r.seconds)]
+    threads = [r.threads for r in final_runs if r.threads]
+    study_proxy = dataclasses.replace(proxy, epochs=study_epochs, proxy_width=study_width)
+    ratios = [_training_madds(record.networks[n].spec, proxy, data) / _training_madds(record.networks[n].spec,
+                                                                                       study_proxy, data)
+              for n in chosen]
     folder = study_dir if study_dir is not None else Path(".")
     p = AuditPlan(study.study_name, redact(storage or default_url(folder)), folder, record, rows, runs, config, proxy,
                   data, final, study_epochs, study_seeds, study_width, sample, len(speakers), leader_networks,
-                  statistics.fmean(seconds) if seconds else None)
+                  statistics.fmean(seconds) if seconds else None, statistics.fmean(threads) if threads else None,
+                  statistics.fmean(ratios))
     cache = p.cache()
     try:
         p.cached = {(s.network, seed) for s in sample for seed in p.seeds if cache.get(s.proxy_key, seed) is not None}
     finally:
         cache.close()
     return p
+
+
+def _training_madds(spec: NetSpec, proxy: ProxyConfig, data: Dataset) -> float:
+    """Multiply-adds one run spends per training image over all its epochs: the proxy's forward count (fvcore,
+    cached) x epochs. Backward costs about twice the forward for every proxy alike, so it cancels in a ratio;
+    so does the number of images."""
+    return measure(proxy_spec(spec, proxy, data)).flops * proxy.epochs

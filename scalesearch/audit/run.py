@@ -116,7 +116,8 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
     for s in p.sample:
         ok = {r.seed: r.accuracy for r in ranking.per_seed(results.get(s.network, ())).values()
               if r.status is RunStatus.OK}
-        run_seconds += [r.result.seconds for r in results.get(s.network, ()) if r.result.seconds]
+        run_seconds += [r.result.seconds * max(1, r.result.threads) for r in results.get(s.network, ())
+                        if r.result.seconds]
         groups.append(list(ok.values()))
         if ok:
             accs[s.network] = statistics.fmean(ok.values())
@@ -151,8 +152,9 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
     noisy = audit_std is None or spread <= 2 * audit_std
     study_top = p.sample[0].network if p.sample and p.sample[0].study_rank == 1 else None
     audit_top = next(iter(audit_rank), None)
-    measured = statistics.fmean(run_seconds) / p.study_seconds_per_run if run_seconds and p.study_seconds_per_run \
-        else None
+    # Thread-seconds: the study's runs usually had 1 thread each (2 workers), the audit's all the cores.
+    study_thread_seconds = (p.study_seconds_per_run or 0.0) * (p.study_threads or 1.0)
+    measured = statistics.fmean(run_seconds) / study_thread_seconds if run_seconds and study_thread_seconds else None
     data: dict[str, Any] = {
         "format": AUDIT_FORMAT, "study": p.study_name, "storage": p.storage, "written": timestamp(),
         "config": {"sample": p.config.sample, "seeds": p.config.seeds, "epochs": p.proxy.epochs,
@@ -160,9 +162,13 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
                    "bootstrap_seed": p.config.bootstrap_seed, "data": p.record.settings.get("data")},
         "study_fidelity": {"rung": p.final_rung, "epochs": p.study_epochs, "seeds": p.study_seeds,
                            "proxy_width": p.study_width, "ranked_networks": p.ranked_networks},
-        "compute": {"nominal_ratio": p.nominal_ratio, "nominal_rule": "epochs x proxy width^2, audit / final rung",
-                    "measured_ratio": measured, "study_seconds_per_run": p.study_seconds_per_run,
-                    "audit_seconds_per_run": statistics.fmean(run_seconds) if run_seconds else None},
+        "compute": {"ratio": p.compute_ratio,
+                    "rule": "training multiply-adds per network (fvcore count of the proxy x epochs), audit / final "
+                            "rung, mean over the sample",
+                    "nominal_ratio": p.nominal_ratio, "nominal_rule": "epochs x proxy width^2, audit / final rung",
+                    "measured_ratio": measured, "measured_rule": "training seconds x torch threads, audit / final rung",
+                    "study_seconds_per_run": p.study_seconds_per_run, "study_threads": p.study_threads,
+                    "audit_thread_seconds_per_run": statistics.fmean(run_seconds) if run_seconds else None},
         "sample": entries, "networks_compared": len(both),
         "correlations": {"spearman": rho.to_dict(), "kendall": tau.to_dict(),
                          "study_side": "the study's final ranking", "audit_side": "mean score over the seeds"},
@@ -200,11 +206,11 @@ def verdict_lines(d: dict[str, Any], p: AuditPlan) -> list[str]:
     leaders, noise at both fidelities, which signal ranked better."""
     label = {s.network: s.label for s in p.sample}
     c, noise = d["compute"], d["seed_noise"]
-    measured = f", measured {c['measured_ratio']:.1f}x in training seconds" if c["measured_ratio"] else ""
+    measured = f"; {c['measured_ratio']:.1f}x in thread-seconds" if c["measured_ratio"] else ""
     out = [f"audit: {d['networks_compared']} networks x {p.config.seeds} seed(s) at {p.proxy.epochs} epoch(s), proxy "
-           f"width {p.proxy.proxy_width:g} ({c['nominal_ratio']:.1f}x the final rung's compute per run, epochs x "
-           f"width^2{measured})"]
-    if c["nominal_ratio"] < MIN_RATIO:
+           f"width {p.proxy.proxy_width:g}: {c['ratio']:.1f}x the final rung's training multiply-adds per network "
+           f"(nominal epochs x width^2: {c['nominal_ratio']:.1f}x{measured})"]
+    if c["ratio"] < MIN_RATIO:
         out.append(f"note: under {MIN_RATIO:g}x the study's compute per run, the audit is a second opinion at a "
                    "similar fidelity, not a reference")
     rho, tau = Interval(**d["correlations"]["spearman"]), Interval(**d["correlations"]["kendall"])
