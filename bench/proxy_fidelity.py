@@ -69,7 +69,8 @@ def main() -> None:
     print(f"Spearman: {ci(rho)} (95% bootstrap, {rho['resamples']} resamples)")
     print(f"Kendall tau: {ci(tau)}")
     print(f"top-1 agrees: {d['top1']['agree']}; leaders sets agree: {d['leaders']['agree']}")
-    print(f"reference: mean accuracy {d['audit_accuracy_mean']:.2%}, spread {d['audit_accuracy_spread']:.2%}, "
+    print(f"reference: mean accuracy {d['audit_accuracy_mean']:.2%}, median {d['audit_accuracy_median']:.2%}, "
+          f"spread {d['audit_accuracy_spread']:.2%}, "
           f"saturated: {d['saturated']}, meaningful: {d['meaningful']}")
     measured = "" if c["measured_ratio"] is None else f", {c['measured_ratio']:.1f}x in thread-seconds"
     print(f"compute per network: {c['ratio']:.1f}x the final rung's training multiply-adds (epochs x width^2: "

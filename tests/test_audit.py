@@ -140,6 +140,19 @@ def test_a_saturated_reference_means_nothing(study: Path, tmp_path: Path) -> Non
     assert any("saturated" in line and "means nothing" in line for line in result.lines)
 
 
+def test_one_stalled_network_does_not_hide_a_saturated_reference(study: Path, tmp_path: Path) -> None:
+    first: list[str] = []
+
+    def train(spec: NetSpec, data: Any, cfg: Any, *, seed: int = 0, **_: Any) -> ProxyResult:
+        first.append(first[0] if first else spec.architecture_key())
+        acc = 0.3 if spec.architecture_key() == first[0] else 0.995
+        return ProxyResult(RunStatus.OK, acc, history=(acc,), loss_history=(1.0,), seed=seed)
+
+    result = audit(study, config(tmp_path), trainer=train)
+    assert result.data["audit_accuracy_mean"] < 0.985 <= result.data["audit_accuracy_median"]
+    assert result.data["saturated"] and not result.meaningful
+
+
 def test_a_reference_within_its_noise_means_nothing(study: Path, tmp_path: Path) -> None:
     result = audit(study, config(tmp_path), trainer=_constant(0.6, noise=0.05))
     assert not result.data["saturated"] and not result.meaningful

@@ -148,7 +148,10 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
     audit_std = pooled_std(groups)
     final_stats = [r for r in rung_stats(p.rows, p.runs, p.record.rungs) if r.rung == p.final_rung]
     study_std = final_stats[0].seed_std if final_stats else None
-    saturated = bool(accs) and mean_acc >= SATURATED
+    # The median, not the mean: one network that stalls on a seed must not hide that the rest of the sample
+    # is a handful of errors apart (it did on the default study: 11 of 12 networks at 97.5-99.3%).
+    median_acc = statistics.median(accs.values()) if accs else math.nan
+    saturated = bool(accs) and median_acc >= SATURATED
     noisy = audit_std is None or spread <= 2 * audit_std
     study_top = p.sample[0].network if p.sample and p.sample[0].study_rank == 1 else None
     audit_top = next(iter(audit_rank), None)
@@ -178,7 +181,8 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
                     "agree": set(p.study_leaders) == set(audit_leaders)},
         "seed_noise": {"study": study_std, "audit": audit_std, "unit": "accuracy (fraction), pooled seed std"},
         "signals": {**signals, "better": _better(signals), "against": "the audit's mean accuracy, at rung 0"},
-        "audit_accuracy_mean": mean_acc, "audit_accuracy_spread": spread, "saturated": saturated,
+        "audit_accuracy_mean": mean_acc, "audit_accuracy_median": median_acc, "audit_accuracy_spread": spread,
+        "saturated": saturated, "saturated_rule": f"median of the networks' mean accuracies >= {SATURATED:.1%}",
         "meaningful": not saturated and not noisy and rho.value is not None,
         "wall_seconds": round(seconds, 1), "machine": machine(p.proxy.device),
     }
@@ -217,7 +221,7 @@ def verdict_lines(d: dict[str, Any], p: AuditPlan) -> list[str]:
     corr = f"Spearman {rho.text()}, Kendall tau {tau.text()} (95% bootstrap over networks)"
     std = noise["audit"]
     if d["saturated"]:
-        out.append(f"the audit's reference is saturated (mean accuracy {d['audit_accuracy_mean']:.1%} >= "
+        out.append(f"the audit's reference is saturated (median accuracy {d['audit_accuracy_median']:.1%} >= "
                    f"{SATURATED:.1%}): a handful of errors separate its networks, so {corr} means nothing; audit at "
                    "a lower --epochs or on harder data")
     elif std is None:
