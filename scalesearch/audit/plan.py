@@ -16,7 +16,7 @@ import optuna
 from optuna.trial import TrialState
 
 from scalesearch import ranking
-from scalesearch.errors import FieldError, SearchError, UsageError
+from scalesearch.errors import FieldError, SearchError
 from scalesearch.evidence import Runs, best_rows, leaders
 from scalesearch.measure import measure
 from scalesearch.record import StudyRecord
@@ -24,7 +24,7 @@ from scalesearch.report.frames import ranked_study
 from scalesearch.search.config import RUNTIME_PROXY_FIELDS
 from scalesearch.search.runcache import ProxyRunCache
 from scalesearch.search.schedule import Budget, Rung, snapshot, tally
-from scalesearch.search.storage import default_url, open_storage, redact
+from scalesearch.search.storage import default_url, load_study_at, redact
 from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, proxy_spec
 
@@ -162,30 +162,6 @@ class AuditPlan:
                                                                 "proxy": settings})
 
 
-def open_study(study_dir: Path | None, storage: str | None = None, name: str | None = None) -> optuna.Study:
-    """The study behind a folder `grid` wrote (its study.db), or ``name`` in a shared ``storage``."""
-    if storage is None:
-        if study_dir is None:
-            raise UsageError("give a study folder (results/<study>), or --storage URL --study NAME")
-        if not study_dir.is_dir():
-            raise UsageError(f"{study_dir}: no such folder; point at a folder `scalesearch grid` wrote "
-                             "(results/<study>)")
-        if not (study_dir / "study.db").is_file():
-            raise UsageError(f"{study_dir} is not a study folder (no study.db): point at a folder `scalesearch grid` "
-                             "wrote (results/<study>), or give --storage URL --study NAME for a shared study")
-        storage = default_url(study_dir)
-    rdb = open_storage(storage)
-    names = optuna.get_all_study_names(rdb)
-    if name is None:
-        if len(names) != 1:
-            raise UsageError(f"{study_dir or redact(storage)}: {len(names) or 'no'} studies in the storage; name one "
-                             f"with --study ({', '.join(names) or 'none there'})")
-        name = names[0]
-    elif name not in names:
-        raise UsageError(f"--study {name!r}: not in {redact(storage)} (it has: {', '.join(names) or 'none'})")
-    return optuna.load_study(study_name=name, storage=rdb)
-
-
 def check_finished(study: optuna.Study, record: StudyRecord) -> None:
     """Refuse a study whose search is not done: its ranking would still change under the audit."""
     label = f"study {study.study_name!r}"
@@ -226,7 +202,7 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
             study_name: str | None = None) -> AuditPlan:
     """Open and check the study, pick the sample, resolve the fidelity, look in the cache. Trains nothing."""
     config = config or AuditConfig()
-    study = open_study(study_dir, storage, study_name)
+    study = load_study_at(study_dir, storage, study_name)
     record, rows, runs = ranked_study(study)
     check_finished(study, record)
     if not record.rungs or "proxy" not in record.settings or "data" not in record.settings:

@@ -19,7 +19,7 @@ from scalesearch.cli.output import check_writable_dir, console, err_console, pri
 from scalesearch.errors import SearchError, UsageError
 from scalesearch.report.build import FORMATS, Report, find_family, read_audit, read_best, scale_leader, write_report
 from scalesearch.report.data import view
-from scalesearch.search.storage import default_url, open_storage, redact
+from scalesearch.search.storage import load_study_at
 from scalesearch.units import parse_phi
 
 from .options import OUTPUT, Json
@@ -27,31 +27,6 @@ from .options import OUTPUT, Json
 SOURCE = "Study"
 ImageFormat = StrEnum("ImageFormat", {f: f for f in FORMATS})  # the library's formats, offered by Typer
 PNG = ImageFormat(FORMATS[0])
-
-
-def open_report_study(study_dir: Path | None, storage: str | None, name: str | None) -> optuna.Study:
-    """The study behind a folder `grid` wrote (its study.db), or ``name`` in a shared ``storage``."""
-    if storage is None:
-        if study_dir is None:
-            raise UsageError("give a study folder (results/<study>), or --storage URL --study NAME")
-        if not study_dir.is_dir():
-            raise UsageError(f"{study_dir}: no such folder; point at a folder `scalesearch grid` wrote "
-                             "(results/<study>)")
-        if not (study_dir / "study.db").is_file():
-            raise UsageError(f"{study_dir} is not a study folder (no study.db): point at a folder `scalesearch grid` "
-                             "wrote (results/<study>), or give --storage URL --study NAME for a shared study")
-        storage = default_url(study_dir)
-    rdb = open_storage(storage)
-    names = optuna.get_all_study_names(rdb)
-    if name is None:
-        if len(names) != 1:
-            where = study_dir or redact(storage)
-            raise UsageError(f"{where}: {'no study' if not names else f'{len(names)} studies'} in the storage; "
-                             f"name one with --study ({', '.join(names) or 'none there'})")
-        name = names[0]
-    elif name not in names:
-        raise UsageError(f"--study {name!r}: not in {redact(storage)} (it has: {', '.join(names) or 'none'})")
-    return optuna.load_study(study_name=name, storage=rdb)
 
 
 def write_study_report(study: optuna.Study, study_dir: Path, out: Path | None = None, *, fmt: str = "png",
@@ -105,7 +80,7 @@ def report(
     folder = out if out is not None else (study_dir / "report" if study_dir is not None else None)
     started = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna's per-call log lines are not the report
-    s = open_report_study(study_dir, storage, study)
+    s = load_study_at(study_dir, storage, study)
     if folder is not None:
         check_writable_dir(folder, "--out")
     base = study_dir if study_dir is not None else Path(out or ".")

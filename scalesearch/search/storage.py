@@ -16,9 +16,10 @@ import time
 import warnings
 from pathlib import Path
 
+import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-from scalesearch.errors import StorageError
+from scalesearch.errors import StorageError, UsageError
 
 # SQLite's words for a file that is not a database (garbage) or a damaged one (truncated, overwritten).
 _DAMAGED = ("file is not a database", "database disk image is malformed")
@@ -101,3 +102,29 @@ def _damaged_sqlite_file(url: str, error: str) -> Path | None:
         return None
     path = Path(url[len("sqlite:///"):].split("?", 1)[0])
     return path if path.is_file() else None
+
+
+def load_study_at(study_dir: Path | None, storage: str | None = None, name: str | None = None) -> optuna.Study:
+    """The study behind a folder `grid` wrote (its study.db), or ``name`` in a shared ``storage`` (its only
+    study when ``name`` is None): what `report` and `audit` read. Each wrong pointer is one UsageError."""
+    if storage is None:
+        if study_dir is None:
+            raise UsageError("give a study folder (results/<study>), or --storage URL --study NAME")
+        if not study_dir.is_dir():
+            raise UsageError(f"{study_dir}: no such folder; point at a folder `scalesearch grid` wrote "
+                             "(results/<study>)")
+        if not (study_dir / "study.db").is_file():
+            raise UsageError(f"{study_dir} is not a study folder (no study.db): point at a folder `scalesearch grid` "
+                             "wrote (results/<study>), or give --storage URL --study NAME for a shared study")
+        storage = default_url(study_dir)
+    rdb = open_storage(storage)
+    names = optuna.get_all_study_names(rdb)
+    if name is None:
+        if len(names) != 1:
+            where = study_dir or redact(storage)
+            raise UsageError(f"{where}: {'no study' if not names else f'{len(names)} studies'} in the storage; "
+                             f"name one with --study ({', '.join(names) or 'none there'})")
+        name = names[0]
+    elif name not in names:
+        raise UsageError(f"--study {name!r}: not in {redact(storage)} (it has: {', '.join(names) or 'none'})")
+    return optuna.load_study(study_name=name, storage=rdb)
