@@ -30,9 +30,9 @@ from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, 
 
 DEFAULT_SAMPLE = 12  # networks retrained: enough for a Spearman interval narrower than +-0.3 at rho ~0.8
 DEFAULT_SEEDS = 2  # the fewest that measure the audit's own seed noise
-# The default fidelity: twice the study's final-rung epochs at twice its proxy width. A proxy's training
-# compute grows ~ epochs x width^2 (convolutions are quadratic in channels): 2 x 2^2 = 8x the final rung's
-# per network, clearly above the issue's 4x even where small widths use the machine poorly.
+# The default fidelity: twice the study's final-rung epochs at twice its proxy width: nominally 8x the final
+# rung's training compute per network (epochs x width^2), 6.2x in counted multiply-adds on the default study
+# (depthwise convolutions and the stem grow only linearly with width): above 4x either way.
 EPOCH_FACTOR = 2
 WIDTH_FACTOR = 2.0
 MAX_WIDTH = 4.0  # ProxyConfig's own bound on proxy_width
@@ -144,8 +144,8 @@ class AuditPlan:
     def estimate_seconds(self) -> float | None:
         """The runs still to train x the final rung's measured seconds per run x the compute ratio, scaled by
         the threads (the study's runs usually shared the cores between workers; the audit's get them all).
-        None: the study recorded no run time. An upper bound more than a forecast: narrow proxies use a
-        machine poorly, so a wider one runs faster than its multiply-adds say (2x on the default study)."""
+        None: the study recorded no run time. On the default study: 23 min said, 27 taken with another
+        training beside it (the nominal epochs x width^2 without threads had said 58)."""
         if not self.study_seconds_per_run:
             return None
         threads = (self.study_threads or 1.0) / (self.proxy.threads or available_cores())

@@ -65,8 +65,9 @@ def plan_line(p: AuditPlan) -> str:
     """What the audit will train and how long that takes, said before it starts."""
     eta = p.estimate_seconds
     when = ("nothing to train: every run is cached" if p.runs_to_train == 0 else
-            f"at most about {duration(eta)} to train {p.runs_to_train} (the final rung's "
-            f"{p.study_seconds_per_run:.1f} s per run x {p.compute_ratio:.1f}, per thread)" if eta is not None else
+            f"about {duration(eta)} to train {p.runs_to_train} (the final rung's {p.study_seconds_per_run:.1f} s per "
+            f"run on {p.study_threads or 1:g} thread(s) x {p.compute_ratio:.1f}, shared over this machine's threads)"
+            if eta is not None else
             f"{p.runs_to_train} to train (the study recorded no run time to estimate from)")
     return (f"audit of study {p.study_name}: {len(p.sample)} of {p.ranked_networks} ranked networks x "
             f"{p.config.seeds} seed(s) = {p.runs_needed} runs at {p.proxy.epochs} epoch(s), proxy width "
