@@ -147,6 +147,11 @@ def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]]
 
 # -- paired comparisons -----------------------------------------------------------------------------
 
+def beyond_noise(margin: float, standard_error: float | None) -> bool | None:
+    """Whether a mean paired difference exceeds NOISE_Z standard errors; None when the noise is unknown."""
+    return None if standard_error is None else margin > NOISE_Z * standard_error
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The leader against one other network at one rung, paired over their common seeds."""
@@ -161,9 +166,7 @@ class Comparison:
 
     @property
     def distinguishable(self) -> bool | None:
-        if self.standard_error is None:
-            return None
-        return self.margin > NOISE_Z * self.standard_error
+        return beyond_noise(self.margin, self.standard_error)
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,7 @@ class Paired:
 
     @property
     def distinguishable(self) -> bool | None:
-        if self.standard_error is None:
-            return None
-        return self.margin > NOISE_Z * self.standard_error
+        return beyond_noise(self.margin, self.standard_error)
 
 
 def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *,
@@ -192,23 +193,20 @@ def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *
     networks are); without it each comparison uses its own (a textbook paired test: right when one of the
     others can be far noisier than the rest, as a network that stalls on one seed is). Others without a
     common seed are left out."""
-    diffs: list[tuple[K, list[float], list[float]]] = []
+    sides: list[tuple[K, list[float], list[float], list[float]]] = []  # key, lead's, other's, differences
     for key, mine in others.items():
         common = sorted(set(mine) & set(lead))
         if common:
-            diffs.append((key, [lead[s] for s in common], [mine[s] for s in common]))
-    parts = [(len(a), statistics.variance([x - y for x, y in zip(a, b, strict=True)])) for _, a, b in diffs
-             if len(a) >= 2]
-    dof = sum(k - 1 for k, _ in parts)
-    pooled = sum((k - 1) * v for k, v in parts) / dof if dof else None
+            a, b = [lead[s] for s in common], [mine[s] for s in common]
+            sides.append((key, a, b, [x - y for x, y in zip(a, b, strict=True)]))
+    own = {key: statistics.variance(d) if len(d) >= 2 else None for key, _, _, d in sides}
+    dof = sum(len(d) - 1 for key, _, _, d in sides if own[key] is not None)
+    pooled = sum((len(d) - 1) * own[key] for key, _, _, d in sides if own[key] is not None) / dof if dof else None
     out: dict[K, Paired] = {}
-    for key, a, b in diffs:
-        k = len(a)
-        own = statistics.variance([x - y for x, y in zip(a, b, strict=True)]) if k >= 2 else None
-        variance = pooled if pool else own
-        se = math.sqrt(variance / k) if variance is not None else None
-        margin = statistics.fmean(x - y for x, y in zip(a, b, strict=True))
-        out[key] = Paired(k, statistics.fmean(a), statistics.fmean(b), margin, se)
+    for key, a, b, d in sides:
+        variance = pooled if pool else own[key]
+        se = math.sqrt(variance / len(d)) if variance is not None else None
+        out[key] = Paired(len(d), statistics.fmean(a), statistics.fmean(b), statistics.fmean(d), se)
     return out
 
 
