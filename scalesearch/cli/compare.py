@@ -70,8 +70,8 @@ def compare(
         "--phi-step", help="Resolution of each strategy's solved phi (bisection on the rounded network).",
         rich_help_panel=TARGET)] = 0.01,
     data: Annotated[str | None, typer.Option(
-        "--data", help="digits-300-jitter, digits-300 or digits (embedded), synthetic, cifar10:DIR, cifar100:DIR or imagefolder:DIR "
-        "(default: digits-300-jitter, or the study's).", rich_help_panel=PROXY)] = None,
+        "--data", help="digits-300, digits-300-jitter or digits (embedded), synthetic, cifar10:DIR, cifar100:DIR "
+        "or imagefolder:DIR (default: digits-300, or the study's).", rich_help_panel=PROXY)] = None,
     epochs: Annotated[int | None, typer.Option(
         "--epochs", help=f"Proxy training epochs (default: {lib.DEFAULT_EPOCHS}, the grid's final rung, or the "
         "study's).", rich_help_panel=PROXY)] = None,

@@ -127,7 +127,8 @@ def latency_config(device: str, batch: int, dtype: DtypeName, mode: ModeName, th
 # -- proxy training (train and grid) ---------------------------------------------------------------------
 
 Data = Annotated[str, typer.Option(
-    "--data", help="digits-300-jitter, digits-300 or digits (embedded), synthetic, cifar10:DIR, cifar100:DIR or imagefolder:DIR.",
+    "--data", help="digits-300, digits-300-jitter or digits (embedded), synthetic, cifar10:DIR, cifar100:DIR "
+    "or imagefolder:DIR.",
     rich_help_panel=PROXY)]
 Epochs = Annotated[int, typer.Option("--epochs", help="Proxy training epochs.", rich_help_panel=PROXY)]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Proxy training batch size.", rich_help_panel=PROXY)]

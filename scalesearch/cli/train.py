@@ -45,7 +45,7 @@ from .options import (
 )
 
 # One run at the proxy defaults (3 epochs) is tuned for the full digits; the search's default task
-# (digits-300-jitter) needs the longer trainings of its rungs.
+# (digits-300) needs the longer trainings of its rungs.
 TRAIN_DATA = "digits"
 
 

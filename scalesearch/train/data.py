@@ -14,7 +14,7 @@ import scalesearch.train.sources  # noqa: F401
 from scalesearch.errors import DataError
 from scalesearch.train.dataset import Dataset, find_source, registered_sources
 
-DEFAULT_DATA = "digits-300-jitter"
+DEFAULT_DATA = "digits-300"
 
 
 def source_forms() -> str:

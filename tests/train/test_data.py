@@ -13,9 +13,9 @@ from scalesearch.train import DEFAULT_DATA, Dataset, dataset as registry, load_d
 from scalesearch.train.dataset import register_source, registered_sources, resize_uint8
 
 
-def test_digits_300_is_300_of_the_digits_with_the_same_validation_images() -> None:
-    few, full = load_data("digits-300"), load_data("digits")
-    assert few.name == "digits-300" and len(few.train_y) == 300
+def test_default_is_300_of_the_digits_with_the_same_validation_images() -> None:
+    few, full = load_data(DEFAULT_DATA), load_data("digits")
+    assert DEFAULT_DATA == "digits-300" and few.name == "digits-300" and len(few.train_y) == 300
     assert torch.bincount(few.train_y).tolist() == [30] * 10  # stratified
     assert torch.equal(few.val_x, full.val_x) and torch.equal(few.val_y, full.val_y)
     # every kept image is one of the full training set's, with its label
@@ -25,9 +25,9 @@ def test_digits_300_is_300_of_the_digits_with_the_same_validation_images() -> No
     assert torch.equal(load_data("digits-300", seed=3).train_x, few.train_x)  # fixed, whatever the seed
 
 
-def test_default_redraws_digits_300_once_at_a_random_size_angle_and_place() -> None:
-    jit, few = load_data(DEFAULT_DATA), load_data("digits-300")
-    assert DEFAULT_DATA == "digits-300-jitter" and jit.name == "digits-300-jitter"
+def test_jitter_redraws_digits_300_once_at_a_random_size_angle_and_place() -> None:
+    jit, few = load_data("digits-300-jitter"), load_data("digits-300")
+    assert jit.name == "digits-300-jitter"
     assert torch.equal(jit.train_y, few.train_y) and torch.equal(jit.val_y, few.val_y)  # the same digits
     assert jit.train_x.shape == (300, 3, 32, 32) and jit.val_x.shape == (len(few.val_y), 3, 32, 32)
     assert jit.train_x.dtype == torch.uint8 and torch.equal(jit.train_x[:, 0], jit.train_x[:, 2])
@@ -164,7 +164,7 @@ def test_unknown_or_incomplete_sources(source: str) -> None:
 
 
 def test_unknown_source_lists_the_accepted_forms() -> None:
-    with pytest.raises(DataError, match=r"'svhn': use digits, digits-300, digits-300-jitter \(the default\), "
+    with pytest.raises(DataError, match=r"'svhn': use digits, digits-300 \(the default\), digits-300-jitter, "
                                         r"synthetic, cifar10:DIR, "
                                         r"cifar100:DIR or imagefolder:DIR$"):
         load_data("svhn")
@@ -172,7 +172,8 @@ def test_unknown_source_lists_the_accepted_forms() -> None:
 
 def test_every_builtin_source_is_registered_with_a_description() -> None:
     sources = {s.kind: s for s in registered_sources()}
-    assert list(sources) == ["digits", "digits-300", "digits-300-jitter", "synthetic", "cifar10", "cifar100", "imagefolder"]
+    assert list(sources) == ["digits", "digits-300", "digits-300-jitter", "synthetic", "cifar10", "cifar100",
+                             "imagefolder"]
     assert all(s.description for s in sources.values())
     assert [k for k, s in sources.items() if s.argument] == ["cifar10", "cifar100", "imagefolder"]
 
