@@ -21,7 +21,7 @@ from scalesearch.report import curves, html, plots
 from scalesearch.report.data import StudyView, view
 
 FORMATS = ("png", "svg")
-# file stem -> (title, what a reader learns from it). The README's "Reading the results" says the same.
+# file stem -> (title, what a reader learns from it). docs/search.md, "Reading the results", says the same.
 CAPTIONS = {
     "budget-shares": ("Where the FLOPs go", "Each candidate placed by the share of its FLOPs factor spent on "
                       "depth, width and resolution, coloured by score: which direction of scaling pays off, and "

@@ -45,7 +45,7 @@ DEFAULT_W = -0.07  # MnasNet/EfficientNet's soft-constraint exponent
 DEFAULT_BASELINE = "efficientnet-b0"
 # Proxy fields that set where a run executes, not what it computes: left out of fingerprints and caches.
 RUNTIME_PROXY_FIELDS = ("device", "threads", "workers", "compile", "eval_batch_size")
-# Successive halving on the default task (README, "The default task"): every network 10 epochs x 2 seeds,
+# Successive halving on the default task (docs/search.md, "The default task"): every network 10 epochs x 2 seeds,
 # then the leading half and the reference strategies 20 epochs x 2 seeds, at batch 32.
 DEFAULT_RUNGS = (Rung(10, 2), Rung(20, 2))
 # The default task has 300 training images: at the training default of batch 128 an epoch is 2 SGD steps,

@@ -79,7 +79,7 @@ def digits_300(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
     stratified choice; ``seed`` is ignored). With all 1,438 training images a network trained for a dozen
     epochs reaches 98.6-100% on the 359 validation images, so a longer training cannot rank the candidates
     (their differences are 0-5 images); with 300 it takes ~30 epochs to reach 92-98%, a spread several times
-    the seed noise (README, 'The default task')."""
+    the seed noise (docs/search.md, 'The default task')."""
     plain = digits("", seed=0, cache_size=cache_size)
     g = torch.Generator().manual_seed(300)
     classes = torch.unique(plain.train_y).tolist()
@@ -92,7 +92,7 @@ def digits_300(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
 
 # How digits-300-jitter redraws each digit (once, fixed seeds): its side as a fraction of the 32 px frame, a
 # rotation within +-10 degrees, a place anywhere the digit stays inside the frame, and Gaussian pixel noise
-# (std 5% of full scale). Mild on purpose (README, "Checking the answer"): a stronger redraw (65-90%, 15
+# (std 5% of full scale). Mild on purpose (docs/evidence.md): a stronger redraw (65-90%, 15
 # degrees, 10% noise) left the 20-epoch proxies at ~90% +- 3 points; even this one leaves 18 of the default
 # search's 20 last-rung networks within its seed noise, which is why digits-300 stays the default.
 JITTER_SCALE = (0.75, 0.95)
@@ -127,7 +127,7 @@ def digits_300_jitter(argument: str, *, seed: int, cache_size: int | None) -> Da
     """digits-300's 300 training and 359 validation digits, each redrawn once in a 32 px frame (fixed seeds;
     ``seed`` is ignored) by ``redraw``. On digits-300 an audit at 6x the search's training compute reaches
     97.5-99.3% on 11 of 12 networks (saturated); here the same audit lands at a median of 96.4%, and the
-    default search's leading networks are within its seed noise (README, 'Checking the answer')."""
+    default search's leading networks are within its seed noise (docs/evidence.md)."""
     few = digits_300("", seed=0, cache_size=None)
     train_x = redraw(few.train_x, torch.Generator().manual_seed(JITTER_SEEDS["train"]))
     val_x = redraw(few.val_x, torch.Generator().manual_seed(JITTER_SEEDS["val"]))
