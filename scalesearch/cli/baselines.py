@@ -36,8 +36,8 @@ def baselines(
     """List the registered baselines with resolution, parameters and FLOPs (multiply-adds, batch 1)."""
     rows = []  # --save was checked as it was parsed: before any counting
     every = names()
-    with Steps(f"measuring {len(every)} baselines ({counter.value} counter; counts are cached)", len(every),
-               quiet=json_out) as steps:
+    with Steps(f"measuring {len(every)} baselines ({counter.value} counter; each count is cached for the next "
+               "run)", len(every), quiet=json_out) as steps:
         for name in every:
             steps.doing(f"measuring {name}")
             spec = baseline(name)

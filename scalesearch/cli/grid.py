@@ -51,7 +51,8 @@ def quiet_optuna() -> None:
 def grid(
     target_flops: Annotated[str | None, typer.Option(
         "--target-flops", rich_help_panel=SPACE,
-        help="Target T of the score, in multiply-adds: 400M, 0.4G or 4e8 (default: 2 x the baseline's).")] = None,
+        help="Target T of the score, in multiply-adds: 400M, 0.4G or 4e8 (default: 2 x the baseline's; under 1/10 "
+        "of the baseline's is refused as a missing unit).")] = None,
     cost: Annotated[options.CostName, typer.Option(
         "--cost", rich_help_panel=SPACE,
         help="What the score charges: flops, activations, params, or latency measured on --latency-device "

@@ -49,6 +49,7 @@ def write_study_report(study: optuna.Study, study_dir: Path, out: Path | None = 
         raise SearchError(f"{study_dir}: {exc}") from None
     family: pd.DataFrame | None = None
     notes: list[str] = []
+    source = ""
     if phis:
         family = scale_leader(v, phis)
         source = "the leader scaled for --phi"
