@@ -18,10 +18,12 @@ import pandas as pd
 
 from scalesearch import strategies
 from scalesearch.errors import FieldError, SpecError
+from scalesearch.jsonio import write_text_atomic
 from scalesearch.measure import Cost, LatencyConfig, measure
 from scalesearch.scaling import DEFAULT_POLICY, compound, policy as get_policy, scale
 from scalesearch.spec import NetSpec
 from scalesearch.specio import save_spec
+from scalesearch.units import check_target
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,12 @@ def _member(phi: float, spec: NetSpec, cost: Cost, base_flops: int) -> Member:
 
 def scale_family(
     base: NetSpec, alpha: float, beta: float, gamma: float, phis: list[float], *,
-    policy: str = "efficientnet", counter: str = "fvcore", progress: Callable[[float], None] | None = None,
+    policy: str = "efficientnet", counter: str = "fvcore", progress: Callable[[Member], None] | None = None,
     max_resolution: int | None = None, recipe: Recipe | None = None,
 ) -> tuple[Cost, list[Member]]:
     """Scale ``base`` by compound(alpha, beta, gamma, phi) for each phi and measure every result. A
-    ``recipe`` (a strategy, say) replaces the coefficients, policy and cap."""
+    ``recipe`` (a strategy, say) replaces the coefficients, policy and cap. ``progress`` gets each member
+    as it is measured."""
     recipe = recipe or Recipe(alpha, beta, gamma, policy, max_resolution)
     # Every member is built as a spec first: one too big to count is refused before any counting starts.
     specs = [recipe.spec(base, phi) for phi in phis]
@@ -116,7 +119,7 @@ def scale_family(
     for phi, spec in zip(phis, specs, strict=True):
         members.append(_member(phi, spec, measure(spec, counter), base_cost.flops))
         if progress is not None:
-            progress(phi)
+            progress(members[-1])
     return base_cost, members
 
 
@@ -172,19 +175,21 @@ class Solution:
 
 
 def solve_phi(base: NetSpec, recipe: Recipe, budget: Budget, *, counter: str = "fvcore",
-              phi_resolution: float = 0.01, progress: Callable[[float], None] | None = None) -> Solution:
+              phi_resolution: float = 0.01, progress: Callable[[Member], None] | None = None) -> Solution:
     """The largest phi (a multiple of ``phi_resolution``) whose *measured, rounded* network fits ``budget``.
 
     Rounding makes cost a step function of phi (layers and channels move in whole steps, pixels in steps of
     the divisor), so no formula gives phi: it is bracketed (phi doubling from 1; for latency, +1 at a time,
     since a big network takes seconds per timing), then bisected on the phi grid. Cost is assumed to grow
     with phi (coefficients >= 1). Each distinct network is measured once. A budget below phi = 0's cost
-    is refused with that cost.
+    is refused with that cost; one far below it (units.check_target, the rule grid's target follows too)
+    before any network but the baseline is measured.
     """
     if not (math.isfinite(phi_resolution) and 0 < phi_resolution <= 1):
         raise FieldError("phi_resolution", phi_resolution, "must lie in (0, 1]")
     timing = budget.latency if budget.cost == "latency" else None
     base_cost = measure(base, counter, latency=timing)
+    check_target(budget.limit, budget.of(base_cost), field=budget.field, cost=budget.cost, baseline=base.name)
     seen: dict[str, Cost] = {}
 
     def at(i: int) -> Member | None:
@@ -195,11 +200,13 @@ def solve_phi(base: NetSpec, recipe: Recipe, budget: Budget, *, counter: str = "
         except (SpecError, FieldError):
             return None
         key = spec.architecture_key()
-        if key not in seen:
+        member = _member(phi, spec, seen[key], base_cost.flops) if key in seen else None
+        if member is None:
             seen[key] = measure(spec, counter, latency=timing)
-            if progress is not None:
-                progress(phi)
-        return _member(phi, spec, seen[key], base_cost.flops)
+            member = _member(phi, spec, seen[key], base_cost.flops)
+            if progress is not None and i > 0:
+                progress(member)  # a newly measured network (phi 0 is the baseline, measured first)
+        return member
 
     def fits(m: Member | None) -> bool:
         return m is not None and budget.of(m.cost) <= budget.limit
@@ -233,8 +240,7 @@ def write_family(members: list[Member], out_dir: Path, fmt: str = "yaml") -> tup
     for m in members:
         path = save_spec(m.spec, out_dir / f"phi{m.phi:g}.{fmt}")
         written.append(dataclasses.replace(m, path=path))
-    summary = out_dir / "summary.csv"
-    pd.DataFrame([m.row() for m in written]).to_csv(summary, index=False)
+    summary = write_text_atomic(out_dir / "summary.csv", pd.DataFrame([m.row() for m in written]).to_csv(index=False))
     return written, summary
 
 

@@ -41,11 +41,19 @@ def format_size(value: float, digits: int = 1) -> str:
     return f"{value:.0f}"
 
 
-def _decimal(text: str, what: str, whole: str) -> Decimal:
+def _forms(default_step: str | None) -> str:
+    """What a range may be written as, for the messages."""
+    if default_step is not None:
+        return f"write START:STOP (step {default_step}), START:STOP:STEP (e.g. 0:2:0.5), a list a,b,c or one number"
+    return "write START:STOP:STEP (e.g. 1.0:1.4:0.05), a list a,b,c or one number"
+
+
+def _decimal(text: str, what: str, whole: str, default_step: str | None = None) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise FieldError(what, whole, f"does not parse: {text.strip()!r} is not a number") from None
+        raise FieldError(what, whole, f"does not parse: {text.strip()!r} is not a number; "
+                         f"{_forms(default_step)}") from None
     if not value.is_finite():
         raise FieldError(what, whole, f"does not parse: {text.strip()!r} is not a finite number")
     return value
@@ -60,17 +68,16 @@ def parse_range(text: str | float, what: str = "range", default_step: str | None
     if not raw:
         raise FieldError(what, raw, "is empty: write START:STOP:STEP, e.g. 1.0:1.4:0.05")
     if "," in raw:
-        values = [float(_decimal(part, what, raw)) for part in raw.split(",") if part.strip()]
+        values = [float(_decimal(part, what, raw, default_step)) for part in raw.split(",") if part.strip()]
         return sorted(set(values))
     parts = raw.split(":")
     if len(parts) == 1:
-        return [float(_decimal(parts[0], what, raw))]
+        return [float(_decimal(parts[0], what, raw, default_step))]
     if len(parts) == 2 and default_step is not None:
         parts.append(default_step)
     if len(parts) != 3:
-        hint = "START:STOP:STEP or START:STOP" if default_step is not None else "START:STOP:STEP"
-        raise FieldError(what, raw, f"does not parse: write {hint}, e.g. 1.0:1.4:0.05")
-    start, stop, step = (_decimal(p, what, raw) for p in parts)
+        raise FieldError(what, raw, f"does not parse: {_forms(default_step)}")
+    start, stop, step = (_decimal(p, what, raw, default_step) for p in parts)
     if step <= 0:
         raise FieldError(what, raw, "the step must be positive")
     if stop < start:
@@ -125,3 +132,32 @@ def parse_target(text: str, cost: str, what: str = "target") -> float:
         raise FieldError(what, text, f"is a duration, but the {cost} cost takes a count ({COST_UNITS[cost]}): "
                          "write e.g. 400M")
     return float(parse_size(text, what))
+
+
+TARGET_FLOOR = 10
+"""A cost target under 1/TARGET_FLOOR of the baseline's own cost is refused (check_target)."""
+
+
+def show_cost(value: float, cost: str) -> str:
+    """'401,659,392 multiply-adds (401.7M)', '12.3 ms'."""
+    if cost == "latency":
+        return f"{value:.3g} ms"
+    return f"{int(value):,} {COST_UNITS[cost]} ({format_size(value)})"
+
+
+def check_target(target: float, baseline_cost: float, *, field: str, cost: str, baseline: str) -> None:
+    """The one rule for a cost target set against a baseline, in ``cost``'s unit: grid's score target T
+    (the cost the scaled phi = 1 networks aim at; default twice the baseline's) and scale's budget (the
+    largest member within it; phi = 0 is the baseline). Under 1/TARGET_FLOOR of the baseline's own cost
+    (40M multiply-adds for EfficientNet-B0's 401.7M), no network of the family comes near it, and the
+    scores it gives say nothing: it is a missing unit (400 for 400M) or a slipped decimal point far more
+    often than a choice. Refused (FieldError on ``field``) with the baseline's cost and what to write."""
+    if not (math.isfinite(target) and math.isfinite(baseline_cost)) or target * TARGET_FLOOR >= baseline_cost:
+        return
+    shown = f"{target:g}ms" if cost == "latency" else int(target)
+    twice = f"{2 * baseline_cost:.3g}ms" if cost == "latency" else format_size(2 * baseline_cost)
+    slip = "a slip of the unit or the decimal point" if cost == "latency" else "a missing unit (400 for 400M)"
+    raise FieldError(field, shown, f"under 1/{TARGET_FLOOR} of {baseline}'s own cost, "
+                     f"{show_cost(baseline_cost, cost)}: a target that far below the baseline fits none of its "
+                     f"scaled networks and is usually {slip}; write e.g. {twice} (twice the baseline's cost: the "
+                     "phi = 1 networks)")

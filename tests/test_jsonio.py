@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from enum import StrEnum
 from pathlib import Path
 
@@ -12,7 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalesearch.jsonio import dumps, json_safe, timestamp, write_json, write_text_atomic
+from scalesearch.errors import UsageError
+from scalesearch.jsonio import (
+    check_output,
+    dumps,
+    json_safe,
+    output_problem,
+    timestamp,
+    write_bytes_atomic,
+    write_json,
+    write_text_atomic,
+)
 
 
 class Colour(StrEnum):
@@ -62,3 +73,35 @@ def test_atomic_files_get_the_usual_mode(tmp_path: Path) -> None:
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+
+
+# -- only a regular file or a new path is written (a FIFO, a link or a device node is never replaced) ---------
+
+def test_output_problem_names_what_is_there(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "real").write_text("x\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert output_problem(tmp_path / "new") is None and output_problem(tmp_path / "real") is None
+    assert output_problem(tmp_path / "pipe").startswith("is a named pipe (FIFO)")
+    assert output_problem(tmp_path / "link").startswith("is a symbolic link")
+    assert output_problem(tmp_path).startswith("is a folder")
+    # Looked at only, never written: the machine's /dev/null is a device node.
+    assert output_problem(Path("/dev/null")).startswith("is a device")
+    with pytest.raises(UsageError, match=r"^/dev/null: is a device: only a regular file or a new path is written$"):
+        check_output(Path("/dev/null"))
+
+
+@pytest.mark.parametrize("write", [lambda p: write_text_atomic(p, "new\n"), lambda p: write_json(p, {"a": 1}),
+                                   lambda p: write_bytes_atomic(p, b"new")])
+def test_a_fifo_or_a_link_is_refused_and_left_as_it_was(tmp_path: Path, write) -> None:
+    pipe, real, link = tmp_path / "pipe", tmp_path / "real", tmp_path / "link"
+    os.mkfifo(pipe)
+    real.write_text("old\n")
+    link.symlink_to(real)
+    for path in (pipe, link):
+        with pytest.raises(UsageError, match="only a regular file or a new path is written"):
+            write(path)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and link.is_symlink() and real.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "pipe", "real"]  # no temporary left
+    write(real)  # a regular file is replaced as before
+    assert real.read_text() != "old\n"

@@ -67,3 +67,36 @@ def test_durations_and_cost_targets():
                                 ("5 min", "latency", "not a duration"), ("1G", "speed", "choose one of")):
         with pytest.raises(FieldError, match=message):
             parse_target(text, cost)
+
+
+@pytest.mark.parametrize("text", ["1.0-2.0", "1.0..2.0", "1 to 2"])
+def test_a_range_in_another_form_says_which_forms_parse(text):
+    # `--alpha 1.0-2.0` said only "not a number".
+    with pytest.raises(FieldError) as info:
+        parse_range(text, what="alpha")
+    assert "is not a number; write START:STOP:STEP (e.g. 1.0:1.4:0.05), a list a,b,c or one number" in str(info.value)
+    with pytest.raises(FieldError, match=r"write START:STOP \(step 1\), START:STOP:STEP \(e\.g\. 0:2:0\.5\), a list"):
+        parse_phi(text)
+
+
+B0_FLOPS = 401_659_392
+
+
+def test_a_target_far_below_the_baselines_cost_is_refused_with_that_cost():
+    from scalesearch.units import TARGET_FLOOR, check_target
+
+    for ok in (400e6, 2 * B0_FLOPS, B0_FLOPS / TARGET_FLOOR, 1e15):
+        check_target(ok, B0_FLOPS, field="target_flops", cost="flops", baseline="efficientnet-b0")
+    with pytest.raises(FieldError) as info:
+        check_target(400, B0_FLOPS, field="target_flops", cost="flops", baseline="efficientnet-b0")
+    assert (info.value.field, info.value.value) == ("target_flops", 400)
+    assert str(info.value) == (
+        "target_flops 400: under 1/10 of efficientnet-b0's own cost, 401,659,392 multiply-adds (401.7M): a target "
+        "that far below the baseline fits none of its scaled networks and is usually a missing unit (400 for 400M); "
+        "write e.g. 803.3M (twice the baseline's cost: the phi = 1 networks)")
+    with pytest.raises(FieldError, match=r"^target '0.5ms': under 1/10 of b's own cost, 12.5 ms: .* e.g. 25ms"):
+        check_target(0.5, 12.5, field="target", cost="latency", baseline="b")
+    with pytest.raises(FieldError, match=r"5,288,548 parameters \(5.3M\)"):
+        check_target(500_000, 5_288_548, field="target", cost="params", baseline="b")
+    with pytest.raises(FieldError):  # just under the floor
+        check_target(B0_FLOPS / TARGET_FLOOR - 1, B0_FLOPS, field="target_flops", cost="flops", baseline="b")

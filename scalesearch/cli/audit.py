@@ -76,9 +76,9 @@ def plan_line(p: AuditPlan) -> str:
 
 
 def audit(
-    study_dir: Annotated[Path | None, typer.Argument(
-        help="A finished study folder `scalesearch grid` wrote (results/<study>); audit.json is written there.",
-        show_default=False)] = None,
+    study_dir: Annotated[Path, typer.Argument(
+        metavar="STUDY_DIR", show_default=False,
+        help="A finished study folder `scalesearch grid` wrote (results/<study>); audit.json is written there.")],
     sample: Annotated[int, typer.Option(
         "--sample", rich_help_panel=SAMPLE,
         help="Networks to retrain: the leaders set, then evenly spaced ranks over the rest (at least 2 of them).")

@@ -7,16 +7,17 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.progress import Progress
 
 from scalesearch.baselines import baseline, baselines as names
 from scalesearch.cli.output import (
-    check_writable_file,
+    FRAME_SUFFIXES,
+    Steps,
     console,
-    err_console,
     fmt_flops,
     fmt_int,
+    fmt_short,
     print_json,
+    save_file,
     table,
     write_frame,
 )
@@ -28,23 +29,24 @@ from .options import DEFAULT_COUNTER, OUTPUT, Counter, Json
 def baselines(
     counter: Counter = DEFAULT_COUNTER,
     save: Annotated[Path | None, typer.Option(
-        "--save", help="Also write the table to this .csv or .json file.", rich_help_panel=OUTPUT)] = None,
+        "--save", help="Also write the table to this .csv or .json file.", rich_help_panel=OUTPUT,
+        callback=save_file("--save", *FRAME_SUFFIXES))] = None,
     json_out: Json = False,
 ) -> None:
     """List the registered baselines with resolution, parameters and FLOPs (multiply-adds, batch 1)."""
-    if save is not None:
-        check_writable_file(save, "--save")  # before any counting
-    rows = []
-    with Progress(console=err_console, transient=True, disable=json_out) as bar:
-        task = bar.add_task("measuring baselines", total=len(names()))
-        for name in names():
+    rows = []  # --save was checked as it was parsed: before any counting
+    every = names()
+    with Steps(f"measuring {len(every)} baselines ({counter.value} counter; each count is cached for the next "
+               "run)", len(every), quiet=json_out) as steps:
+        for name in every:
+            steps.doing(f"measuring {name}")
             spec = baseline(name)
             cost = measure(spec, counter.value)
             rows.append({
                 "name": name, "resolution": spec.resolution, "layers": spec.total_layers, "params": cost.params,
                 "flops": cost.flops, "conv_linear_flops": cost.conv_linear_flops, "counter": counter.value,
             })
-            bar.advance(task)
+            steps.done(f"{name}: {fmt_short(cost.flops, 2)} multiply-adds, {fmt_short(cost.params, 2)} params")
     frame = pd.DataFrame(rows)
     if json_out:
         print_json(rows)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from scalesearch import compare as lib
 from scalesearch.baselines import baseline as load_baseline
-from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_short, print_json, table
+from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_short, out_dir, print_json, table
 from scalesearch.errors import UsageError
 from scalesearch.scaling import policy as get_policy
 from scalesearch.search.config import DEFAULT_BATCH
@@ -89,7 +89,7 @@ def compare(
         "--threads", help="Torch threads (default: available cores).", rich_help_panel=PROXY)] = _D.threads,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for compare.csv, compare.json and compare.png (default: results/compare, or the "
-        "study folder's compare/ with --from).", rich_help_panel=OUTPUT)] = None,
+        "study folder's compare/ with --from).", rich_help_panel=OUTPUT, callback=out_dir("--out"))] = None,
     json_out: Json = False,
 ) -> None:
     """Compound scaling against scaling one dimension at the same measured FLOPs (the paper's Table 3), trained
@@ -108,7 +108,7 @@ def compare(
         seeds=seeds if seeds is not None else max(study_seeds or 0, lib.DEFAULT_SEEDS), tolerance=tolerance,
         cache_size=cache_size, phi_resolution=phi_step)
     folder = out or (from_ / "compare" if from_ is not None and from_.is_dir() else Path("results") / "compare")
-    check_writable_dir(folder, "--out")  # before any counting or training
+    check_writable_dir(folder, "--out", files=list(lib.FILES.values()))  # before any counting or training
     resolve_device(config.proxy.device)  # a bad --device fails before any counting
 
     start = time.perf_counter()

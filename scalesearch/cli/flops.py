@@ -11,11 +11,12 @@ import typer
 
 from scalesearch.cli.output import (
     FLOPS_HEADER,
-    check_writable_file,
+    FRAME_SUFFIXES,
     console,
     fmt_flops,
     fmt_int,
     print_json,
+    save_file,
     table,
     write_frame,
 )
@@ -70,13 +71,13 @@ def flops(
         "--retime", help="Time again instead of reusing a latency cached for this machine and settings.",
         rich_help_panel=LATENCY)] = False,
     save: Annotated[Path | None, typer.Option(
-        "--save", help="Also write the breakdown to this .csv or .json file.", rich_help_panel=OUTPUT)] = None,
+        "--save", help="Also write the breakdown to this .csv or .json file.", rich_help_panel=OUTPUT,
+        callback=save_file("--save", *FRAME_SUFFIXES))] = None,
     json_out: Json = False,
 ) -> None:
     """Measure one network: FLOPs (multiply-adds, batch 1), parameters, activations, per-part breakdown;
     with --latency also its measured latency on this machine."""
-    if save is not None:
-        check_writable_file(save, "--save")  # before any counting
+    # --save was checked as it was parsed: before any counting
     timing = latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads) if (
         latency) else None
     m = multipliers(depth, width, resolution, alpha, beta, gamma, phi)

@@ -20,8 +20,8 @@ from scalesearch.cli.progress import RichDisplay
 from scalesearch.cli.report import show_written, write_study_report
 from scalesearch.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
-from scalesearch.report.build import Report
-from scalesearch.report.files import write_outputs
+from scalesearch.report.build import Report, report_files
+from scalesearch.report.files import OUTPUT_FILES, write_outputs
 from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_W, Pruner, Sampler, SearchConfig
 from scalesearch.search.plan import Plan, plan
 from scalesearch.search.run import run_search
@@ -51,7 +51,8 @@ def quiet_optuna() -> None:
 def grid(
     target_flops: Annotated[str | None, typer.Option(
         "--target-flops", rich_help_panel=SPACE,
-        help="Target T of the score, in multiply-adds: 400M, 0.4G or 4e8 (default: 2 x the baseline's).")] = None,
+        help="Target T of the score, in multiply-adds: 400M, 0.4G or 4e8 (default: 2 x the baseline's; under 1/10 "
+        "of the baseline's is refused as a missing unit).")] = None,
     cost: Annotated[options.CostName, typer.Option(
         "--cost", rich_help_panel=SPACE,
         help="What the score charges: flops, activations, params, or latency measured on --latency-device "
@@ -190,6 +191,10 @@ def grid(
         ))
         return
 
+    # The study's own folder is known now (its name comes from the settings): its files, before any training.
+    check_writable_dir(p.study_dir, "--out", files=OUTPUT_FILES)
+    if not no_report:
+        check_writable_dir(p.study_dir / "report", "--out", files=report_files())
     err_console.print(f"study [bold]{p.study_name}[/] ({redact(p.storage_url)}): {len(space.candidates)} "
                       f"candidates, {len(space.proxy_groups)} distinct proxy networks", highlight=False)
     with RichDisplay(config, disable=json_out) as display:

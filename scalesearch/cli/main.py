@@ -2,21 +2,26 @@
 errors become a one-line message on stderr and an exit code (no traceback for bad input). A library
 FieldError names a setting's field (``batch_size``); `guarded` names the command's flag instead
 (``--batch-size``). Values Typer refuses before a command runs (a choice not offered, a number that does
-not parse) get the same one-line form from the root group, `_App`."""
+not parse, an output path that is refused as it is parsed) get the same one-line form from the root
+group, `_App`, and so does Ctrl-C: one line, exit code 130. The console script starts in
+`scalesearch.cli.entry`, which catches a Ctrl-C that comes while this module and the commands load."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
+import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.main
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from scalesearch import __version__
+from scalesearch.cli.interrupt import INTERRUPTED, interrupted
 from scalesearch.cli.output import err_console
 from scalesearch.errors import FieldError, ScaleSearchError
 
@@ -26,9 +31,43 @@ FIELD_PARAMETERS = {"heartbeat_interval": "heartbeat", "grace_period": "grace", 
                     "dtype": "latency_dtype", "mode": "latency_mode", "threads": "latency_threads"}
 
 
+def _flow(text: str) -> str:
+    """A docstring as help: paragraphs (split at blank lines) whose lines are joined, so the help wraps them
+    at the terminal's width instead of breaking where the source did."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _no_flag_metavars(params: list[Any]) -> list[Any]:
+    """Typer's rich help shows a flag's type (``--json <bool>``) as if the flag took a value: a flag has
+    none to show. An empty metavar hides it (Typer shows a set metavar instead of the type)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and getattr(param, "metavar", None) is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    """Every command: help paragraphs that flow, flags without a value type in the help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = _flow(self.help)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _no_flag_metavars(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """'STUDY_DIR' for a required argument, as usage lines write it (Typer writes '{STUDY_DIR}');
+        optional ones stay '[STUDY_DIR]'."""
+        return [re.sub(r"^\{(.+)\}(\.\.\.)?$", r"\1\2", piece) for piece in super().collect_usage_pieces(ctx)]
+
+
 class _App(TyperGroup):
     """The root group. A value Typer refuses before a command runs (a choice that is not offered, a number that
-    does not parse, an unknown option) is reported like a library error: one line on stderr, exit code 2."""
+    does not parse, an unknown option, an output path refused as it is parsed) is reported like a library
+    error: one line on stderr, exit code 2. Ctrl-C at any point is one line, exit code 130."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         with _one_line_usage_errors():
@@ -37,6 +76,9 @@ class _App(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # parses the subcommand's options, then runs it
         with _one_line_usage_errors():
             return super().invoke(ctx)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _no_flag_metavars(super().get_params(ctx))
 
 
 @contextlib.contextmanager
@@ -51,6 +93,11 @@ def _one_line_usage_errors() -> Iterator[None]:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(message + hint, getattr(exc, "exit_code", 2))
+    except ScaleSearchError as exc:  # an option's callback refused its value as it was parsed (an output path)
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:  # a command that says nothing of its own on Ctrl-C
+        interrupted(lambda line: err_console.print(line, highlight=False, markup=False, soft_wrap=True))
+        raise typer.Exit(INTERRUPTED) from None
 
 
 app = typer.Typer(
@@ -125,20 +172,18 @@ def _root(
 def _register() -> None:
     from scalesearch.cli import audit, baselines, compare, flops, grid, report, scale, train
 
-    app.command("baselines")(guarded(baselines.baselines))
-    app.command("flops")(guarded(flops.flops))
-    app.command("scale")(guarded(scale.scale))
-    app.command("train")(guarded(train.train))
-    app.command("grid")(guarded(grid.grid))
-    app.command("report")(guarded(report.report))
-    app.command("compare")(guarded(compare.compare))
-    app.command("audit")(guarded(audit.audit))
+    for name, command in (("baselines", baselines.baselines), ("flops", flops.flops), ("scale", scale.scale),
+                          ("train", train.train), ("grid", grid.grid), ("report", report.report),
+                          ("compare", compare.compare), ("audit", audit.audit)):
+        app.command(name, cls=_Command)(guarded(command))
 
 
 _register()
 
 
 def main() -> None:
+    """What `python -m scalesearch.cli.main` runs; the console script starts in scalesearch.cli.entry, which
+    also catches a Ctrl-C while this module loads."""
     app()
 
 

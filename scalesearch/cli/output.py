@@ -6,18 +6,19 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.cells import cell_len
 from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderResult
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from scalesearch.errors import UsageError
-from scalesearch.jsonio import dumps, write_text_atomic
+from scalesearch.jsonio import dumps, output_problem, write_text_atomic
 from scalesearch.units import format_size
 
 PIPE_WIDTH = 1000  # stdout that is no terminal (a pipe, a file, a CI log): wide enough for every column
@@ -42,6 +43,46 @@ class PipeWideConsole(Console):
 
 console = PipeWideConsole()
 err_console = Console(stderr=True)
+
+class Steps:
+    """Progress of a command's slow steps on stderr. On a terminal, a bar (transient: gone when done). Where
+    stderr is no terminal (a pipe, a file, a CI log), a bar would print nothing or control codes: there one
+    plain line per finished step ('[3/12] efficientnet-b2: 1.03G multiply-adds'), as grid's display does,
+    the description above the first (so an input refused before any step is still one line alone).
+    ``quiet`` (--json) shows nothing. Use as a context manager."""
+
+    def __init__(self, description: str, total: int | None = None, *, quiet: bool = False,
+                 console: Console | None = None) -> None:
+        self.console = console or err_console
+        self.plain = not quiet and not self.console.is_terminal
+        self.description, self.total, self.count = description, total, 0
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=self.console, transient=True, disable=quiet or self.plain)
+        self.task = self.bar.add_task(description, total=total)
+
+    def __enter__(self) -> Steps:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.stop()
+
+    def doing(self, text: str) -> None:
+        """What runs now (the bar's description; nothing in plain lines, which say what is done)."""
+        self.bar.update(self.task, description=text)
+
+    def done(self, text: str) -> None:
+        """One step finished: the bar advances; plain: '[done/total] text'."""
+        self.count += 1
+        self.bar.update(self.task, completed=self.count)
+        if self.plain:
+            if self.count == 1:
+                self._line(self.description)
+            self._line(f"[{self.count}/{self.total}] {text}" if self.total else f"[{self.count}] {text}")
+
+    def _line(self, text: str) -> None:
+        self.console.print(text, highlight=False, markup=False, soft_wrap=True)
+
 
 FLOPS_HEADER = "FLOPs (multiply-adds)"
 
@@ -191,6 +232,15 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+# -- output paths: every command checks each of its outputs before any work ------------------------------
+#
+# One rule for every output (--save, --out, STUDY_DIR and the files written into them): a file is written
+# only where nothing is, or over a regular file; its folder must exist or be creatable, and writable; a
+# --save file must carry a suffix the command writes. The file options check at parse time (``save_file``,
+# ``out_dir`` as Typer callbacks); outputs that depend on other options (a study's folder, --format) are
+# checked at the start of the command with the same functions. jsonio refuses again at write time.
+
+
 def _folder_problem(folder: Path) -> str | None:
     """Why ``folder`` cannot hold new files (None when it can). Nothing is created: a refused command leaves no
     empty folder behind; the nearest existing ancestor must be a folder we may write in (mkdir works there)."""
@@ -204,28 +254,61 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
-def check_writable_dir(path: Path, flag: str) -> Path:
-    """Make sure the output folder ``path`` is (or can be created as) a writable folder, before any work;
-    otherwise a UsageError naming ``flag``: "--out results/x: is a file, not a folder; pick another --out"."""
+def check_writable_dir(path: Path, flag: str, files: Sequence[str] = ()) -> Path:
+    """Make sure the output folder ``path`` is (or can be created as) a writable folder, and that none of the
+    ``files`` the command writes into it is anything but a regular file, before any work; otherwise a
+    UsageError naming ``flag``: "--out results/x: is a file, not a folder; pick another --out"."""
     path = Path(path)
     if (problem := _folder_problem(path)) is not None:
         raise UsageError(f"{flag} {path}: {problem}; pick another {flag}")
+    for name in files:
+        if (problem := output_problem(path / name)) is not None:
+            raise UsageError(f"{flag} {path}: {name} {problem}; move it away or pick another {flag}")
     return path
 
 
-def check_writable_file(path: Path, flag: str) -> Path:
-    """Make sure the file ``path`` can be written (its folder may be missing), before any work."""
+def check_writable_file(path: Path, flag: str, suffixes: Sequence[str] = ()) -> Path:
+    """Make sure the file ``path`` can be written (its folder may be missing) and, with ``suffixes``, that its
+    name ends in one of them, before any work."""
     path = Path(path)
     problem: str | None = None
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         problem = "is a folder, not a file"
     elif (folder_problem := _folder_problem(path.parent)) is not None:
         problem = f"{path.parent} {folder_problem}" if folder_problem == "is a file, not a folder" else folder_problem
+    elif (kind := output_problem(path)) is not None:
+        problem = kind
+    elif suffixes and path.suffix.lower() not in suffixes:
+        problem = f"not a {_either(suffixes)} file name"
     elif path.exists() and not os.access(path, os.W_OK):
         problem = "the file is not writable"
     if problem is not None:
         raise UsageError(f"{flag} {path}: {problem}; pick another {flag}")
     return path
+
+
+def _either(names: Sequence[str]) -> str:
+    """['.csv', '.json'] -> '.csv or .json'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def save_file(flag: str, *suffixes: str) -> Callable[[Path | None], Path | None]:
+    """A Typer callback that checks a file option (``--save``) as it is parsed: check_writable_file."""
+
+    def check(value: Path | None) -> Path | None:
+        return None if value is None else check_writable_file(value, flag, suffixes)
+
+    return check
+
+
+def out_dir(flag: str) -> Callable[[Path | None], Path | None]:
+    """A Typer callback that checks a folder option (``--out``) as it is parsed: check_writable_dir."""
+
+    def check(value: Path | None) -> Path | None:
+        return None if value is None else check_writable_dir(value, flag)
+
+    return check
 
 
 def save_text(path: Path, text: str, flag: str = "--save") -> Path:
@@ -236,11 +319,14 @@ def save_text(path: Path, text: str, flag: str = "--save") -> Path:
         raise UsageError(f"{flag} {path}: cannot write ({exc.strerror or exc})") from None
 
 
+FRAME_SUFFIXES = (".csv", ".json")
+
+
 def write_frame(frame: pd.DataFrame, path: Path, flag: str = "--save") -> Path:
     """Write ``frame`` as CSV (.csv) or a JSON list of records (.json), atomically."""
     suffix = path.suffix.lower()
-    if suffix not in {".csv", ".json"}:
-        raise UsageError(f"{path}: --save writes .csv or .json files")
+    if suffix not in FRAME_SUFFIXES:  # save_file(flag, *FRAME_SUFFIXES) refused it at parse time already
+        raise UsageError(f"{flag} {path}: not a .csv or .json file name; pick another {flag}")
     if suffix == ".csv":
         return save_text(path, frame.to_csv(index=False), flag)
     return save_text(path, dumps(frame.astype(object).where(frame.notna(), None).to_dict("records")) + "\n", flag)

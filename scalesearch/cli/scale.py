@@ -8,11 +8,20 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 
 from scalesearch import strategies
 from scalesearch.baselines import baseline as load_baseline
-from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_flops, fmt_short, print_json, table
+from scalesearch.cli.output import (
+    Steps,
+    check_writable_dir,
+    console,
+    err_console,
+    fmt_flops,
+    fmt_short,
+    out_dir,
+    print_json,
+    table,
+)
 from scalesearch.errors import UsageError
 from scalesearch.family import (
     BUDGET_COSTS,
@@ -92,9 +101,10 @@ def scale(
     latency_dtype: LatencyDtype = DEFAULT_DTYPE, latency_mode: LatencyMode = DEFAULT_MODE,
     latency_threads: LatencyThreads = None,
     counter: Counter = DEFAULT_COUNTER,
-    out: Annotated[Path, typer.Option(
-        "--out", help="Root folder; files go in a subfolder named after the baseline and coefficients.",
-        rich_help_panel=OUTPUT)] = Path("results"),
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Root folder; files go in a subfolder named after the baseline and coefficients (default: "
+        "results, or the study's folder with --from, where `scalesearch report` draws the family).",
+        rich_help_panel=OUTPUT, callback=out_dir("--out"))] = None,
     fmt: Annotated[SpecFormat, typer.Option("--format", help="Spec file format.", rich_help_panel=OUTPUT)] = (
         SpecFormat.YAML),
     json_out: Json = False,
@@ -125,22 +135,29 @@ def scale(
                 where(timing)  # an absent device is refused before any counting
             except UsageError as exc:
                 raise UsageError(f"--latency-device: {exc}") from None
-    check_writable_dir(out, "--out")  # before any counting
-    base, recipe = _recipe(alpha, beta, gamma, strategy, baseline, from_, policy, max_resolution)
+    base, recipe, study = _recipe(alpha, beta, gamma, strategy, baseline, from_, policy, max_resolution)
+    # The family of a study's coefficients goes into the study's folder: it belongs to that study, and
+    # `scalesearch report STUDY_DIR` draws it from there. --out itself was checked as it was parsed.
+    root = out if out is not None else study if study is not None else Path("results")
+    folder = family_dir(root, base, recipe.alpha, recipe.beta, recipe.gamma, recipe.policy, recipe)
+    names = [f"phi{phi:g}.{fmt.value}" for phi in phis] + ["summary.csv"]  # a budget's phi is not known yet
+    check_writable_dir(folder, "--out", files=names)  # before any counting
+
+    def measured(m: Member) -> None:
+        steps.done(f"phi {m.phi:g}: {_px(m)} px, {fmt_short(m.cost.params, 2)} params, "
+                   f"{fmt_short(m.cost.flops, 2)} multiply-adds")
 
     if budget is not None:
-        with Progress(console=err_console, transient=True, disable=json_out) as bar:
-            task = bar.add_task(f"solving phi for {base.name}", total=None)
-            solution = solve_phi(base, recipe, budget, counter=counter.value, progress=lambda _p: bar.advance(task))
+        with Steps(f"solving phi for {base.name} within {budget.show(budget.limit)}: each distinct network on the "
+                   "way is built and measured", quiet=json_out) as steps:
+            solution = solve_phi(base, recipe, budget, counter=counter.value, progress=measured)
         members = [solution.chosen]
         base_cost = solution.base_cost
     else:
-        with Progress(console=err_console, transient=True, disable=json_out) as bar:
-            task = bar.add_task(f"scaling {base.name}", total=len(phis))
+        with Steps(f"scaling {base.name}: building and measuring {len(phis)} network(s)", len(phis),
+                   quiet=json_out) as steps:
             base_cost, members = scale_family(base, recipe.alpha, recipe.beta, recipe.gamma, phis,
-                                              counter=counter.value, recipe=recipe,
-                                              progress=lambda _phi: bar.advance(task))
-    folder = family_dir(out, base, recipe.alpha, recipe.beta, recipe.gamma, recipe.policy, recipe)
+                                              counter=counter.value, recipe=recipe, progress=measured)
     try:
         members, summary = write_family(members, folder, fmt.value)
     except OSError as exc:
@@ -178,8 +195,9 @@ def scale(
 
 def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strategy: str | None,
             baseline: str | None, from_: Path | None, policy: PolicyName | None,
-            max_resolution: int | None) -> tuple[NetSpec, Recipe]:
-    """The baseline and how to grow it, from --strategy, --from or --alpha/--beta/--gamma (exactly one)."""
+            max_resolution: int | None) -> tuple[NetSpec, Recipe, Path | None]:
+    """The baseline, how to grow it, and the study's folder with --from: from --strategy, --from or
+    --alpha/--beta/--gamma (exactly one)."""
     given = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is not None]
     if strategy is not None:
         if given or from_ is not None:
@@ -187,7 +205,7 @@ def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strate
                              "beta and gamma")
         recipe = Recipe.from_strategy(strategy, get_policy(policy.value if policy else DEFAULT_POLICY).name,
                                       max_resolution)
-        return load_baseline(baseline or DEFAULT_BASELINE), recipe
+        return load_baseline(baseline or DEFAULT_BASELINE), recipe, None
     if from_ is not None:
         from scalesearch.report.best import load_best
 
@@ -200,14 +218,14 @@ def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strate
                               highlight=False, soft_wrap=True)
         base = best.baseline_spec if baseline is None else load_baseline(baseline)
         rounding = get_policy(policy.value if policy is not None else best.policy).name
-        return base, Recipe(best.alpha, best.beta, best.gamma, rounding, max_resolution)
+        return base, Recipe(best.alpha, best.beta, best.gamma, rounding, max_resolution), best.path.parent
     missing = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is None]
     if missing:
         raise UsageError(f"{', '.join(missing)} missing: give --alpha, --beta and --gamma, --strategy, or --from a "
                          "study")
     assert alpha is not None and beta is not None and gamma is not None  # narrowed above for the type checker
     rounding = get_policy(policy.value if policy is not None else DEFAULT_POLICY).name
-    return load_baseline(baseline or DEFAULT_BASELINE), Recipe(alpha, beta, gamma, rounding, max_resolution)
+    return load_baseline(baseline or DEFAULT_BASELINE), Recipe(alpha, beta, gamma, rounding, max_resolution), None
 
 
 def _px(m: Member) -> str:

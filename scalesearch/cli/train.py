@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from scalesearch.cli.output import check_writable_file, console, err_console, fmt_int, print_json, save_text, table
+from scalesearch.cli.output import console, err_console, fmt_int, print_json, save_file, save_text, table
 from scalesearch.train import ProxyConfig, load_data, proxy_spec, resolve_device, train_proxy
 from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepDone
 
@@ -87,7 +87,7 @@ def train(
         "--seed", help="Seeds model init, data order, augmentation, subset.", rich_help_panel=PROXY)] = 0,
     save: Annotated[Path | None, typer.Option(
         "--save", help="Also write the result (as --json prints it) to this .json file.", rich_help_panel=OUTPUT,
-    )] = None,
+        callback=save_file("--save", ".json"))] = None,
     json_out: Json = False,
 ) -> None:
     """Train a candidate's reduced proxy briefly: validation accuracy, loss, time, images/s, memory.
@@ -103,9 +103,7 @@ def train(
         label_smoothing=label_smoothing, warmup_epochs=warmup_epochs, bn_recalibration=bn_recalibration,
         augment=augment, compile=compile_, device=device, threads=threads,
     )
-    resolve_device(config.device)  # a bad --device fails before any data is read
-    if save is not None:
-        check_writable_file(save, "--save")  # before any data is read or anything trained
+    resolve_device(config.device)  # a bad --device fails before any data is read (--save: as it was parsed)
     dataset = load_data(data, cache_size=cache_size)  # the split never depends on --seed
     for note in dataset.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

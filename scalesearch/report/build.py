@@ -18,6 +18,7 @@ import pandas as pd
 from scalesearch.errors import UsageError
 from scalesearch.jsonio import write_text_atomic
 from scalesearch.report import curves, html, plots
+from scalesearch.report.compareplot import save_figure
 from scalesearch.report.data import StudyView, view
 
 FORMATS = ("png", "svg")
@@ -36,6 +37,11 @@ CAPTIONS = {
     "family": ("The scaled family", "FLOPs of the scaled models against phi next to 2^phi, and the requested vs "
                "achieved depth, width and resolution: how far rounding moves each model off the compound rule."),
 }
+
+
+def report_files(fmt: str = "png") -> list[str]:
+    """The names write_report may write in its folder (checked by the commands before any work)."""
+    return [f"{stem}.{fmt}" for stem in CAPTIONS] + ["index.html", "summary.md"]
 
 
 @dataclass(frozen=True)
@@ -78,20 +84,18 @@ def read_audit(folder: Path | None) -> dict[str, Any]:
 
 
 def find_family(study_dir: Path, v: StudyView) -> Path | None:
-    """summary.csv of the family `scale --from STUDY_DIR` writes for the leader (under the study's parent,
-    `scale`'s default --out, or inside the study folder), if there is one."""
+    """summary.csv of the family of the study's leader in the study's own folder (where `scale --from
+    STUDY_DIR` writes it), if there is one. Never a folder above the study: `scale --alpha ...` writes the
+    same folder name under results/ for any run with those coefficients, which is not this study's."""
     from scalesearch.family import family_dir  # scalesearch.family pulls in torch: only when looked for
 
     top = v.table[v.table["rank"] == 1]
     if not len(top):
         return None
     r = top.iloc[0]
-    for root in (study_dir.parent, study_dir):
-        path = family_dir(root, v.record.baseline_spec, r["alpha"], r["beta"], r["gamma"],
-                          str(v.record.settings.get("policy", "efficientnet"))) / "summary.csv"
-        if path.is_file():
-            return path
-    return None
+    path = family_dir(study_dir, v.record.baseline_spec, r["alpha"], r["beta"], r["gamma"],
+                      str(v.record.settings.get("policy", "efficientnet"))) / "summary.csv"
+    return path if path.is_file() else None
 
 
 def scale_leader(v: StudyView, phis: Sequence[float]) -> pd.DataFrame:
@@ -148,5 +152,4 @@ def write_report(study: Any, folder: Path, *, fmt: str = "png", best: dict[str, 
 
 def _save(fig: Any, path: Path) -> Path:
     # No metadata: the default names matplotlib's web site, and the page must not mention any URL.
-    fig.savefig(path, dpi=110, metadata={"Software": None} if path.suffix == ".png" else {"Creator": None})
-    return path
+    return save_figure(fig, path, metadata={"Software": None} if path.suffix == ".png" else {"Creator": None})

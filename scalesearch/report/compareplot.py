@@ -6,12 +6,15 @@ Built on ``matplotlib.figure.Figure`` (no pyplot), like the study's plots.
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+
+from scalesearch.jsonio import write_bytes_atomic
 
 SINGLE_COLOUR, COMPOUND_COLOUR, REFERENCE_COLOUR = "tab:gray", "tab:red", "tab:blue"
 
@@ -42,6 +45,10 @@ def compare_figure(rows: Sequence[dict[str, Any]], title: str, note: str) -> Fig
     return fig
 
 
-def save_figure(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    return path
+def save_figure(fig: Figure, path: Path, metadata: dict[str, Any] | None = None) -> Path:
+    """``fig`` drawn into memory, then written atomically (write_bytes_atomic: only to a regular file or a
+    new path; matplotlib's own savefig would open a named pipe and block, or follow a link)."""
+    buffer = io.BytesIO()
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    fig.savefig(buffer, format=fmt, dpi=110, metadata=metadata if metadata is not None else {"Software": None})
+    return write_bytes_atomic(path, buffer.getvalue())

@@ -14,6 +14,8 @@ from scalesearch.jsonio import write_text_atomic
 from scalesearch.report.best import best_record, write_best
 from scalesearch.report.frames import frame, ranked_study
 
+OUTPUT_FILES = ("trials.csv", "best.json")  # what write_outputs may write in a study's folder
+
 
 @dataclass
 class Outputs:

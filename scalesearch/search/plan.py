@@ -24,7 +24,7 @@ from scalesearch.search.space import SearchSpace, build_space
 from scalesearch.search.storage import default_url, open_storage
 from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, available_cores, cuda_device_count, load_data, resolve_device
-from scalesearch.units import COST_UNITS
+from scalesearch.units import COST_UNITS, check_target
 
 
 @dataclass
@@ -101,6 +101,11 @@ def plan(config: SearchConfig, progress: Callable[[int, int], None] | None = Non
     target = config.target_flops or (int(config.target) if config.cost == "flops" and config.target else 0) or (
         2 * base_flops)
     goal, note, extra = _cost_settings(config, base_cost, target)
+    # The rule scale's budgets follow too: a T far below the baseline's own cost is refused before the counting.
+    base_value = base_cost.latency.median_ms if config.cost == "latency" and base_cost.latency else (
+        float(getattr(base_cost, config.cost)))
+    check_target(goal, base_value, field="target_flops" if config.target_flops else "target", cost=config.cost,
+                 baseline=base.name)
     settings = config.settings(base.architecture_key(), target, extra)
     name = config.study_name(settings)
     study_dir = config.study_dir(name)

@@ -145,3 +145,52 @@ def test_error_lines_show_what_the_user_typed(args: list[str], shown: str) -> No
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert shown in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# --- issue 22: one target rule for grid and scale; help that reads as help ------------------------------------
+
+def test_grid_and_scale_refuse_a_target_far_below_the_baseline_with_the_same_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `grid --target-flops 400` started a study scoring (FLOPs / 400)^-0.07; `scale` refused it. One rule now,
+    # applied before the candidates are counted (grid) or any network but the baseline is measured (scale).
+    def never(*_args, **_kwargs):
+        raise AssertionError("counted candidates before checking the target")
+
+    monkeypatch.setattr("scalesearch.search.plan.build_space", never)
+    line = ("error: --target-flops 400: under 1/10 of efficientnet-b0's own cost, 401,659,392 multiply-adds "
+            "(401.7M): a target that far below the baseline fits none of its scaled networks and is usually a "
+            "missing unit (400 for 400M); write e.g. 803.3M (twice the baseline's cost: the phi = 1 networks)")
+    grid = runner.invoke(app, ["grid", "--target-flops", "400", "--data", "synthetic", "--dry-run"])
+    assert_one_line_error(grid, line)
+    scale = runner.invoke(app, ["scale", "--strategy", "paper", "--target-flops", "400", "--json"])
+    assert_one_line_error(scale, line)
+    assert grid.stderr == scale.stderr
+
+
+COMMANDS = ["", "baselines", "flops", "scale", "train", "grid", "report", "compare", "audit"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_no_value_type_for_flags_and_fits_80_columns(command: str) -> None:
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output and max(map(len, result.output.splitlines())) <= 80
+    assert re.search(r"--help +Show this message", result.output)  # a flag: no type between flag and help
+    group = typer.main.get_command(app)
+    click_command = group.commands[command] if command else group  # type: ignore[attr-defined]
+    # Help paragraphs flow: the docstring's line breaks are gone, so rich wraps them at the terminal's width.
+    assert "\n" not in (click_command.help or "").replace("\n\n", "")
+
+
+def test_a_required_argument_reads_as_required_in_the_usage_line() -> None:
+    audit = runner.invoke(app, ["audit", "--help"], env={"COLUMNS": "80"}).output
+    assert re.search(r"Usage: \S+ audit \[OPTIONS\] STUDY_DIR\s*$", audit, re.M), audit
+    report = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "80"}).output  # optional with --storage
+    assert re.search(r"Usage: \S+ report \[OPTIONS\] \[STUDY_DIR\]\s*$", report, re.M), report
+    assert_one_line_error(runner.invoke(app, ["audit"]), "error: Missing argument 'STUDY_DIR'.")
+
+
+def test_a_range_in_another_form_names_the_forms_that_parse() -> None:
+    assert_one_line_error(runner.invoke(app, ["grid", "--alpha", "1.0-2.0", "--dry-run"]),
+                          "error: --alpha '1.0-2.0': does not parse: '1.0-2.0' is not a number; write "
+                          "START:STOP:STEP (e.g. 1.0:1.4:0.05), a list a,b,c or one number")

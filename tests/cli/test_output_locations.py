@@ -4,6 +4,8 @@ fails after the work still shows the result first."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,90 @@ def test_flops_save_that_fails_later_still_prints_the_result(tmp_path: Path, mon
     result = run("flops", "--counter", "meta", "--save", str(save))
     one_line_error(result)
     assert "multiply-adds" in result.stdout
+
+
+# --- what is at an output path: only a regular file or a new path is written (issue 22) -----------------------
+
+@pytest.fixture
+def specials(tmp_path: Path) -> dict[str, Path]:
+    """A named pipe and a link (to a regular file) where an output would go: neither may become a file."""
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "target.csv").write_text("kept\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "target.csv")
+    return {"pipe": tmp_path / "pipe.csv", "link": tmp_path / "link.csv"}
+
+
+def untouched(specials: dict[str, Path]) -> None:
+    assert stat.S_ISFIFO(os.lstat(specials["pipe"]).st_mode)
+    assert specials["link"].is_symlink() and specials["link"].read_text() == "kept\n"
+
+
+@pytest.mark.parametrize("command", [["baselines"], ["flops"], ["train", "--data", "synthetic"]])
+@pytest.mark.parametrize("kind", ["pipe", "link"])
+def test_save_onto_a_fifo_or_a_link_is_refused_before_any_work(command: list[str], kind: str,
+                                                                specials: dict[str, Path],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("scalesearch.cli.baselines.measure", "scalesearch.cli.flops.measure",
+                 "scalesearch.cli.train.load_data"):
+        monkeypatch.setattr(name, never)
+    path = specials[kind]
+    line = one_line_error(run(*command, "--save", str(path)))
+    what = "a named pipe (FIFO)" if kind == "pipe" else "a symbolic link"
+    assert line == (f"error: --save {path}: is {what}: only a regular file or a new path is written; "
+                    "pick another --save")
+    untouched(specials)
+
+
+@pytest.mark.parametrize(("command", "name", "suffixes"), [
+    (["baselines"], "out.txt", ".csv or .json"), (["flops"], "parts", ".csv or .json"),
+    (["train", "--data", "synthetic"], "run.csv", ".json")])
+def test_a_save_suffix_the_command_does_not_write_is_refused_before_any_work(
+        command: list[str], name: str, suffixes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `baselines --save out.txt` measured all 12 networks (2 minutes cold) before refusing the suffix.
+    for target in ("scalesearch.cli.baselines.measure", "scalesearch.cli.flops.measure",
+                   "scalesearch.cli.train.load_data"):
+        monkeypatch.setattr(target, never)
+    line = one_line_error(run(*command, "--save", str(tmp_path / name), "--json"))
+    assert line == f"error: --save {tmp_path / name}: not a {suffixes} file name; pick another --save"
+    assert not (tmp_path / name).exists()
+
+
+def test_scale_refuses_a_fifo_among_the_family_files_before_counting(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("scalesearch.cli.scale.scale_family", never)
+    folder = tmp_path / "scale-efficientnet-b0-a1.2-b1.1-g1.15-efficientnet"
+    folder.mkdir()
+    os.mkfifo(folder / "phi1.yaml")
+    line = one_line_error(run(*SCALE, "--out", str(tmp_path)))
+    assert line == (f"error: --out {folder}: phi1.yaml is a named pipe (FIFO): only a regular file or a new path "
+                    "is written; move it away or pick another --out")
+    assert stat.S_ISFIFO(os.lstat(folder / "phi1.yaml").st_mode)
+
+
+def test_report_refuses_a_link_among_its_files_before_drawing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              tiny_spec) -> None:
+    from report_studies import make_study
+
+    study = make_study(tmp_path / "tiny-study", tiny_spec)
+    monkeypatch.setattr("scalesearch.cli.report.write_report", never)
+    (study / "report").mkdir()
+    (tmp_path / "mine.html").write_text("mine\n")
+    (study / "report" / "index.html").symlink_to(tmp_path / "mine.html")
+    line = one_line_error(run("report", str(study)))
+    assert line.startswith(f"error: --out {study / 'report'}: index.html is a symbolic link")
+    assert (tmp_path / "mine.html").read_text() == "mine\n" and (study / "report" / "index.html").is_symlink()
+
+
+def test_compare_refuses_a_fifo_among_its_files_before_counting(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("scalesearch.cli.compare.lib.plan", never)
+    os.mkfifo(tmp_path / "compare.png")
+    line = one_line_error(run("compare", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--out",
+                              str(tmp_path)))
+    assert line.startswith(f"error: --out {tmp_path}: compare.png is a named pipe (FIFO)")
+
+
+def test_an_output_folder_option_is_checked_as_it_is_parsed(a_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("scalesearch.cli.report.load_study_at", never)
+    line = one_line_error(run("report", "--out", str(a_file), "--storage", "sqlite:///x.db"))
+    assert line == f"error: --out {a_file}: is a file, not a folder; pick another --out"
