@@ -188,17 +188,18 @@ def solve_phi(base: NetSpec, recipe: Recipe, budget: Budget, *, counter: str = "
     seen: dict[str, Cost] = {}
 
     def at(i: int) -> Member | None:
-        """The member at phi = i x resolution, or None when it is too big to build (over any budget)."""
+        """The member at phi = i x resolution, or None when it is too big to build, or to time in memory
+        (over any budget)."""
         phi = round(i * phi_resolution, 10)
         try:
             spec = recipe.spec(base, phi)
+            key = spec.architecture_key()
+            if key not in seen:
+                seen[key] = measure(spec, counter, latency=timing)
+                if progress is not None:
+                    progress(phi)
         except (SpecError, FieldError):
             return None
-        key = spec.architecture_key()
-        if key not in seen:
-            seen[key] = measure(spec, counter, latency=timing)
-            if progress is not None:
-                progress(phi)
         return _member(phi, spec, seen[key], base_cost.flops)
 
     def fits(m: Member | None) -> bool:

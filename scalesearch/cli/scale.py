@@ -13,7 +13,7 @@ from rich.progress import Progress
 from scalesearch import strategies
 from scalesearch.baselines import baseline as load_baseline
 from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_flops, fmt_short, print_json, table
-from scalesearch.errors import UsageError
+from scalesearch.errors import FieldError, UsageError
 from scalesearch.family import (
     BUDGET_COSTS,
     Budget,
@@ -123,6 +123,8 @@ def scale(
 
             try:
                 where(timing)  # an absent device is refused before any counting
+            except FieldError:  # a bad --latency-* value (more threads than cores): names its flag
+                raise
             except UsageError as exc:
                 raise UsageError(f"--latency-device: {exc}") from None
     check_writable_dir(out, "--out")  # before any counting
