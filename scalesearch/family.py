@@ -193,19 +193,20 @@ def solve_phi(base: NetSpec, recipe: Recipe, budget: Budget, *, counter: str = "
     seen: dict[str, Cost] = {}
 
     def at(i: int) -> Member | None:
-        """The member at phi = i x resolution, or None when it is too big to build (over any budget)."""
+        """The member at phi = i x resolution, or None when it is too big to build, or to time in memory
+        (over any budget)."""
         phi = round(i * phi_resolution, 10)
         try:
             spec = recipe.spec(base, phi)
+            key = spec.architecture_key()
+            member = _member(phi, spec, seen[key], base_cost.flops) if key in seen else None
+            if member is None:
+                seen[key] = measure(spec, counter, latency=timing)
+                member = _member(phi, spec, seen[key], base_cost.flops)
+                if progress is not None and i > 0:
+                    progress(member)  # a newly measured network (phi 0 is the baseline, measured first)
         except (SpecError, FieldError):
             return None
-        key = spec.architecture_key()
-        member = _member(phi, spec, seen[key], base_cost.flops) if key in seen else None
-        if member is None:
-            seen[key] = measure(spec, counter, latency=timing)
-            member = _member(phi, spec, seen[key], base_cost.flops)
-            if progress is not None and i > 0:
-                progress(member)  # a newly measured network (phi 0 is the baseline, measured first)
         return member
 
     def fits(m: Member | None) -> bool:

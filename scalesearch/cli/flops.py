@@ -20,6 +20,7 @@ from scalesearch.cli.output import (
     table,
     write_frame,
 )
+from scalesearch.limits import over_memory
 from scalesearch.measure import measure, measure_latency
 from scalesearch.spec import to_dict
 
@@ -83,13 +84,16 @@ def flops(
     m = multipliers(depth, width, resolution, alpha, beta, gamma, phi)
     base, net = resolve_network(baseline, m, image_size, policy.value)
     if timing is not None:
-        from scalesearch.errors import UsageError
-        from scalesearch.measure.latency import where
+        from scalesearch.errors import FieldError, UsageError
+        from scalesearch.measure.latency import check_fits, where
 
         try:
-            where(timing)  # an absent device is refused before any counting
-        except UsageError as exc:
+            where(timing)  # an absent device, or more threads than cores, is refused before any counting
+        except FieldError:  # a bad --latency-* value: names its flag
+            raise
+        except UsageError as exc:  # a device that is not here
             raise UsageError(f"--latency-device: {exc}") from None
+        check_fits(net, timing)  # so is a network and batch beyond the memory limits
     cost = measure(net, counter.value)
     if timing is not None:
         cost = dataclasses.replace(cost, latency=measure_latency(net, timing, cache=not retime))
@@ -119,6 +123,10 @@ def _print_table(net: Any, cost: Any, counter: str) -> None:
                       f"{'channels_last' if lat.channels_last else 'NCHW'}, {lat.threads} thread(s) on "
                       f"{lat.device} ({lat.device_name}), torch {lat.torch_version}")
         console.print(f"{LATENCY_NOTE} Cached per machine and setting.", style="dim")
+    if cost.counter == "fvcore" and cost.device == "meta":
+        why = over_memory(net) or "counted so earlier (cached)"
+        console.print(f"counted on the meta device (nothing allocated): {why}; same figures by fvcore's rules, "
+                      "without its list of unsupported ops", style="dim")
     if cost.unsupported:
         skipped = ", ".join(f"{op} x{n}" for op, n in sorted(cost.unsupported.items()))
         console.print(f"not counted by fvcore (elementwise, ~0 multiply-adds): {skipped}", style="dim")

@@ -22,7 +22,7 @@ from scalesearch.cli.output import (
     print_json,
     table,
 )
-from scalesearch.errors import UsageError
+from scalesearch.errors import FieldError, UsageError
 from scalesearch.family import (
     BUDGET_COSTS,
     Budget,
@@ -133,6 +133,8 @@ def scale(
 
             try:
                 where(timing)  # an absent device is refused before any counting
+            except FieldError:  # a bad --latency-* value (more threads than cores): names its flag
+                raise
             except UsageError as exc:
                 raise UsageError(f"--latency-device: {exc}") from None
     base, recipe, study = _recipe(alpha, beta, gamma, strategy, baseline, from_, policy, max_resolution)

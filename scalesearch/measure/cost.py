@@ -8,6 +8,13 @@ torchvision's, timm's and fvcore's convention):
 - ``meta``: torch's FlopCounterMode on the meta device: no memory, no compute, seconds even for B7.
   FlopCounterMode counts 2 per multiply-add and only matmul/conv ops, so it is halved and ``flops``
   equals ``conv_linear_flops``. Forward only: its backward count of grouped convs is wrong.
+
+A network beyond the memory limits (scalesearch.limits: activation elements or parameters at batch 1) is
+never given a real forward pass: asked for ``fvcore``, ``count`` counts it on the meta device instead and
+applies fvcore's own rules to the shapes (batch norm: 2 per element, adaptive average pooling: 1 per input
+element; max pooling and elementwise ops: not counted), so ``flops``, ``conv_linear_flops``, ``params``,
+``activations`` and the parts equal what fvcore would report; only the list of ops fvcore would call
+unsupported is empty. Such a Cost says ``device="meta"`` (a real fvcore count says ``"cpu"``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from scalesearch import limits
 from scalesearch.errors import FieldError
 from scalesearch.measure.latency import Latency
 from scalesearch.nn import Net, build
@@ -56,6 +64,9 @@ class Cost:
     parts: tuple[PartCost, ...] = ()
     seconds: float = 0.0
     convention: str = CONVENTION
+    # Where the forward pass ran: "cpu" (fvcore, real tensors) or "meta" (the meta counter, or an fvcore count
+    # of a network beyond the memory limits: fvcore's rules applied on the meta device).
+    device: str = "cpu"
     # Measured, not counted: only when asked for (measure(spec, latency=...)); machine-dependent.
     latency: Latency | None = None
 
@@ -67,6 +78,7 @@ class Cost:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cost:
         data = dict(data)
+        data.setdefault("device", "meta" if data.get("counter") == "meta" else "cpu")  # cached before it existed
         data["parts"] = tuple(PartCost(**p) for p in data.get("parts", ()))
         if isinstance(data.get("latency"), dict):
             data["latency"] = Latency.from_dict(data["latency"])
@@ -92,8 +104,11 @@ def _activation_hooks(model: nn.Module, sink: list[int]) -> list[Any]:
 
 
 def count_fvcore(spec: NetSpec) -> Cost:
+    """fvcore's count on a real forward pass. A network beyond the memory limits is refused (SpecError)
+    before anything is allocated: ``count`` counts it on the meta device instead."""
     from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
 
+    limits.check_memory(spec, doing="count with real tensors")
     start = time.perf_counter()
     model = build(spec).eval()
     x = torch.zeros(1, 3, spec.resolution, spec.resolution)
@@ -118,14 +133,36 @@ def count_fvcore(spec: NetSpec) -> Cost:
     )
 
 
-def count_meta(spec: NetSpec) -> Cost:
+def _fvcore_rule_hooks(model: Net, sink: Counter[str]) -> list[Any]:
+    """Hooks adding, per part, what fvcore counts beyond conv and linear in an eval pass: batch norm at 2
+    multiply-adds per element (1 without affine), adaptive average pooling at 1 per input element."""
+    def adder(part: str, per_element: int) -> Any:
+        def hook(_m: nn.Module, inputs: Any, _out: Any) -> None:
+            sink[part] += per_element * inputs[0].numel()
+
+        return hook
+
+    handles = []
+    for name in _part_names(model):
+        for m in model.get_submodule(name).modules():
+            if isinstance(m, nn.BatchNorm2d):
+                handles.append(m.register_forward_hook(adder(name, 2 if m.affine else 1)))
+            elif isinstance(m, nn.AdaptiveAvgPool2d):
+                handles.append(m.register_forward_hook(adder(name, 1)))
+    return handles
+
+
+def count_meta(spec: NetSpec, fvcore_rules: bool = False) -> Cost:
+    """The meta counter (conv and linear only). ``fvcore_rules``: also what fvcore counts (batch norm,
+    adaptive pooling), giving fvcore's figures without a real pass; the Cost then says counter ``fvcore``."""
     from torch.utils.flop_counter import FlopCounterMode
 
     start = time.perf_counter()
     model = build(spec, device="meta").eval()
     x = torch.empty(1, 3, spec.resolution, spec.resolution, device="meta")
     sink: list[int] = []
-    handles = _activation_hooks(model, sink)
+    extra: Counter[str] = Counter()
+    handles = _activation_hooks(model, sink) + (_fvcore_rule_hooks(model, extra) if fvcore_rules else [])
     try:
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(x)
@@ -136,20 +173,24 @@ def count_meta(spec: NetSpec) -> Cost:
     root = type(model).__name__
     params = _part_params(model)
     parts = tuple(
-        PartCost(n, sum(counts.get(f"{root}.{n}", {}).values()) // 2, params[n]) for n in _part_names(model)
+        PartCost(n, sum(counts.get(f"{root}.{n}", {}).values()) // 2 + extra[n], params[n])
+        for n in _part_names(model)
     )
-    total = counter.get_total_flops() // 2
+    conv_linear = counter.get_total_flops() // 2
     return Cost(
-        flops=int(total), conv_linear_flops=int(total), params=sum(p.numel() for p in model.parameters()),
-        activations=int(sum(sink)), counter="meta", resolution=spec.resolution,
+        flops=int(conv_linear + sum(extra.values())), conv_linear_flops=int(conv_linear),
+        params=sum(p.numel() for p in model.parameters()), activations=int(sum(sink)),
+        counter="fvcore" if fvcore_rules else "meta", resolution=spec.resolution,
         architecture=spec.architecture_key(), parts=parts, seconds=round(time.perf_counter() - start, 4),
+        device="meta",
     )
 
 
 def count(spec: NetSpec, counter: str = DEFAULT_COUNTER) -> Cost:
-    """Count ``spec`` with no cache. ``counter`` is ``fvcore`` or ``meta`` (see the module docstring)."""
+    """Count ``spec`` with no cache. ``counter`` is ``fvcore`` or ``meta`` (see the module docstring): fvcore
+    counts on the meta device, by its own rules, a network beyond the memory limits (``Cost.device``)."""
     if counter == "fvcore":
-        return count_fvcore(spec)
+        return count_fvcore(spec) if limits.over_memory(spec) is None else count_meta(spec, fvcore_rules=True)
     if counter == "meta":
         return count_meta(spec)
     raise FieldError("counter", counter, f"not a FLOP counter; choose one of {', '.join(COUNTERS)}")

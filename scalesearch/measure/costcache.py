@@ -72,6 +72,8 @@ def _read_cost(stored: Any, architecture: str, counter: str) -> Cost | None:
         return None
     if not isinstance(cost.unsupported, dict) or not all(isinstance(p.name, str) for p in cost.parts):
         return None
+    if cost.device not in ("cpu", "meta"):
+        return None
     return cost if (cost.architecture, cost.counter) == (architecture, counter) else None
 
 

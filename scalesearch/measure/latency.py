@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import platform
 import statistics
 import time
@@ -27,6 +28,7 @@ from typing import Any
 
 import torch
 
+from scalesearch import limits
 from scalesearch.errors import FieldError
 from scalesearch.nn import build
 from scalesearch.nn.device import resolve_device
@@ -148,18 +150,39 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(samples), cuts[0], cuts[-1]
 
 
+def available_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity, unlike os.cpu_count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def where(config: LatencyConfig) -> tuple[torch.device, str, int]:
     """(device, its model string, the thread count a measurement would use): the machine part of a cache
-    key, known before anything is timed. Refuses a device that is not present, or fp16 on the CPU."""
+    key, known before anything is timed. Refuses a device that is not present, fp16 on the CPU, and more
+    threads than the cores this process may use (each thread takes a stack: 1,000 of them end in an
+    allocation failure under a memory cap, and oversubscribed threads only time the contention)."""
     device = resolve_device(config.device)
     _check_device_dtype(device, config.dtype)
+    cores = available_cores()
+    if config.threads is not None and config.threads > cores:
+        raise FieldError("threads", config.threads, f"more than the {cores} core(s) this process may use; give "
+                         f"at most {cores}")
     return device, device_name(device), config.threads or torch.get_num_threads()
 
 
+def check_fits(spec: NetSpec, config: LatencyConfig) -> None:
+    """Refuse (SpecError, one line) timing ``spec`` at ``config.batch`` beyond the memory limits
+    (scalesearch.limits: activation elements per image x batch, x3 in train mode), before anything is built."""
+    limits.check_memory(spec, config.batch, training=config.mode == "train", doing="time")
+
+
 def time_network(spec: NetSpec, config: LatencyConfig | None = None) -> Latency:
-    """Time ``spec`` as ``config`` says, with no cache. A device that is not present is a one-line UsageError."""
+    """Time ``spec`` as ``config`` says, with no cache. A device that is not present is a one-line UsageError;
+    a network and batch beyond the memory limits a one-line SpecError (see ``check_fits``)."""
     config = config or LatencyConfig()
     device, _, _ = where(config)
+    check_fits(spec, config)
     with _threads(config.threads) as threads:
         model = build(spec, device=device)
         model.train(config.mode == "train")

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from scalesearch import limits
 from scalesearch.errors import UsageError
 from scalesearch.nn.build import build
 from scalesearch.runs import ProxyResult, RunStatus
@@ -160,7 +161,9 @@ def train_proxy(
     ``on_epoch(epoch, val_accuracy)`` runs after every epoch (1-based); returning True stops the run with
     status PRUNED. ``progress`` receives the events of scalesearch.train.events (RunStarted, StepDone,
     EpochDone). Divergence (a NaN/Inf loss) and out-of-memory end the run with status DIVERGED / OOM;
-    neither raises. Same seed and same thread count give identical results on CPU.
+    neither raises. A proxy beyond the memory limits (scalesearch.limits: activation elements x batch, x3
+    for training) is refused with a SpecError before anything is built. Same seed and same thread count
+    give identical results on CPU.
     """
     start = time.perf_counter()
     if isinstance(data, str):
@@ -168,6 +171,9 @@ def train_proxy(
     device = runtime.resolve_device(config.device)
     threads = runtime.ensure_threads(config.threads, config.workers)
     pspec = proxy_spec(spec, config, data, resolution_multiplier)
+    # A proxy beyond the memory limits is refused in one line before anything is allocated.
+    limits.check_memory(pspec, config.batch_size, training=True, doing="train")
+    limits.check_memory(pspec, config.eval_batch_size, doing="evaluate")
     res = pspec.resolution
     emit = progress or (lambda event: None)
     outcome = _Outcome()

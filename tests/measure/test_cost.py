@@ -89,3 +89,53 @@ def test_measure_uses_the_cache(tmp_path, monkeypatch, tiny_spec):
     assert calls == []  # identical architecture: counted once
     measure(tiny_spec, counter="meta", cache=cache)
     assert len(calls) == 1  # another counter is another entry
+
+
+# -- beyond the memory limits: fvcore's figures from the meta device ----------------------------------
+
+FVCORE_ON_META = [  # every block kind, SE, max pooling, a head or none
+    "efficientnet-b0", "resnet-50", "mobilenet-v1", "mobilenet-v2",
+    ("efficientnetv2-s", (0.5, 0.5, 0.25)), ("resnet-50", (0.5, 0.5, 0.5)),
+]
+
+
+@pytest.mark.parametrize("case", FVCORE_ON_META, ids=str)
+def test_fvcore_rules_on_the_meta_device_give_fvcores_figures(case):
+    from scalesearch.measure.cost import count_fvcore, count_meta
+
+    spec = baseline(case) if isinstance(case, str) else scale(baseline(case[0]), *case[1])
+    real, meta = count_fvcore(spec), count_meta(spec, fvcore_rules=True)
+    assert (meta.flops, meta.conv_linear_flops, meta.params, meta.activations, meta.parts) == (
+        real.flops, real.conv_linear_flops, real.params, real.activations, real.parts)
+    assert (meta.counter, meta.device, real.device) == ("fvcore", "meta", "cpu")
+    assert meta.flops > meta.conv_linear_flops  # batch norm and pooling are in, as fvcore counts them
+
+
+def test_a_network_beyond_the_memory_limit_is_counted_on_the_meta_device(monkeypatch):
+    from scalesearch import limits
+    from scalesearch.errors import SpecError
+    from scalesearch.measure import cost as cost_module
+    from scalesearch.nn import build
+
+    spec = baseline("mobilenet-v2")  # 6,678,888 activation elements at batch 1
+    real = count(spec, "fvcore")
+    monkeypatch.setenv("SCALESEARCH_MAX_ACTIVATIONS", "1e6")
+    monkeypatch.setattr(cost_module, "build", lambda *a, device=None, **k: (
+        pytest.fail("a real network was built") if device != "meta" else build(*a, device=device, **k)))
+
+    fallback = count(spec, "fvcore")
+    assert fallback.device == "meta" and fallback.counter == "fvcore" and fallback.unsupported == {}
+    assert (fallback.flops, fallback.params, fallback.activations) == (real.flops, real.params, real.activations)
+    with pytest.raises(SpecError, match="too big to count with real tensors in memory"):
+        cost_module.count_fvcore(spec)  # called directly, it refuses before allocating
+    assert limits.over_memory(spec) is not None
+
+
+def test_cost_device_round_trips_and_old_entries_read_as_where_they_were_counted(tiny_spec):
+    from scalesearch.measure import Cost
+
+    for counter in ("fvcore", "meta"):
+        cost = count(tiny_spec, counter)
+        assert Cost.from_dict(cost.to_dict()) == cost
+        old = {k: v for k, v in cost.to_dict().items() if k != "device"}  # cached before the field existed
+        assert Cost.from_dict(old).device == ("cpu" if counter == "fvcore" else "meta")

@@ -78,3 +78,31 @@ def test_absent_device_names_the_present_ones(tiny_spec):
         time_network(tiny_spec, LatencyConfig(device="cuda"))
     with pytest.raises(UsageError, match="fp16 needs an accelerator"):
         time_network(tiny_spec, LatencyConfig(dtype="fp16"))
+
+
+def test_more_threads_than_cores_are_refused_before_anything(tiny_spec, monkeypatch):
+    from scalesearch.errors import FieldError
+    from scalesearch.measure import latency
+
+    monkeypatch.setattr(latency, "build", lambda *a, **k: pytest.fail("built a network"))
+    cores = latency.available_cores()
+    with pytest.raises(FieldError, match=f"threads {cores + 1}: more than the {cores} core"):
+        time_network(tiny_spec, dataclasses.replace(QUICK, threads=cores + 1))
+    with pytest.raises(FieldError, match="threads 1000"):
+        latency.where(LatencyConfig(threads=1000))
+
+
+@pytest.mark.parametrize(("batch", "mode", "match"), [
+    (10**12, "eval", r"batch 1,000,000,000,000\)"), (10**6, "train", r"batch 1,000,000 x 3 kept for the backward"),
+])
+def test_a_batch_beyond_the_memory_limit_is_refused_before_anything(batch, mode, match, monkeypatch):
+    from scalesearch.errors import SpecError
+    from scalesearch.measure import latency
+
+    monkeypatch.setattr(latency, "build", lambda *a, **k: pytest.fail("built a network"))
+    monkeypatch.setattr(latency.torch, "randn", lambda *a, **k: pytest.fail("allocated an input"))
+    config = dataclasses.replace(QUICK, batch=batch, mode=mode)
+    with pytest.raises(SpecError, match=f"too big to time in memory: .*{match}"):
+        time_network(baseline("efficientnet-b0"), config)
+    with pytest.raises(SpecError, match="SCALESEARCH_MAX_ACTIVATIONS"):
+        measure_latency(baseline("efficientnet-b0"), config, cache=False)
