@@ -15,6 +15,11 @@ class SpecError(ScaleSearchError, ValueError):
     exit_code = 2
 
 
+class SizeError(SpecError):
+    """A spec beyond a size limit (scalesearch.limits): a valid network, too big to build, count or fit in
+    memory here. Its message names the size, the limit and how to raise it."""
+
+
 class UsageError(ScaleSearchError, ValueError):
     """A command-line value does not parse or is out of range (a size, a range, a multiplier)."""
 

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from scalesearch.errors import SpecError, UsageError
+from scalesearch.errors import SizeError, UsageError
 
 # name: (environment variable, default). The structural defaults sit far above every real network
 # (EfficientNet-B7: 55 layers, 600 px, 3,840 channels in its widest layer; ResNet-50 x4 depth: 64 layers).
@@ -142,7 +142,7 @@ def estimate(spec: Any) -> SizeEstimate:
 
 
 def check(spec: Any) -> None:
-    """SpecError (one line: the size, the limit, the variable that raises it) if ``spec`` is beyond a
+    """SizeError (one line: the size, the limit, the variable that raises it) if ``spec`` is beyond a
     structural limit. Exact integer tests, in an order that keeps every later one finite."""
     stem, stages = spec.stem, spec.stages
     for name in LIMITS:  # a bad value in any limit variable is refused on every spec, not only where it is used
@@ -173,11 +173,11 @@ def over_memory(spec: Any, batch: int = 1, training: bool = False) -> str | None
 
 
 def check_memory(spec: Any, batch: int = 1, training: bool = False, doing: str = "run") -> None:
-    """SpecError (one line) if ``spec`` at ``batch`` is beyond the memory limits: call before allocating.
+    """SizeError (one line) if ``spec`` at ``batch`` is beyond the memory limits: call before allocating.
     ``doing`` names the work in the message: 'time', 'train', 'count'."""
     reason = over_memory(spec, batch, training)
     if reason is not None:
-        raise SpecError(f"{_name(spec)} is too big to {doing} in memory: {reason}; lower the batch or the "
+        raise SizeError(f"{_name(spec)} is too big to {doing} in memory: {reason}; lower the batch or the "
                         "network's size, or raise the limit")
 
 
@@ -188,7 +188,7 @@ def _name(spec: Any) -> str:
 def _refuse_over(spec: Any, name: str, value: int, what: str) -> None:
     cap = limit(name)
     if value > cap:
-        raise SpecError(f"{_name(spec)} is too big to build or count: {_short(value)} {what}, over the limit of "
+        raise SizeError(f"{_name(spec)} is too big to build or count: {_short(value)} {what}, over the limit of "
                         f"{_short(cap)}; lower the multipliers, or set {LIMITS[name][0]} to raise the limit")
 
 

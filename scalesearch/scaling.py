@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from scalesearch.errors import FieldError, SpecError
+from scalesearch.errors import FieldError, SizeError, SpecError
 from scalesearch.spec import NetSpec, ScalingRecord
 
 MIN_CHANNELS = 8
@@ -160,6 +160,8 @@ def scale(
             spec, name=name or _scaled_name(spec.name, record), stem=stem, stages=stages, head=head,
             resolution=pixels, scaling=record,
         )
+    except SizeError:  # a valid network beyond a size limit: its own message says which and how to raise it
+        raise
     except SpecError as exc:  # cannot happen with the floors above; kept to name the cause if it does
         raise SpecError(f"scaling {spec.name} produced an invalid spec: {exc}") from None
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from scalesearch.baselines import baseline, baselines
 from scalesearch.cli.main import app
-from scalesearch.errors import SpecError, UsageError
+from scalesearch.errors import SizeError, SpecError, UsageError
 from scalesearch.limits import LIMITS, check, check_memory, estimate, limit, over_memory
 from scalesearch.scaling import compound, scale
 from scalesearch.specio import load_spec, save_spec
@@ -227,3 +227,20 @@ def test_hostile_inputs_are_one_line_under_a_6gb_address_space(tmp_path: Path) -
         assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], (shown, result.stderr[-2000:])
         assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_size_error_from_scaling_is_its_own_message() -> None:
+    # A valid network beyond a limit is not "an invalid spec": the one line names the size and the variable.
+    with pytest.raises(SizeError) as caught:
+        scale(baseline("efficientnet-b0"), depth=1e6)
+    assert str(caught.value).startswith("spec ") and "SCALESEARCH_MAX_LAYERS" in str(caught.value)
+    assert "invalid spec" not in str(caught.value)
+
+
+def test_scale_says_which_members_were_counted_on_the_meta_device(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    monkeypatch.setenv("SCALESEARCH_MAX_ACTIVATIONS", "1e6")  # B0 (6.7e6 at 224 px) and above: meta
+    monkeypatch.setenv("SCALESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    result = runner.invoke(app, ["scale", "--phi", "0,1", *COEFFS, "--counter", "fvcore", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "phi 0, 1: counted on the meta device" in " ".join(result.stdout.split())

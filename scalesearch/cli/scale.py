@@ -192,6 +192,10 @@ def scale(
             "depth_trunc). torchvision's head is 4x the last stage and it always ceils depth.",
             more="--json",
         ))
+    on_meta = [f"{m.phi:g}" for m in members if m.cost.counter == "fvcore" and m.cost.device == "meta"]
+    if on_meta:
+        console.print(f"phi {', '.join(on_meta)}: counted on the meta device (nothing allocated: beyond the memory "
+                      "limits of a real fvcore pass); same figures by fvcore's rules", style="dim")
     console.print(f"wrote {len(members)} spec file(s) and {summary}")
 
 

@@ -42,6 +42,8 @@ class Net(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
+        if self.classifier.weight.is_meta:  # meta tensors hold no values: nothing to initialise (counting only)
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
