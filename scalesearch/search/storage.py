@@ -107,6 +107,9 @@ def _missing_driver(url: str, exc: ImportError) -> str:
     module = getattr(cause, "name", None)
     what = f" (no module {module!r})" if module else ""
     if url.startswith(("postgresql", "postgres")):
+        if url.split("://", 1)[0].endswith("+psycopg2"):
+            return (f"the PostgreSQL driver is not installed{what}: pip install psycopg2-binary, or write "
+                    "postgresql:// and pip install \"scalesearch[postgres]\" (psycopg 3), then rerun")
         return (f"the PostgreSQL driver is not installed{what}: pip install \"scalesearch[postgres]\" (psycopg 3), "
                 "then rerun")
     scheme = url.split("://", 1)[0]
