@@ -88,7 +88,7 @@ def _refuse_unusable(url: str) -> None:
     except Exception:  # SQLAlchemy's ArgumentError, or a ValueError for a bad port
         raise StorageError(f"storage {redact(url)}: not a database URL SQLAlchemy can read; use e.g. "
                            "sqlite:///path/study.db or postgresql://user:password@host:5432/dbname "
-                           "(percent-encode special characters of the password: @ as %40)") from None
+                           "(percent-encode the password's special characters: @ as %40, % as %25)") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database in ("", ":memory:") or database.startswith("file::memory:") \
@@ -97,8 +97,8 @@ def _refuse_unusable(url: str) -> None:
                              "processes cannot see it and nothing would be kept to resume or report; use a file "
                              "(sqlite:///path/study.db) or leave --storage out (SQLite in the study folder)")
     elif "@" in (parsed.host or ""):
-        raise StorageError(f"storage {redact(url)}: the password holds an unencoded '@': write it as %40 "
-                           "(and ':' as %3A, '/' as %2F)")
+        raise StorageError(f"storage {redact(url)}: the password holds an unencoded '@': percent-encode it "
+                           "(@ as %40, % as %25, : as %3A, / as %2F)")
 
 
 def _missing_driver(url: str, exc: ImportError) -> str:
