@@ -344,11 +344,14 @@ class TrialRecord:
         attrs = trial.user_attrs
         if _CANDIDATE not in attrs or _SEEDS not in attrs:
             return None
+        number = getattr(trial, "number", None)
+        label = "a trial" if number is None else f"trial {number}"
         try:
             return cls._checked(attrs)
         except _Bad as bad:
-            number = getattr(trial, "number", None)
-            raise StorageError(f"{'a trial' if number is None else f'trial {number}'}: trial record: {bad}; "
+            raise StorageError(f"{label}: trial record: {bad}; {DAMAGED_ADVICE}") from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a check missed: still one line
+            raise StorageError(f"{label}: trial record: unreadable ({type(exc).__name__}: {exc}); "
                                f"{DAMAGED_ADVICE}") from None
 
     @classmethod
@@ -406,7 +409,8 @@ def _trial_status(results: tuple[SeedRun, ...]) -> str | None:
 # checked before use, and a bad one is one line naming it (StorageError, exit 4), never a traceback.
 
 DAMAGED_ADVICE = ("the stored record is damaged: move the study folder aside (or, in a shared storage, pick another "
-                  "--study name) and rerun the search; finished proxy runs come back from the proxy-run cache")
+                  "--study name) and rerun the search; finished proxy runs come back from the proxy-run cache "
+                  "(unless the search ran with --no-cache)")
 
 
 class _Bad(Exception):

@@ -154,7 +154,8 @@ def test_a_study_record_of_the_wrong_shape_is_one_line_naming_the_field(tiny_spe
     assert err.value.exit_code == 4 and "\n" not in message
     assert message.startswith(f"study 'shape': study record: {says}"), message
     assert message.endswith("move the study folder aside (or, in a shared storage, pick another --study name) and "
-                            "rerun the search; finished proxy runs come back from the proxy-run cache")
+                            "rerun the search; finished proxy runs come back from the proxy-run cache (unless the "
+                            "search ran with --no-cache)")
 
 
 def test_settings_that_are_no_mapping_are_damage_not_a_study_to_write_again(tiny_spec: NetSpec) -> None:
