@@ -90,7 +90,6 @@ class ProxyResult:
         return cls(**values)
 
 
-
 class BadResult(ValueError):
     """A stored result that is not one this version wrote: the message names the field (``accuracy``)."""
 
