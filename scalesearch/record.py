@@ -22,17 +22,20 @@ Trial, a Study) and write through ``set_user_attr``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from scalesearch.errors import SearchError
+from scalesearch.errors import ScaleSearchError, SearchError, StorageError
 from scalesearch.jsonio import json_safe
-from scalesearch.runs import ProxyResult, RunStatus
-from scalesearch.spec import NetSpec, from_dict, to_dict
+from scalesearch.runs import BadResult, ProxyResult, RunStatus, checked_result
+from scalesearch.spec import NetSpec, from_dict, preview, to_dict
+from scalesearch.units import COST_UNITS
 
 RECORD_FORMAT = 3  # 1: the first release (params idx/seed); 2: sweep + confirm stages; 3: rungs, references
 PARAMS = ("alpha", "beta", "gamma")  # trial params, one per coefficient
@@ -218,21 +221,53 @@ class StudyRecord:
             raise SearchError(f"{label} has record format {attrs.get(_FORMAT)!r} (an earlier scalesearch), this "
                               f"version reads {RECORD_FORMAT}: rerun the search (the default study name changes "
                               "with the format; or pass another --study name)")
-        axes = tuple(tuple(float(v) for v in a) for a in attrs[_AXES])
+        try:
+            return cls._checked(attrs)
+        except _Bad as bad:
+            raise StorageError(f"{label}: study record: {bad}; {DAMAGED_ADVICE}") from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a check missed: still one line
+            raise StorageError(f"{label}: study record: unreadable ({type(exc).__name__}: {exc}); "
+                               f"{DAMAGED_ADVICE}") from None
+
+    @classmethod
+    def _checked(cls, attrs: Mapping[str, Any]) -> StudyRecord:
+        """The record, every stored field checked first (its presence, type and range), so that a damaged
+        record is one line naming the field, never a traceback later in the ranking or a worker."""
+        settings = _check_settings(_field(attrs, _SETTINGS))
+        axes = _list(_field(attrs, _AXES), _AXES, length=3)
+        checked_axes = tuple(tuple(_number(v, f"{_AXES}[{i}][{j}]", positive=True) for j, v in
+                                   enumerate(_list(a, f"{_AXES}[{i}]", minimum=1))) for i, a in enumerate(axes))
+        candidates = tuple(_row(c, f"{_CANDIDATES}[{i}]")
+                           for i, c in enumerate(_list(_field(attrs, _CANDIDATES), _CANDIDATES, minimum=1)))
+        networks = tuple(_network(n, f"{_NETWORKS}[{i}]")
+                         for i, n in enumerate(_list(_field(attrs, _NETWORKS), _NETWORKS, minimum=1)))
+        indexes, members = {n.index for n in networks}, {c.index for c in candidates}
+        for i, c in enumerate(candidates):
+            if c.network not in indexes:
+                raise _Bad(f"{_CANDIDATES}[{i}].network", f"is {c.network}, which names no stored network")
+        for i, n in enumerate(networks):
+            if not set(n.members) <= members:
+                raise _Bad(f"{_NETWORKS}[{i}].members", f"{sorted(set(n.members) - members)} name no candidate")
+        invocations = tuple(_invocation(v, f"{_INVOCATIONS}[{i}]")
+                            for i, v in enumerate(_list(attrs.get(_INVOCATIONS, []), _INVOCATIONS)))
         return cls(
-            settings=dict(attrs[_SETTINGS]), axes=axes,  # type: ignore[arg-type]
-            candidates=tuple(CandidateRow.from_dict(c) for c in attrs[_CANDIDATES]),
-            networks=tuple(Network.from_dict(n) for n in attrs[_NETWORKS]),
-            baseline_spec=from_dict(attrs[_BASELINE_SPEC]), baseline_flops=int(attrs[_BASELINE_FLOPS]),
-            created=str(attrs.get(_CREATED, "")),
-            invocations=tuple(Invocation(**i) for i in attrs.get(_INVOCATIONS, [])),
+            settings=settings, axes=checked_axes,  # type: ignore[arg-type]
+            candidates=candidates, networks=networks,
+            baseline_spec=_spec(_field(attrs, _BASELINE_SPEC), _BASELINE_SPEC),
+            baseline_flops=_integer(_field(attrs, _BASELINE_FLOPS), _BASELINE_FLOPS),
+            created=_text(attrs.get(_CREATED, ""), _CREATED), invocations=invocations,
         )
 
 
 def stored_settings(study: HasAttrs) -> dict[str, Any] | None:
     """The settings a study was made with; None for a study whose record is not (completely) written yet."""
     value = study.user_attrs.get(_SETTINGS)
-    return dict(value) if isinstance(value, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, dict):  # not "not written yet": a damaged record, which must not be overwritten
+        raise StorageError(f"{_label(study)}: study record: field {_SETTINGS!r} is {preview(value)}, not a "
+                           f"mapping; {DAMAGED_ADVICE}")
+    return dict(value)
 
 
 def add_invocation(study: HasAttrs | Writable, invocation: Invocation) -> None:
@@ -309,9 +344,30 @@ class TrialRecord:
         attrs = trial.user_attrs
         if _CANDIDATE not in attrs or _SEEDS not in attrs:
             return None
-        return cls(int(attrs[_CANDIDATE]), int(attrs[_NETWORK]), tuple(int(s) for s in attrs[_SEEDS]),
-                   int(attrs.get(_RUNG, 0)), str(attrs.get(_WORKER, "")),
-                   tuple(SeedRun.from_dict(r) for r in attrs.get(_RESULTS, [])))
+        number = getattr(trial, "number", None)
+        label = "a trial" if number is None else f"trial {number}"
+        try:
+            return cls._checked(attrs)
+        except _Bad as bad:
+            raise StorageError(f"{label}: trial record: {bad}; {DAMAGED_ADVICE}") from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a check missed: still one line
+            raise StorageError(f"{label}: trial record: unreadable ({type(exc).__name__}: {exc}); "
+                               f"{DAMAGED_ADVICE}") from None
+
+    @classmethod
+    def _checked(cls, attrs: Mapping[str, Any]) -> TrialRecord:
+        runs = []
+        for i, stored in enumerate(_list(attrs.get(_RESULTS, []), _RESULTS)):
+            try:
+                result = checked_result(stored)
+            except BadResult as exc:
+                raise _Bad(f"{_RESULTS}[{i}].{exc.field}", exc.problem) from None
+            reused = stored.get(_REUSED)
+            runs.append(SeedRun(result, None if reused is None else _text(reused, f"{_RESULTS}[{i}].{_REUSED}")))
+        seeds = _list(attrs[_SEEDS], _SEEDS, minimum=1)
+        return cls(_integer(attrs[_CANDIDATE], _CANDIDATE), _integer(_field(attrs, _NETWORK), _NETWORK),
+                   tuple(_integer(s, f"{_SEEDS}[{i}]") for i, s in enumerate(seeds)),
+                   _integer(attrs.get(_RUNG, 0), _RUNG), _text(attrs.get(_WORKER, ""), _WORKER), tuple(runs))
 
 
 def mark_infeasible(trial: Writable) -> None:
@@ -346,6 +402,153 @@ def _trial_status(results: tuple[SeedRun, ...]) -> str | None:
         return TrialStatus.OK.value
     return next(s.value for s in (RunStatus.PRUNED, RunStatus.DIVERGED, RunStatus.OOM)
                 if any(r.status is s for r in results))
+
+
+# -- checking what is read back -------------------------------------------------------------------
+# A record is read back from a database any tool (or a crash, or a hand) may have changed: every field is
+# checked before use, and a bad one is one line naming it (StorageError, exit 4), never a traceback.
+
+DAMAGED_ADVICE = ("the stored record is damaged: move the study folder aside (or, in a shared storage, pick another "
+                  "--study name) and rerun the search; finished proxy runs come back from the proxy-run cache "
+                  "(unless the search ran with --no-cache)")
+
+
+class _Bad(Exception):
+    """A stored field that is missing or wrong: ``where`` names it (``candidates[3].flops``)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"field {where!r} {problem}")
+
+
+def _label(study: object) -> str:
+    name = getattr(study, "study_name", "")
+    return f"study {name!r}" if name else "the study"
+
+
+def _field(attrs: Mapping[str, Any], key: str, where: str = "") -> Any:
+    if key not in attrs:
+        raise _Bad(f"{where}{key}", "is missing")
+    return attrs[key]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(value: Any, where: str, *, positive: bool = False) -> float:
+    if not _is_number(value) or (positive and value <= 0):
+        raise _Bad(where, f"is {preview(value)}, not a {'positive' if positive else 'finite'} number")
+    return float(value)
+
+
+def _integer(value: Any, where: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _Bad(where, f"is {preview(value)}, not an integer >= {minimum}")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Bad(where, f"is {preview(value)}, not text")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad(where, f"is {preview(value)}, not true or false")
+    return value
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Bad(where, f"is {preview(value)}, not a mapping")
+    return value
+
+
+def _list(value: Any, where: str, *, minimum: int = 0, length: int | None = None) -> list[Any]:
+    if not isinstance(value, list) or len(value) < minimum or (length is not None and len(value) != length):
+        size = f"of {length}" if length is not None else f"of {minimum} or more" if minimum else ""
+        raise _Bad(where, f"is {preview(value)}, not a list {size}".rstrip())
+    return value
+
+
+def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    return lambda value, where: None if value is None else check(value, where)
+
+
+# A stored field's check, by the annotation of its dataclass field (``from __future__ import annotations``
+# makes them strings).
+_BY_TYPE: dict[str, Callable[[Any, str], Any]] = {
+    "int": _integer, "float": _number, "str": _text, "bool": _flag, "float | None": _optional(_number),
+}
+
+
+def _fields_of(cls: type, value: Any, where: str) -> dict[str, Any]:
+    """The checked keyword arguments of dataclass ``cls`` from a stored mapping: each field present (unless it
+    has a default) and of its type; no field it does not have."""
+    data = _mapping(value, where)
+    out = {}
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise _Bad(f"{where}.{f.name}", "is missing")
+            continue
+        out[f.name] = _BY_TYPE[str(f.type)](data[f.name], f"{where}.{f.name}")
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)}, key=str)
+    if unknown:
+        raise _Bad(f"{where}.{unknown[0]}", "is not a field this version stores")
+    return out
+
+
+def _row(value: Any, where: str) -> CandidateRow:
+    return CandidateRow(**_fields_of(CandidateRow, value, where))
+
+
+def _invocation(value: Any, where: str) -> Invocation:
+    return Invocation(**_fields_of(Invocation, value, where))
+
+
+def _spec(value: Any, where: str) -> NetSpec:
+    try:
+        return from_dict(value)
+    except ScaleSearchError as exc:
+        raise _Bad(where, f"is not a network spec ({exc})") from None
+
+
+def _network(value: Any, where: str) -> Network:
+    data = _mapping(value, where)
+    members = _list(_field(data, "members", where + "."), f"{where}.members", minimum=1)
+    return Network(_integer(_field(data, "index", where + "."), f"{where}.index"),
+                   _text(_field(data, "proxy_key", where + "."), f"{where}.proxy_key"),
+                   _spec(_field(data, "spec", where + "."), f"{where}.spec"),
+                   tuple(_integer(m, f"{where}.members[{i}]") for i, m in enumerate(members)))
+
+
+# The settings a reader uses, with their check: target_flops and w always (the score), the rest when present.
+_SETTING_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "baseline": _text, "policy": _text, "data": _text, "constraint": _text, "sampler": _text, "pruner": _text,
+    "proxy": _mapping, "latency": _mapping, "tolerance": _number, "promote": _number,
+    "target": lambda v, w: _number(v, w, positive=True),
+}
+
+
+def _check_settings(value: Any) -> dict[str, Any]:
+    settings = dict(_mapping(value, _SETTINGS))
+    _integer(_field(settings, "target_flops", _SETTINGS + "."), f"{_SETTINGS}.target_flops", minimum=1)
+    _number(_field(settings, "w", _SETTINGS + "."), f"{_SETTINGS}.w")
+    for key, check in _SETTING_CHECKS.items():
+        if key in settings:
+            check(settings[key], f"{_SETTINGS}.{key}")
+    if "cost" in settings and settings["cost"] not in COST_UNITS:
+        raise _Bad(f"{_SETTINGS}.cost", f"is {preview(settings['cost'])}, not one of {', '.join(COST_UNITS)}")
+    for i, rung in enumerate(_list(settings.get("rungs", []), f"{_SETTINGS}.rungs")):
+        for j, n in enumerate(_list(rung, f"{_SETTINGS}.rungs[{i}]", length=2)):
+            _integer(n, f"{_SETTINGS}.rungs[{i}][{j}]", minimum=1)
+    for i, name in enumerate(_list(settings.get("references", []), f"{_SETTINGS}.references")):
+        _text(name, f"{_SETTINGS}.references[{i}]")
+    return settings
 
 
 # The stored keys. Nothing outside this module spells them.

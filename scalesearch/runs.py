@@ -89,3 +89,64 @@ class ProxyResult:
         values["loss_history"] = tuple(math.nan if a is None else a for a in (values.get("loss_history") or ()))
         return cls(**values)
 
+
+class BadResult(ValueError):
+    """A stored result that is not one this version wrote: the message names the field (``accuracy``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field!r} {problem}")
+
+
+REQUIRED = ("status", "accuracy", "epochs_run", "seed")  # what every stored result has held since the first format
+
+
+def checked_result(data: Any) -> ProxyResult:
+    """The ProxyResult a stored mapping (``to_dict``'s, read back from a study or the proxy-run cache) holds,
+    every field checked: present where required, of its type, in its range (an accuracy is a fraction in
+    [0, 1], finite). BadResult naming the first wrong field, never a result that could be ranked wrongly."""
+    if not isinstance(data, dict):
+        raise BadResult("result", f"is {type(data).__name__}, not a mapping")
+    for name in REQUIRED:
+        if data.get(name) is None:
+            raise BadResult(name, "is missing")
+    if data["status"] not in {s.value for s in RunStatus}:
+        raise BadResult("status", f"is {data['status']!r}, not one of {', '.join(s.value for s in RunStatus)}")
+    history = _sequence(data, "history")
+    fractions = [("accuracy", data["accuracy"]), *((f"history[{i}]", a) for i, a in enumerate(history))]
+    for name, value in fractions:
+        if not _finite(value) or not 0.0 <= value <= 1.0:
+            raise BadResult(name, f"is {value!r}, not a fraction in [0, 1]")
+    for i, value in enumerate(_sequence(data, "loss_history")):
+        if value is not None and not _real(value):
+            raise BadResult(f"loss_history[{i}]", f"is {value!r}, not a number")
+    for name in ("loss", "val_loss"):
+        if data.get(name) is not None and not _real(data[name]):
+            raise BadResult(name, f"is {data[name]!r}, not a number")
+    for name in ("seconds", "images_per_second", "proxy_width"):
+        if name in data and (not _finite(data[name]) or data[name] < 0):
+            raise BadResult(name, f"is {data[name]!r}, not a number >= 0")
+    for name in ("epochs_run", "seed", "peak_memory_bytes", "proxy_resolution", "proxy_params", "threads"):
+        if name in data and (isinstance(data[name], bool) or not isinstance(data[name], int) or data[name] < 0):
+            raise BadResult(name, f"is {data[name]!r}, not an integer >= 0")
+    for name in ("peak_memory_kind", "proxy_key", "device", "message"):
+        if name in data and not isinstance(data[name], str):
+            raise BadResult(name, f"is {data[name]!r}, not text")
+    return ProxyResult.from_dict(data)
+
+
+def _sequence(data: dict[str, Any], name: str) -> list[Any]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadResult(name, f"is {type(value).__name__}, not a list")
+    return value
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return _real(value) and math.isfinite(value)

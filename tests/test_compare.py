@@ -49,7 +49,8 @@ class FakeTrainer:
         if self.stop_after is not None and len(self.calls) == self.stop_after:
             raise KeyboardInterrupt
         self.calls.append((spec.name, seed))
-        return ProxyResult(RunStatus.OK, 0.5 + 0.01 * spec.total_layers + 0.001 * seed, epochs_run=1, seconds=0.1)
+        return ProxyResult(RunStatus.OK, 0.5 + 0.01 * spec.total_layers + 0.001 * seed, epochs_run=1, seconds=0.1,
+                           seed=seed)
 
 
 def test_rows_land_within_the_tolerance_of_the_exact_target(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "scalesearch"
 
 CORE = ("errors", "units", "jsonio", "spec", "specio", "baselines", "scaling", "grid", "runs", "record", "ranking",
-        "limits", "kvstore", "strategies", "evidence")
+        "limits", "kvstore", "strategies", "evidence", "redaction")
 # Layer of each top-level part of the package; parts on one layer may not import each other.
 LAYERS = {**{name: 0 for name in CORE}, "nn": 1, "measure": 2, "train": 2, "family": 3, "search": 4, "report": 4,
           "audit": 5, "compare": 5, "cli": 6}

@@ -9,9 +9,17 @@ import optuna
 import pytest
 from study_builders import row, run, study_record, trial
 
-from scalesearch.errors import SearchError
+from scalesearch.errors import SearchError, StorageError
 from scalesearch.jsonio import dumps
-from scalesearch.record import Invocation, SeedRun, StudyRecord, TrialRecord, add_invocation, network_runs
+from scalesearch.record import (
+    Invocation,
+    SeedRun,
+    StudyRecord,
+    TrialRecord,
+    add_invocation,
+    network_runs,
+    stored_settings,
+)
 from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.spec import NetSpec
 
@@ -110,3 +118,70 @@ def test_a_record_without_a_cost_is_a_flops_record(tiny_spec):
     assert (latency.cost, latency.target) == ("latency", 5.0)
     old = {k: v for k, v in rec.candidates[0].to_dict().items() if k != "latency_ms"}  # written before latency
     assert CandidateRow.from_dict(old).latency_ms is None
+
+
+# -- a damaged record: one line naming the field -------------------------------------------------------------
+
+def _stored(tiny_spec: NetSpec) -> optuna.Study:
+    study = optuna.create_study(study_name="shape", direction="maximize")
+    study_record(tiny_spec, [row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True),
+                             row(1, 1, (1.2, 1.1, 1.15), 1900)]).write(study)
+    return study
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("candidates", [{"index": 0}], "field 'candidates[0].alpha' is missing"),
+    ("candidates", [], "field 'candidates' is [], not a list of 1 or more"),
+    ("networks", [{"index": 0, "proxy_key": "p", "spec": {}, "members": [0]}], "field 'networks[0].spec' is not a "
+                                                                               "network spec (spec: missing field"),
+    ("networks", [{"index": 0, "proxy_key": 7, "spec": {}, "members": [0]}], "field 'networks[0].proxy_key' is 7"),
+    ("baseline_spec", "tiny", "field 'baseline_spec' is not a network spec"),
+    ("settings", {"w": 1.0}, "field 'settings.target_flops' is missing"),
+    ("settings", {"w": float("nan"), "target_flops": 10}, "field 'settings.w' is nan, not a finite number"),
+    ("settings", {"w": 1.0, "target_flops": 10, "rungs": [[2, 0]]}, "field 'settings.rungs[0][1]' is 0"),
+    ("settings", {"w": 1.0, "target_flops": 10, "cost": "joules"}, "field 'settings.cost' is 'joules', not one of"),
+    ("invocations", [{"finished_at": "t", "seconds": 1.0, "workers": 1, "interrupted": "no"}],
+     "field 'invocations[0].interrupted' is 'no', not true or false"),
+])
+def test_a_study_record_of_the_wrong_shape_is_one_line_naming_the_field(tiny_spec: NetSpec, key: str, value: object,
+                                                                        says: str) -> None:
+    study = _stored(tiny_spec)
+    StudyRecord.read(study, "shape")  # sound before the damage
+    study.set_user_attr(key, value)
+    with pytest.raises(StorageError) as err:
+        StudyRecord.read(study, "shape")
+    message = str(err.value)
+    assert err.value.exit_code == 4 and "\n" not in message
+    assert message.startswith(f"study 'shape': study record: {says}"), message
+    assert message.endswith("move the study folder aside (or, in a shared storage, pick another --study name) and "
+                            "rerun the search; finished proxy runs come back from the proxy-run cache (unless the "
+                            "search ran with --no-cache)")
+
+
+def test_settings_that_are_no_mapping_are_damage_not_a_study_to_write_again(tiny_spec: NetSpec) -> None:
+    study = _stored(tiny_spec)
+    assert stored_settings(study) is not None
+    study.set_user_attr("settings", "oops")
+    with pytest.raises(StorageError, match="field 'settings' is 'oops', not a mapping"):
+        stored_settings(study)
+    assert stored_settings(optuna.create_study()) is None  # nothing written yet: the record is written then
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda r: {**r, "accuracy": 7.5}, "field 'results[0].accuracy' is 7.5, not a fraction in [0, 1]"),
+    (lambda r: {**r, "history": [0.5, float("inf")]}, "field 'results[0].history[1]' is inf"),
+    (lambda r: {**r, "status": "won"}, "field 'results[0].status' is 'won', not one of ok, diverged, oom, pruned"),
+    (lambda r: {**r, "seed": -1}, "field 'results[0].seed' is -1, not an integer >= 0"),
+    (lambda r: {**r, "reused": 3}, "field 'results[0].reused' is 3, not text"),
+])
+def test_a_trial_record_of_the_wrong_shape_is_one_line_naming_the_field(tiny_spec: NetSpec, change, says: str) -> None:
+    rec = study_record(tiny_spec, [row(0, 0, (1.0, 1.0, 1.0), 1000, baseline=True), row(1, 1, (1.2, 1.1, 1.15), 1900)])
+    t = trial(rec, 1, (0,), (run(0, 0.9),), seed_param=False)
+    attrs = dict(t.user_attrs)
+    attrs["results"] = [change(attrs["results"][0])]
+    damaged = optuna.trial.create_trial(state=t.state, params=t.params, distributions=t.distributions,
+                                        user_attrs=attrs, value=t.value)
+    with pytest.raises(StorageError) as err:
+        TrialRecord.read(damaged)
+    assert str(err.value).startswith(f"trial {damaged.number}: trial record: {says}"), str(err.value)
+    assert "\n" not in str(err.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -16,14 +15,11 @@ from scalesearch.audit import AUDIT_FILE, AuditConfig, AuditPlan, AuditResult, e
 from scalesearch.audit.plan import DEFAULT_SAMPLE, DEFAULT_SEEDS, EPOCH_FACTOR, RESAMPLES, WIDTH_FACTOR
 from scalesearch.cli.output import check_writable_dir, console, err_console, print_json, table
 from scalesearch.errors import UsageError
+from scalesearch.redaction import resume_text
 
 from . import options
 
 SAMPLE, FIDELITY, SOURCE = "Sample", "Fidelity (the audit's proxy training)", "Study"
-
-
-def _command() -> str:
-    return "scalesearch " + shlex.join(sys.argv[1:])
 
 
 def duration(seconds: float) -> str:
@@ -125,8 +121,8 @@ def audit(
         with display:
             result = execute(p, progress=display)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: finished runs are kept in the proxy-run cache. Resume with:\n  {_command()}",
-                          highlight=False, soft_wrap=True, markup=False)
+        err_console.print("interrupted: finished runs are kept in the proxy-run cache. Resume with:\n"
+                          + resume_text(sys.argv[1:]), highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(130) from None
     if json_out:
         print_json(result.data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -20,6 +19,7 @@ from scalesearch.cli.progress import RichDisplay
 from scalesearch.cli.report import show_written, write_study_report
 from scalesearch.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
+from scalesearch.redaction import command_line, resume_text
 from scalesearch.report.build import Report, report_files
 from scalesearch.report.files import OUTPUT_FILES, write_outputs
 from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_W, Pruner, Sampler, SearchConfig
@@ -38,7 +38,8 @@ SPACE, STUDY, OUTPUT = "Search space", "Study and workers", options.OUTPUT
 
 
 def _command() -> str:
-    return "scalesearch " + shlex.join(sys.argv[1:])
+    """The command line as run, every password masked: what best.json and the report record."""
+    return command_line(sys.argv[1:])
 
 
 def quiet_optuna() -> None:
@@ -165,8 +166,8 @@ def grid(
             p = plan(config, progress=display.measuring, check_storage=not dry_run)
     except KeyboardInterrupt:
         # Nothing is trained yet; every count finished so far is in the cost cache, so a rerun resumes.
-        err_console.print(f"interrupted while measuring candidates: finished counts are cached. Resume with:\n"
-                          f"  {_command()}", highlight=False, soft_wrap=True)
+        err_console.print("interrupted while measuring candidates: finished counts are cached. Resume with:\n"
+                          + resume_text(sys.argv[1:]), highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(130) from None
     space = p.space
     if dry_run:
@@ -228,8 +229,8 @@ def grid(
             show_written(rep)
         console.print(f"wall time {outcome.seconds:.0f} s", highlight=False)
     if outcome.interrupted:
-        err_console.print(f"interrupted: finished runs are kept in the study. Resume with:\n  {_command()}",
-                          highlight=False, soft_wrap=True)
+        err_console.print("interrupted: finished runs are kept in the study. Resume with:\n"
+                          + resume_text(sys.argv[1:]), highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(130)
 
 

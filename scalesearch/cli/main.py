@@ -24,6 +24,7 @@ from scalesearch import __version__
 from scalesearch.cli.interrupt import INTERRUPTED, interrupted
 from scalesearch.cli.output import err_console
 from scalesearch.errors import FieldError, ScaleSearchError
+from scalesearch.redaction import redact_text
 
 # Library fields set by a flag of another name. Every other field is found by name: a FieldError about
 # ``batch_size`` names the command's ``--batch-size`` (dotted fields such as ``proxy.epochs`` by their last part).
@@ -112,8 +113,10 @@ app = typer.Typer(
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    """'error: <message>' as one line on stderr (the message is text, never rich markup), then exit."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True, emoji=False)
+    """'error: <message>' as one line on stderr (the message is text, never rich markup; a URL's password in
+    it is masked), then exit."""
+    err_console.print(f"[bold red]error:[/] {escape(redact_text(message))}", highlight=False, soft_wrap=True,
+                      emoji=False)
     raise typer.Exit(code) from None
 
 

@@ -21,6 +21,7 @@ from scalesearch.errors import ScaleSearchError, UsageError
 from scalesearch.jsonio import timestamp, write_json
 from scalesearch.ranking import NoiseVerdict, Row
 from scalesearch.record import StudyRecord
+from scalesearch.redaction import redact, redact_command
 from scalesearch.report.frames import cost_device
 from scalesearch.spec import NetSpec, from_dict, preview as _preview, to_dict
 from scalesearch.units import COST_UNITS
@@ -59,7 +60,8 @@ def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: st
                 finished: bool, seconds: float, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything best.json holds (JSON-safe: non-finite numbers become null when written). The top-level
     alpha, beta, gamma are the recommended point: the leader (``evidence.leaders.rule`` states the rule);
-    ``leaders`` is the set the final rung cannot tell apart from it."""
+    ``leaders`` is the set the final rung cannot tell apart from it. No password of ``storage`` or ``command``
+    is written (scalesearch.redaction)."""
     proof = evidence or {}
     c, s, settings = top.candidate, top.summary, record.settings
     return {
@@ -79,9 +81,9 @@ def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: st
         "cost": {"kind": record.cost, "target": record.target, "unit": COST_UNITS[record.cost],
                  "value": c.cost(record.cost), "device": cost_device(record)},
         "latency_ms": c.latency_ms, "activations": c.activations,
-        "study": study, "storage": storage, "search_finished": finished, "wall_seconds": round(seconds, 1),
+        "study": study, "storage": redact(storage), "search_finished": finished, "wall_seconds": round(seconds, 1),
         "invocations": [i.to_dict() for i in record.invocations],
-        "command": command, "settings": settings, "versions": versions(),
+        "command": redact_command(command), "settings": settings, "versions": versions(),
         "written": timestamp(),
     }
 

@@ -13,6 +13,7 @@ from scalesearch import ranking
 from scalesearch.errors import SearchError
 from scalesearch.evidence import Evidence
 from scalesearch.record import StudyRecord
+from scalesearch.redaction import redact_command
 from scalesearch.report.frames import frame, ranked_study
 
 LEADERS = 5  # leaders highlighted in the plots when best.json names none
@@ -70,8 +71,9 @@ class StudyView:
 
     @property
     def command(self) -> str:
-        """The command that reproduces the study: the one best.json recorded, else rebuilt from the settings."""
-        return str(self.best.get("command") or rebuild_command(self.record.settings))
+        """The command that reproduces the study: the one best.json recorded (any password in it masked: an
+        earlier version recorded it as typed), else rebuilt from the settings."""
+        return redact_command(str(self.best.get("command") or rebuild_command(self.record.settings)))
 
 
 def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:

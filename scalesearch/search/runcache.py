@@ -6,6 +6,11 @@ overlap, reuses every proxy run whose network (``architecture_key`` of the train
 training settings and seed are the same. Only complete runs are stored (ok, diverged, oom), never a
 pruned one. SQLite next to the cost cache (``$SCALESEARCH_CACHE_DIR``), safe for concurrent workers;
 a cache that cannot be opened degrades to no cache, never to an error.
+
+An entry is checked before it is reused, as the cost cache checks its counts: every field present and of its
+type, the accuracy a finite fraction in [0, 1], the seed the one asked for, the epochs those of the scope (an
+OK run ran them all). One that fails is a miss: the run is trained again and the entry replaced, and the first
+such entry in a process is mentioned on stderr. An impossible result is never ranked.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from scalesearch.kvstore import JsonStore, default_cache_dir
-from scalesearch.runs import ProxyResult
+from scalesearch.runs import BadResult, ProxyResult, RunStatus, checked_result
 
 CACHE_VERSION = 1
 
@@ -25,6 +30,9 @@ class ProxyRunCache:
     def __init__(self, path: Path | None = None, settings: dict[str, Any] | None = None) -> None:
         self.path = path or default_cache_dir() / "proxy.sqlite"
         blob = json.dumps({"v": CACHE_VERSION, **(settings or {})}, sort_keys=True, default=str)
+        proxy = (settings or {}).get("proxy")
+        epochs = proxy.get("epochs") if isinstance(proxy, dict) else None
+        self._epochs = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
         self._scope = hashlib.sha256(blob.encode()).hexdigest()[:20]
         self._store = JsonStore(self.path, "runs")
 
@@ -35,7 +43,7 @@ class ProxyRunCache:
         stored = self._store.get(self._key(proxy_key, seed))
         if stored is None:
             return None
-        result = _read_result(stored)
+        result = _read_result(stored, seed, self._epochs)
         if result is None:  # an entry this version cannot read (or a damaged one) costs a retrain, never an error
             self._store.damaged()
         return result
@@ -48,17 +56,17 @@ class ProxyRunCache:
         self._store.close()
 
 
-def _read_result(stored: Any) -> ProxyResult | None:
-    """The complete ProxyResult a stored entry holds, or None if it is not one."""
-    if not isinstance(stored, dict):
-        return None
+def _read_result(stored: Any, seed: int, epochs: int | None) -> ProxyResult | None:
+    """The complete ProxyResult a stored entry holds for ``seed`` (trained for ``epochs``, when the scope says),
+    or None if it is not one."""
     try:
-        result = ProxyResult.from_dict(stored)
-    except (TypeError, ValueError, AttributeError):
+        result = checked_result(stored)
+    except (BadResult, TypeError, ValueError, AttributeError):
         return None
-    numbers = (result.accuracy, result.loss, result.val_loss, result.seconds)
-    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in numbers):
+    if not result.status.complete or result.seed != seed:
         return None
-    if isinstance(result.epochs_run, bool) or not isinstance(result.epochs_run, int):
-        return None
-    return result if result.status.complete else None
+    if epochs is not None:
+        ran = result.epochs_run
+        if ran > epochs or len(result.history) > epochs or (result.status is RunStatus.OK and ran != epochs):
+            return None
+    return result

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import random
-import re
 import shlex
 import time
 import warnings
@@ -18,8 +17,12 @@ from pathlib import Path
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from sqlalchemy.engine import make_url
 
 from scalesearch.errors import StorageError, UsageError
+from scalesearch.redaction import redact, redact_text
+
+__all__ = ["default_url", "load_study_at", "normalise_url", "open_storage", "redact"]
 
 # SQLite's words for a file that is not a database (garbage) or a damaged one (truncated, overwritten).
 _DAMAGED = ("file is not a database", "database disk image is malformed")
@@ -35,11 +38,6 @@ def default_url(study_dir: Path) -> str:
     return f"sqlite:///{(study_dir / 'study.db').resolve()}"
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages and files."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
 def normalise_url(url: str) -> str:
     """``postgresql://`` means psycopg2 to SQLAlchemy; use psycopg 3 when that is what is installed."""
     if url.startswith(("postgresql://", "postgres://")) and importlib.util.find_spec("psycopg2") is None \
@@ -49,12 +47,14 @@ def normalise_url(url: str) -> str:
 
 
 def open_storage(url: str, *, heartbeat_interval: int = 10, grace_period: int = 60) -> RDBStorage:
-    """Connect (creating Optuna's tables if needed) before any work, so a bad URL fails in one line."""
+    """Connect (creating Optuna's tables if needed) before any work, so a bad URL fails in one line. No message
+    carries the URL's password (scalesearch.redaction)."""
     if "://" not in url:
-        raise StorageError(f"storage {url!r} is not a URL: use e.g. sqlite:///path/study.db or "
+        raise StorageError(f"storage {redact(url)!r} is not a URL: use e.g. sqlite:///path/study.db or "
                            "postgresql://user:password@host:5432/dbname")
+    _refuse_unusable(url)
     if url.startswith("sqlite:///"):
-        folder = Path(url[len("sqlite:///"):]).parent
+        folder = Path(url[len("sqlite:///"):].split("?", 1)[0]).parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -65,9 +65,11 @@ def open_storage(url: str, *, heartbeat_interval: int = 10, grace_period: int = 
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     try:
         return _connect(normalise_url(url), engine_kwargs, heartbeat_interval, grace_period)
-    except Exception as exc:  # SQLAlchemy raises a dozen kinds (driver missing, refused, auth, bad URL)
+    except ImportError as exc:  # Optuna's "Failed to import DB access module": say which driver and how
+        raise StorageError(f"cannot open study storage {redact(url)}: {_missing_driver(url, exc)}") from None
+    except Exception as exc:  # SQLAlchemy raises a dozen kinds (refused, auth, bad URL)
         first = next((line for line in str(exc).strip().splitlines() if line.strip()), type(exc).__name__)
-        message = f"cannot open study storage {redact(url)}: {first.strip()[:200]}"
+        message = f"cannot open study storage {redact(url)}: {redact_text(first.strip(), url)[:200]}"
         damaged = _damaged_sqlite_file(url, first)
         if damaged is not None:
             aside = shlex.quote(str(damaged)), shlex.quote(f"{damaged}.damaged")
@@ -75,6 +77,44 @@ def open_storage(url: str, *, heartbeat_interval: int = 10, grace_period: int = 
                         "(finished proxy runs are kept in the proxy-run cache, unless the search ran with --no-cache, "
                         "so the rerun retrains nothing that finished)")
         raise StorageError(message) from None
+
+
+def _refuse_unusable(url: str) -> None:
+    """One line for a URL that would open but cannot work: an in-memory SQLite database (no other process,
+    worker or later command sees it: nothing could be shared, resumed or reported) and a password holding an
+    unencoded '@' (SQLAlchemy would take the rest of the password for the host and print it)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # SQLAlchemy's ArgumentError, or a ValueError for a bad port
+        raise StorageError(f"storage {redact(url)}: not a database URL SQLAlchemy can read; use e.g. "
+                           "sqlite:///path/study.db or postgresql://user:password@host:5432/dbname "
+                           "(percent-encode the password's special characters: @ as %40, % as %25)") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:") \
+                or parsed.query.get("mode") == "memory":
+            raise UsageError(f"--storage {redact(url)!r}: an in-memory database lives in one process only: worker "
+                             "processes cannot see it and nothing would be kept to resume or report; use a file "
+                             "(sqlite:///path/study.db) or leave --storage out (SQLite in the study folder)")
+    elif "@" in (parsed.host or ""):
+        raise StorageError(f"storage {redact(url)}: the password holds an unencoded '@': percent-encode it "
+                           "(@ as %40, % as %25, : as %3A, / as %2F)")
+
+
+def _missing_driver(url: str, exc: ImportError) -> str:
+    """What to install when SQLAlchemy cannot import the database driver of ``url``."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
+    module = getattr(cause, "name", None)
+    what = f" (no module {module!r})" if module else ""
+    if url.startswith(("postgresql", "postgres")):
+        if url.split("://", 1)[0].endswith("+psycopg2"):
+            return (f"the PostgreSQL driver is not installed{what}: pip install psycopg2-binary, or write "
+                    "postgresql:// and pip install \"scalesearch[postgres]\" (psycopg 3), then rerun")
+        return (f"the PostgreSQL driver is not installed{what}: pip install \"scalesearch[postgres]\" (psycopg 3), "
+                "then rerun")
+    scheme = url.split("://", 1)[0]
+    return (f"the database driver for {scheme}:// is not installed{what}: install it (SQLAlchemy's dialects page names "
+            "it), then rerun")
 
 
 def _connect(url: str, engine_kwargs: dict, heartbeat_interval: int, grace_period: int) -> RDBStorage:

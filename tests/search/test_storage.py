@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from scalesearch.errors import StorageError
+from scalesearch.errors import StorageError, UsageError
 from scalesearch.search import storage
 
 DUPLICATE = ('(psycopg.errors.UniqueViolation) duplicate key value violates unique constraint '
@@ -87,3 +87,72 @@ def test_processes_opening_a_new_postgresql_database_at_once() -> None:
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# -- URLs that cannot work: refused before any work, in one line ---------------------------------------------
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite:///:memory:",
+                                 "sqlite:///file::memory:?cache=shared&uri=true", "sqlite:///file:s?mode=memory&uri=true"])
+def test_an_in_memory_database_is_refused(url: str) -> None:
+    with pytest.raises(UsageError, match="an in-memory database lives in one process only") as info:
+        storage.open_storage(url)
+    assert info.value.exit_code == 2 and "leave --storage out" in str(info.value)
+
+
+def test_grid_refuses_an_in_memory_storage_before_any_work(tiny_file, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from scalesearch.cli.main import app
+
+    result = CliRunner().invoke(app, ["grid", "--baseline", str(tiny_file), "--data", "synthetic", "--workers", "2",
+                                      "--out", str(tmp_path / "res"), "--storage", "sqlite:///:memory:"])
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in result.output
+    assert message.startswith("error: --storage 'sqlite:///:memory:': an in-memory database lives in one process")
+    assert "Record does not exist" not in result.output and "rerun the same command" not in result.output
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.fixture
+def no_postgres_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither psycopg nor psycopg2 importable, as on a machine without the postgres extra."""
+    for module in ("psycopg", "psycopg2", "psycopg_binary", "psycopg_c"):
+        monkeypatch.setitem(sys.modules, module, None)  # None in sys.modules: `import` raises ImportError
+    monkeypatch.setattr(storage.importlib.util, "find_spec", lambda name, *a: None)
+
+
+@pytest.mark.parametrize("url", ["postgresql://user:SECRET@127.0.0.1:9/db", "postgresql+psycopg://user:SECRET@h/db",
+                                 "postgresql+psycopg2://:SECRET@h/db"])
+def test_a_missing_postgresql_driver_names_the_extra_to_install(no_postgres_driver: None, url: str) -> None:
+    with pytest.raises(StorageError) as info:
+        storage.open_storage(url)
+    message = str(info.value)
+    assert 'the PostgreSQL driver is not installed' in message and 'pip install "scalesearch[postgres]"' in message
+    assert "SECRET" not in message and "***" in message and "\n" not in message
+    assert "Failed to import DB access module" not in message
+
+
+def test_grid_with_a_missing_driver_is_one_line(no_postgres_driver: None, tiny_file, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from scalesearch.cli.main import app
+
+    result = CliRunner().invoke(app, ["grid", "--baseline", str(tiny_file), "--data", "synthetic", "--out",
+                                      str(tmp_path), "--storage", "postgresql://user:SECRET@127.0.0.1:9/db"])
+    assert result.exit_code == 4, result.output
+    assert result.stderr.strip() == ("error: cannot open study storage postgresql://user:***@127.0.0.1:9/db: the "
+                                     "PostgreSQL driver is not installed (no module 'psycopg'): pip install "
+                                     '"scalesearch[postgres]" (psycopg 3), then rerun')
+
+
+def test_a_wrong_password_is_reported_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What psycopg says of a rejected login, through SQLAlchemy, with the URL's password quoted back in."""
+    fake = FlakyRDB(fails=1, error='(psycopg.OperationalError) connection failed: FATAL:  password authentication '
+                                   'failed for user "user" (password "S3CR3T" for postgresql://user:S3CR3T@h/db)')
+    monkeypatch.setattr(storage, "RDBStorage", fake)
+    with pytest.raises(StorageError) as info:
+        storage.open_storage("postgresql://user:S3CR3T@h/db")
+    message = str(info.value)
+    assert message.startswith("cannot open study storage postgresql://user:***@h/db: (psycopg.OperationalError)")
+    assert "password authentication failed" in message and "S3CR3T" not in message
