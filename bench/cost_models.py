@@ -21,15 +21,15 @@ import time
 import pandas as pd
 import torch
 
-from scalesearch import strategies
-from scalesearch.baselines import baseline
+from scalesearch.core import strategies
+from scalesearch.core.baselines import baseline
+from scalesearch.core.grid import DEFAULT_TOLERANCE, Ranges, formula_feasible
+from scalesearch.core.scaling import scale
+from scalesearch.core.spec import NetSpec
 from scalesearch.family import Recipe
-from scalesearch.grid import DEFAULT_TOLERANCE, Ranges, formula_feasible
 from scalesearch.measure import LatencyConfig, measure, time_network
 from scalesearch.measure.latency import device_name
 from scalesearch.nn.device import resolve_device
-from scalesearch.scaling import scale
-from scalesearch.spec import NetSpec
 
 
 def networks() -> list[tuple[str, str, NetSpec]]:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scalesearch.record import network_runs
+from scalesearch.core.record import network_runs
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.plan import plan
 from scalesearch.search.run import run_search

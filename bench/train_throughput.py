@@ -21,9 +21,9 @@ import time
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from scalesearch.baselines import baseline
+from scalesearch.core.baselines import baseline
+from scalesearch.core.runs import RunStatus
 from scalesearch.nn.build import build
-from scalesearch.runs import RunStatus
 from scalesearch.train import Dataset, ProxyConfig, proxy_spec, resolve_device, set_threads, train_proxy
 
 

@@ -1,7 +1,7 @@
 """scalesearch: find compound scaling coefficients for a ConvNet baseline and scale it.
 
 The data flows spec -> scale -> build -> measure -> train -> search -> report; each step is a module
-and the names below are the public Python API. The face is lazy (PEP 562): ``import scalesearch.spec``
+and the names below are the public Python API. The face is lazy (PEP 562): ``import scalesearch.core.spec``
 or ``from scalesearch import compound`` needs neither torch nor fvcore; ``build`` and ``measure`` load
 them on first use.
 """
@@ -15,17 +15,17 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _API = {
-    "baseline": "scalesearch.baselines", "baselines": "scalesearch.baselines",
-    "ScaleSearchError": "scalesearch.errors",
+    "baseline": "scalesearch.core.baselines", "baselines": "scalesearch.core.baselines",
+    "ScaleSearchError": "scalesearch.core.errors",
     "Cost": "scalesearch.measure", "measure": "scalesearch.measure", "Latency": "scalesearch.measure",
     "LatencyConfig": "scalesearch.measure",
     "build": "scalesearch.nn",
-    "POLICIES": "scalesearch.scaling", "RoundingPolicy": "scalesearch.scaling", "compound": "scalesearch.scaling",
-    "scale": "scalesearch.scaling",
-    "BlockKind": "scalesearch.spec", "HeadSpec": "scalesearch.spec", "NetSpec": "scalesearch.spec",
-    "StageSpec": "scalesearch.spec", "StemSpec": "scalesearch.spec",
-    "load_spec": "scalesearch.specio", "save_spec": "scalesearch.specio",
-    "strategies": "scalesearch.strategies",
+    "POLICIES": "scalesearch.core.scaling", "RoundingPolicy": "scalesearch.core.scaling",
+    "compound": "scalesearch.core.scaling", "scale": "scalesearch.core.scaling",
+    "BlockKind": "scalesearch.core.spec", "HeadSpec": "scalesearch.core.spec", "NetSpec": "scalesearch.core.spec",
+    "StageSpec": "scalesearch.core.spec", "StemSpec": "scalesearch.core.spec",
+    "load_spec": "scalesearch.core.specio", "save_spec": "scalesearch.core.specio",
+    "strategies": "scalesearch.core.strategies",
     "Budget": "scalesearch.family", "Recipe": "scalesearch.family", "solve_phi": "scalesearch.family",
 }
 
@@ -36,15 +36,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads on demand
-    from scalesearch import strategies
-    from scalesearch.baselines import baseline, baselines
-    from scalesearch.errors import ScaleSearchError
+    from scalesearch.core import strategies
+    from scalesearch.core.baselines import baseline, baselines
+    from scalesearch.core.errors import ScaleSearchError
+    from scalesearch.core.scaling import POLICIES, RoundingPolicy, compound, scale
+    from scalesearch.core.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
+    from scalesearch.core.specio import load_spec, save_spec
     from scalesearch.family import Budget, Recipe, solve_phi
     from scalesearch.measure import Cost, Latency, LatencyConfig, measure
     from scalesearch.nn import build
-    from scalesearch.scaling import POLICIES, RoundingPolicy, compound, scale
-    from scalesearch.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
-    from scalesearch.specio import load_spec, save_spec
 
 
 def __getattr__(name: str) -> Any:

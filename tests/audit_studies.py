@@ -3,23 +3,19 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import optuna
+import search_fakes
 
-sys.path.insert(0, str(Path(__file__).parent / "search"))
-
-import search_fakes  # noqa: E402
-
-from scalesearch.runs import ProxyResult  # noqa: E402
+from scalesearch.core.runs import ProxyResult  # noqa: E402
+from scalesearch.core.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec  # noqa: E402
+from scalesearch.core.specio import save_spec  # noqa: E402
 from scalesearch.search.config import SearchConfig  # noqa: E402
 from scalesearch.search.run import run_search  # noqa: E402
 from scalesearch.search.schedule import Rung  # noqa: E402
-from scalesearch.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec  # noqa: E402
-from scalesearch.specio import save_spec  # noqa: E402
 from scalesearch.train import ProxyConfig  # noqa: E402
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scalesearch.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
+from scalesearch.core.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
 
 
 @pytest.fixture(autouse=True, scope="session")

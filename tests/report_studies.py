@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 from study_builders import row, run, study_record, trial
 
-from scalesearch.spec import NetSpec
+from scalesearch.core.spec import NetSpec
 
 # (candidate triple, network, FLOPs); two candidates share network 3 (a collapse group), network 4 is never trained
 CANDIDATES = [((1.0, 1.0, 1.0), 0, 1000), ((1.2, 1.1, 1.15), 1, 1900), ((1.0, 1.2, 1.15), 2, 2000),

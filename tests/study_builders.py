@@ -10,9 +10,9 @@ import optuna
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from scalesearch.record import PARAMS, SEED_PARAM, CandidateRow, Network, SeedRun, StudyRecord, TrialRecord
-from scalesearch.runs import ProxyResult, RunStatus
-from scalesearch.spec import NetSpec
+from scalesearch.core.record import PARAMS, SEED_PARAM, CandidateRow, Network, SeedRun, StudyRecord, TrialRecord
+from scalesearch.core.runs import ProxyResult, RunStatus
+from scalesearch.core.spec import NetSpec
 
 TARGET = 1000
 

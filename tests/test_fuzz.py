@@ -18,11 +18,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
-from scalesearch.baselines import baseline
 from scalesearch.cli.main import app
-from scalesearch.errors import ScaleSearchError
-from scalesearch.spec import to_dict
-from scalesearch.specio import load_spec
+from scalesearch.core.baselines import baseline
+from scalesearch.core.errors import ScaleSearchError
+from scalesearch.core.spec import to_dict
+from scalesearch.core.specio import load_spec
 
 runner = CliRunner()
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -10,8 +10,8 @@ import torch
 import typer.main
 
 from scalesearch.cli.main import app
+from scalesearch.core.specio import load_spec
 from scalesearch.nn import build
-from scalesearch.specio import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -15,17 +15,17 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from scalesearch import ranking
-from scalesearch.errors import FieldError, SearchError
-from scalesearch.evidence import Runs, best_rows, leaders
+from scalesearch.core import ranking
+from scalesearch.core.errors import FieldError, SearchError
+from scalesearch.core.evidence import Runs, best_rows, leaders
+from scalesearch.core.record import StudyRecord
+from scalesearch.core.spec import NetSpec
 from scalesearch.measure import measure
-from scalesearch.record import StudyRecord
 from scalesearch.report.frames import ranked_study
 from scalesearch.search.config import RUNTIME_PROXY_FIELDS
 from scalesearch.search.runcache import ProxyRunCache
 from scalesearch.search.schedule import Budget, Rung, snapshot, tally
 from scalesearch.search.storage import default_url, load_study_at, redact
-from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, proxy_spec
 
 DEFAULT_SAMPLE = 12  # networks retrained: enough for a Spearman interval narrower than +-0.3 at rho ~0.8

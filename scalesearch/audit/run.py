@@ -15,15 +15,15 @@ from typing import Any
 
 import torch
 
-from scalesearch import ranking
 from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare
 from scalesearch.audit.stats import Interval, bootstrap, kendall, pooled_std
-from scalesearch.evidence import SATURATED, leaders, rung_stats, spearman
-from scalesearch.jsonio import timestamp, write_json
+from scalesearch.core import ranking
+from scalesearch.core.evidence import SATURATED, leaders, rung_stats, spearman
+from scalesearch.core.jsonio import timestamp, write_json
+from scalesearch.core.record import SeedRun
+from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.measure.latency import device_name
-from scalesearch.record import SeedRun
 from scalesearch.report.build import AUDIT_FILE, AUDIT_FORMAT  # the report reads what this writes
-from scalesearch.runs import ProxyResult, RunStatus
 from scalesearch.train import resolve_device, train_proxy
 
 MIN_RATIO = 4.0  # the least compute per run, over the final rung's, that makes the audit a reference

@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from scalesearch.audit import AUDIT_FILE, AuditConfig, AuditPlan, AuditResult, execute, prepare
 from scalesearch.audit.plan import DEFAULT_SAMPLE, DEFAULT_SEEDS, EPOCH_FACTOR, RESAMPLES, WIDTH_FACTOR
 from scalesearch.cli.output import check_writable_dir, console, err_console, print_json, table
-from scalesearch.errors import UsageError
-from scalesearch.redaction import resume_text
+from scalesearch.core.errors import UsageError
+from scalesearch.core.redaction import resume_text
 
 from . import options
 

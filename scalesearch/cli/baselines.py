@@ -8,7 +8,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from scalesearch.baselines import baseline, baselines as names
 from scalesearch.cli.output import (
     FRAME_SUFFIXES,
     Steps,
@@ -21,6 +20,7 @@ from scalesearch.cli.output import (
     table,
     write_frame,
 )
+from scalesearch.core.baselines import baseline, baselines as names
 from scalesearch.measure import measure
 
 from .options import DEFAULT_COUNTER, OUTPUT, Counter, Json

@@ -12,12 +12,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from scalesearch import compare as lib
-from scalesearch.baselines import baseline as load_baseline
 from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_short, out_dir, print_json, table
-from scalesearch.errors import UsageError
-from scalesearch.scaling import policy as get_policy
+from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.errors import UsageError
+from scalesearch.core.scaling import policy as get_policy
 from scalesearch.search.config import DEFAULT_BATCH
-from scalesearch.train import ProxyConfig, load_data, resolve_device
+from scalesearch.train import DEFAULT_DATA, ProxyConfig, load_data, resolve_device
 
 from .options import (
     BASELINE_HELP,
@@ -102,7 +102,7 @@ def compare(
     if proxy is not None:  # the study's settings, overridden only by what was typed
         values = {k: v if given[k] else getattr(proxy, k) for k, v in values.items()}
     config = lib.CompareConfig(
-        data=data or settings.get("data") or lib.DEFAULT_DATA,
+        data=data or settings.get("data") or DEFAULT_DATA,
         proxy=ProxyConfig(epochs=epochs or (proxy.epochs if proxy else lib.DEFAULT_EPOCHS), device=device,
                           threads=threads, **values),
         seeds=seeds if seeds is not None else max(study_seeds or 0, lib.DEFAULT_SEEDS), tolerance=tolerance,

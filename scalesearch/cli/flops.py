@@ -20,9 +20,9 @@ from scalesearch.cli.output import (
     table,
     write_frame,
 )
-from scalesearch.limits import over_memory
+from scalesearch.core.limits import over_memory
+from scalesearch.core.spec import to_dict
 from scalesearch.measure import measure, measure_latency
-from scalesearch.spec import to_dict
 
 from .network import multipliers, resolve_network
 from .options import (
@@ -84,7 +84,7 @@ def flops(
     m = multipliers(depth, width, resolution, alpha, beta, gamma, phi)
     base, net = resolve_network(baseline, m, image_size, policy.value)
     if timing is not None:
-        from scalesearch.errors import FieldError, UsageError
+        from scalesearch.core.errors import FieldError, UsageError
         from scalesearch.measure.latency import check_fits, where
 
         try:

@@ -13,13 +13,14 @@ import pandas as pd
 import typer
 from rich.markup import escape
 
-from scalesearch import strategies
 from scalesearch.cli.output import FLOPS_HEADER, FitTable, check_writable_dir, console, err_console, print_json, table
 from scalesearch.cli.progress import RichDisplay
 from scalesearch.cli.report import show_written, write_study_report
-from scalesearch.errors import FieldError, ScaleSearchError, UsageError
-from scalesearch.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
-from scalesearch.redaction import command_line, resume_text
+from scalesearch.core import strategies
+from scalesearch.core.errors import FieldError, ScaleSearchError, UsageError
+from scalesearch.core.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
+from scalesearch.core.redaction import command_line, resume_text
+from scalesearch.core.units import COST_UNITS, format_size, parse_size, parse_target
 from scalesearch.report.build import Report, report_files
 from scalesearch.report.files import OUTPUT_FILES, write_outputs
 from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_W, Pruner, Sampler, SearchConfig
@@ -28,7 +29,6 @@ from scalesearch.search.run import run_search
 from scalesearch.search.schedule import parse_rungs
 from scalesearch.search.storage import redact
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
-from scalesearch.units import COST_UNITS, format_size, parse_size, parse_target
 
 from . import options
 

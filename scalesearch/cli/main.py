@@ -23,8 +23,8 @@ from typer.core import TyperCommand, TyperGroup
 from scalesearch import __version__
 from scalesearch.cli.interrupt import INTERRUPTED, interrupted
 from scalesearch.cli.output import err_console
-from scalesearch.errors import FieldError, ScaleSearchError
-from scalesearch.redaction import redact_text
+from scalesearch.core.errors import FieldError, ScaleSearchError
+from scalesearch.core.redaction import redact_text
 
 # Library fields set by a flag of another name. Every other field is found by name: a FieldError about
 # ``batch_size`` names the command's ``--batch-size`` (dotted fields such as ``proxy.epochs`` by their last part).

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scalesearch.baselines import baseline as load_baseline
-from scalesearch.errors import UsageError
-from scalesearch.scaling import compound, scale
-from scalesearch.spec import NetSpec
+from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.errors import UsageError
+from scalesearch.core.scaling import compound, scale
+from scalesearch.core.spec import NetSpec
 
 
 @dataclass(frozen=True)

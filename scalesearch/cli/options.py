@@ -18,13 +18,13 @@ from typing import Annotated
 
 import typer
 
-from scalesearch.baselines import DEFAULT_BASELINE
+from scalesearch.core.baselines import DEFAULT_BASELINE
+from scalesearch.core.scaling import DEFAULT_POLICY as DEFAULT_ROUNDING, POLICIES
+from scalesearch.core.units import COST_UNITS
 from scalesearch.measure import COUNTERS, DEFAULT_COUNTER as DEFAULT_COUNTING, DTYPES, MODES, LatencyConfig
-from scalesearch.scaling import DEFAULT_POLICY as DEFAULT_ROUNDING, POLICIES
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 from scalesearch.train.proxy import OPTIMIZERS
 from scalesearch.train.runtime import DEVICE_FORMS
-from scalesearch.units import COST_UNITS
 
 # Help panels, by topic. `grid` adds "Search space" and "Study and workers".
 NETWORK = "Network"
@@ -43,7 +43,7 @@ def _either(names: list[str]) -> str:
 # -- choices ----------------------------------------------------------------------------------------------
 
 PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})
-"""Rounding policies: scalesearch.scaling.POLICIES."""
+"""Rounding policies: scalesearch.core.scaling.POLICIES."""
 CounterName = StrEnum("CounterName", {name: name for name in COUNTERS})
 """FLOP counters: scalesearch.measure.COUNTERS."""
 OptimizerName = StrEnum("OptimizerName", {name: name for name in OPTIMIZERS})
@@ -53,7 +53,7 @@ DtypeName = StrEnum("DtypeName", {name: name for name in DTYPES})
 ModeName = StrEnum("ModeName", {name: name for name in MODES})
 """Latency modes: scalesearch.measure.MODES."""
 CostName = StrEnum("CostName", {name: name for name in COST_UNITS})
-"""What a score charges: scalesearch.units.COST_UNITS."""
+"""What a score charges: scalesearch.core.units.COST_UNITS."""
 DEFAULT_COST = CostName("flops")
 DEFAULT_POLICY = PolicyName(DEFAULT_ROUNDING)
 DEFAULT_COUNTER = CounterName(DEFAULT_COUNTING)
@@ -64,7 +64,7 @@ DEFAULT_MODE = ModeName(LATENCY_DEFAULTS.mode)
 
 
 class SpecFormat(StrEnum):
-    """Spec files are written as YAML or JSON (scalesearch.specio reads either)."""
+    """Spec files are written as YAML or JSON (scalesearch.core.specio reads either)."""
 
     YAML = "yaml"
     JSON = "json"

@@ -17,9 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from scalesearch.errors import UsageError
-from scalesearch.jsonio import dumps, output_problem, write_text_atomic
-from scalesearch.units import format_size
+from scalesearch.core.errors import UsageError
+from scalesearch.core.jsonio import dumps, output_problem, write_text_atomic
+from scalesearch.core.units import format_size
 
 PIPE_WIDTH = 1000  # stdout that is no terminal (a pipe, a file, a CI log): wide enough for every column
 

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 
 from scalesearch.cli.output import err_console
-from scalesearch.record import StudyRecord
+from scalesearch.core.record import StudyRecord
 from scalesearch.search import events
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.run import progress

@@ -16,7 +16,8 @@ import typer
 from rich.markup import escape
 
 from scalesearch.cli.output import check_writable_dir, console, err_console, out_dir, print_json
-from scalesearch.errors import SearchError, UsageError
+from scalesearch.core.errors import SearchError, UsageError
+from scalesearch.core.units import parse_phi
 from scalesearch.report.build import (
     FORMATS,
     Report,
@@ -29,7 +30,6 @@ from scalesearch.report.build import (
 )
 from scalesearch.report.data import view
 from scalesearch.search.storage import load_study_at
-from scalesearch.units import parse_phi
 
 from .options import OUTPUT, Json
 

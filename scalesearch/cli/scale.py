@@ -9,8 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from scalesearch import strategies
-from scalesearch.baselines import baseline as load_baseline
 from scalesearch.cli.output import (
     Steps,
     check_writable_dir,
@@ -22,7 +20,12 @@ from scalesearch.cli.output import (
     print_json,
     table,
 )
-from scalesearch.errors import FieldError, UsageError
+from scalesearch.core import strategies
+from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.errors import FieldError, UsageError
+from scalesearch.core.scaling import DEFAULT_POLICY, policy as get_policy
+from scalesearch.core.spec import NetSpec
+from scalesearch.core.units import parse_phi, parse_target
 from scalesearch.family import (
     BUDGET_COSTS,
     Budget,
@@ -35,9 +38,6 @@ from scalesearch.family import (
     solve_phi,
     write_family,
 )
-from scalesearch.scaling import DEFAULT_POLICY, policy as get_policy
-from scalesearch.spec import NetSpec
-from scalesearch.units import parse_phi, parse_target
 
 from .options import (
     BASELINE_HELP,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from scalesearch.core.spec import NetSpec
 from scalesearch.measure.cost import CONVENTION, COUNTERS, DEFAULT_COUNTER, Cost, PartCost, count
 from scalesearch.measure.costcache import CostCache, cache_at
 from scalesearch.measure.latency import DTYPES, MACHINE_NOTE, MODES, Latency, LatencyConfig, time_network
 from scalesearch.measure.latencycache import LatencyCache, measure_latency
-from scalesearch.spec import NetSpec
 
 
 def measure(spec: NetSpec, counter: str = DEFAULT_COUNTER, cache: bool | Path | CostCache = True,

@@ -9,7 +9,7 @@ torchvision's, timm's and fvcore's convention):
   FlopCounterMode counts 2 per multiply-add and only matmul/conv ops, so it is halved and ``flops``
   equals ``conv_linear_flops``. Forward only: its backward count of grouped convs is wrong.
 
-A network beyond the memory limits (scalesearch.limits: activation elements or parameters at batch 1) is
+A network beyond the memory limits (scalesearch.core.limits: activation elements or parameters at batch 1) is
 never given a real forward pass: asked for ``fvcore``, ``count`` counts it on the meta device instead and
 applies fvcore's own rules to the shapes (batch norm: 2 per element, adaptive average pooling: 1 per input
 element; max pooling and elementwise ops: not counted), so ``flops``, ``conv_linear_flops``, ``params``,
@@ -29,11 +29,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from scalesearch import limits
-from scalesearch.errors import FieldError
+from scalesearch.core import limits
+from scalesearch.core.errors import FieldError
+from scalesearch.core.spec import NetSpec
 from scalesearch.measure.latency import Latency
 from scalesearch.nn import Net, build
-from scalesearch.spec import NetSpec
 
 COUNTERS = ("fvcore", "meta")
 DEFAULT_COUNTER = "fvcore"

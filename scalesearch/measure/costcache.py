@@ -13,7 +13,7 @@ from typing import Any
 import fvcore
 import torch
 
-from scalesearch.kvstore import JsonStore, default_cache_dir
+from scalesearch.core.kvstore import JsonStore, default_cache_dir
 from scalesearch.measure.cost import Cost
 
 # Bump when counting changes; torch and fvcore versions are part of the key because they count.

@@ -28,11 +28,11 @@ from typing import Any
 
 import torch
 
-from scalesearch import limits
-from scalesearch.errors import FieldError
+from scalesearch.core import limits
+from scalesearch.core.errors import FieldError
+from scalesearch.core.spec import NetSpec
 from scalesearch.nn import build
 from scalesearch.nn.device import resolve_device
-from scalesearch.spec import NetSpec
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 MODES = ("eval", "train")
@@ -173,7 +173,7 @@ def where(config: LatencyConfig) -> tuple[torch.device, str, int]:
 
 def check_fits(spec: NetSpec, config: LatencyConfig) -> None:
     """Refuse (SpecError, one line) timing ``spec`` at ``config.batch`` beyond the memory limits
-    (scalesearch.limits: activation elements per image x batch, x3 in train mode), before anything is built."""
+    (scalesearch.core.limits: activation elements per image x batch, x3 in train mode), before anything is built."""
     limits.check_memory(spec, config.batch, training=config.mode == "train", doing="time")
 
 

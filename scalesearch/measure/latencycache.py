@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from scalesearch.kvstore import JsonStore, default_cache_dir
+from scalesearch.core.kvstore import JsonStore, default_cache_dir
+from scalesearch.core.spec import NetSpec
 from scalesearch.measure.latency import Latency, LatencyConfig, time_network, where
-from scalesearch.spec import NetSpec
 
 CACHE_VERSION = 1  # bump when the way of timing changes
 

@@ -1,4 +1,4 @@
-"""One class per block kind (scalesearch.spec.BlockKind). Each takes (in, out, stride) plus its stage.
+"""One class per block kind (scalesearch.core.spec.BlockKind). Each takes (in, out, stride) plus its stage.
 
 Every block says whether it is ``residual`` (adds its input back). A residual block owns the init that
 makes it start as the identity, ``zero_init_last()`` (as timm's blocks do): the block knows which layer
@@ -12,8 +12,8 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from scalesearch.core.spec import Activation, BlockKind, StageSpec
 from scalesearch.nn.layers import ConvBNAct, DropPath, SqueezeExcite, activation
-from scalesearch.spec import Activation, BlockKind, StageSpec
 
 
 class Block(nn.Module):
@@ -32,7 +32,7 @@ class ZeroInitLast(Protocol):
 
 def zero_last_bn(branch: nn.Module) -> None:
     """Zero the scale of the last BatchNorm in ``branch``: the branch then outputs zero (an activation after
-    that BN maps 0 to 0 for every activation in scalesearch.spec.Activation), so x + branch(x) starts as x
+    that BN maps 0 to 0 for every activation in scalesearch.core.spec.Activation), so x + branch(x) starts as x
     (Goyal et al. 2017)."""
     bns = [m for m in branch.modules() if isinstance(m, nn.BatchNorm2d)]
     if not bns:

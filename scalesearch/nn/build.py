@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from scalesearch.core.spec import NetSpec
 from scalesearch.nn.blocks import BLOCKS, Block, ZeroInitLast
 from scalesearch.nn.layers import ConvBNAct
-from scalesearch.spec import NetSpec
 
 
 class Net(nn.Module):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from scalesearch.errors import UsageError
+from scalesearch.core.errors import UsageError
 
 DEVICE_FORMS = "auto, cpu, cuda, cuda:N or mps"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scalesearch.spec import Activation
+from scalesearch.core.spec import Activation
 
 _ACTIVATIONS: dict[Activation, type[nn.Module]] = {
     Activation.SILU: nn.SiLU,

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scalesearch.errors import ScaleSearchError, UsageError
-from scalesearch.jsonio import timestamp, write_json
-from scalesearch.ranking import NoiseVerdict, Row
-from scalesearch.record import StudyRecord
-from scalesearch.redaction import redact, redact_command
+from scalesearch.core.errors import ScaleSearchError, UsageError
+from scalesearch.core.jsonio import timestamp, write_json
+from scalesearch.core.ranking import NoiseVerdict, Row
+from scalesearch.core.record import StudyRecord
+from scalesearch.core.redaction import redact, redact_command
+from scalesearch.core.spec import NetSpec, from_dict, preview as _preview, to_dict
+from scalesearch.core.units import COST_UNITS
 from scalesearch.report.frames import cost_device
-from scalesearch.spec import NetSpec, from_dict, preview as _preview, to_dict
-from scalesearch.units import COST_UNITS
 
 BEST_FORMAT = 1
 PACKAGES = ("scalesearch", "torch", "optuna", "fvcore", "numpy", "pandas", "scikit-learn", "sqlalchemy")
@@ -61,7 +61,7 @@ def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: st
     """Everything best.json holds (JSON-safe: non-finite numbers become null when written). The top-level
     alpha, beta, gamma are the recommended point: the leader (``evidence.leaders.rule`` states the rule);
     ``leaders`` is the set the final rung cannot tell apart from it. No password of ``storage`` or ``command``
-    is written (scalesearch.redaction)."""
+    is written (scalesearch.core.redaction)."""
     proof = evidence or {}
     c, s, settings = top.candidate, top.summary, record.settings
     return {

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from scalesearch.errors import UsageError
-from scalesearch.jsonio import write_text_atomic
+from scalesearch.core.errors import UsageError
+from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report import curves, html, plots
 from scalesearch.report.compareplot import save_figure
 from scalesearch.report.data import StudyView, view

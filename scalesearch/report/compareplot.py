@@ -14,7 +14,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from scalesearch.jsonio import write_bytes_atomic
+from scalesearch.core.jsonio import write_bytes_atomic
 
 SINGLE_COLOUR, COMPOUND_COLOUR, REFERENCE_COLOUR = "tab:gray", "tab:red", "tab:blue"
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from scalesearch import ranking
-from scalesearch.errors import SearchError
-from scalesearch.evidence import Evidence
-from scalesearch.record import StudyRecord
-from scalesearch.redaction import redact_command
+from scalesearch.core import ranking
+from scalesearch.core.errors import SearchError
+from scalesearch.core.evidence import Evidence
+from scalesearch.core.record import StudyRecord
+from scalesearch.core.redaction import redact_command
 from scalesearch.report.frames import frame, ranked_study
 
 LEADERS = 5  # leaders highlighted in the plots when best.json names none
@@ -39,7 +39,7 @@ class StudyView:
     leaders: tuple[int, ...]  # candidate indexes, best first
     running: int  # trials still RUNNING (a live search, or one killed without its grace period over)
     best: dict[str, Any] = field(default_factory=dict)  # best.json, when the study folder has one
-    evidence: Evidence | None = None  # rungs, leaders set, references (scalesearch.evidence)
+    evidence: Evidence | None = None  # rungs, leaders set, references (scalesearch.core.evidence)
     interrupted: bool = False  # the caller knows the search was stopped (grid after Ctrl-C)
     audit: dict[str, Any] = field(default_factory=dict)  # audit.json, when the study folder has one
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from scalesearch import ranking
-from scalesearch.evidence import Evidence
-from scalesearch.jsonio import write_text_atomic
+from scalesearch.core import ranking
+from scalesearch.core.evidence import Evidence
+from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report.best import best_record, write_best
 from scalesearch.report.frames import frame, ranked_study
 

@@ -1,6 +1,6 @@
 """Views of a search study as tidy tables: one row per candidate (coefficient triple), ranked.
 
-Everything comes from the study alone (``scalesearch.record``) and is ranked by ``scalesearch.ranking``,
+Everything comes from the study alone (``scalesearch.core.record``) and is ranked by ``scalesearch.core.ranking``,
 so a resumed or distributed run, the live progress and these files all agree.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scalesearch import ranking
-from scalesearch.evidence import Runs
-from scalesearch.record import StudyRecord, network_runs
-from scalesearch.units import COST_UNITS
+from scalesearch.core import ranking
+from scalesearch.core.evidence import Runs
+from scalesearch.core.record import StudyRecord, network_runs
+from scalesearch.core.units import COST_UNITS
 
 # Column names are shared with `scale`'s summary.csv where the fact is the same (depth_achieved, ...).
 # accuracy_*, seeds, score* and training_speed are the results at ``rung``, the highest rung the row reached.

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from scalesearch import strategies
-from scalesearch.ranking import NOISE_Z
+from scalesearch.core import strategies
+from scalesearch.core.ranking import NOISE_Z
 from scalesearch.report.data import StudyView
 
 PAPER = (1.2, 1.1, 1.15)  # EfficientNet's grid-search point at phi = 1

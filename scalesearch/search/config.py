@@ -15,14 +15,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from scalesearch.errors import FieldError
-from scalesearch.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
+from scalesearch.core.errors import FieldError
+from scalesearch.core.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
+from scalesearch.core.record import RECORD_FORMAT, fingerprint
+from scalesearch.core.strategies import STRATEGIES
+from scalesearch.core.units import COST_UNITS
 from scalesearch.measure import LatencyConfig
-from scalesearch.record import RECORD_FORMAT, fingerprint
 from scalesearch.search.schedule import Budget, Rung, check_rungs
-from scalesearch.strategies import STRATEGIES
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
-from scalesearch.units import COST_UNITS
 
 
 class Sampler(StrEnum):

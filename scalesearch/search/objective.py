@@ -24,13 +24,13 @@ from typing import Protocol
 import optuna
 from optuna.trial import TrialState
 
-from scalesearch import ranking
-from scalesearch.record import PARAMS, SEED_PARAM, Network, SeedRun, StudyRecord, TrialRecord, mark_infeasible
-from scalesearch.runs import ProxyResult, RunStatus
+from scalesearch.core import ranking
+from scalesearch.core.record import PARAMS, SEED_PARAM, Network, SeedRun, StudyRecord, TrialRecord, mark_infeasible
+from scalesearch.core.runs import ProxyResult, RunStatus
+from scalesearch.core.spec import NetSpec
 from scalesearch.search import events
 from scalesearch.search.runcache import ProxyRunCache
 from scalesearch.search.schedule import Budget, Work
-from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, ProxyConfig, train_proxy
 
 

@@ -11,20 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalesearch import strategies
-from scalesearch.baselines import baseline as load_baseline
-from scalesearch.errors import FieldError, UsageError
-from scalesearch.grid import Ranges
-from scalesearch.jsonio import timestamp
+from scalesearch.core import strategies
+from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.errors import FieldError, UsageError
+from scalesearch.core.grid import Ranges
+from scalesearch.core.jsonio import timestamp
+from scalesearch.core.record import StudyRecord
+from scalesearch.core.spec import NetSpec
+from scalesearch.core.units import COST_UNITS, check_target
 from scalesearch.measure import Cost, measure
 from scalesearch.measure.latency import where
-from scalesearch.record import StudyRecord
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.space import SearchSpace, build_space
 from scalesearch.search.storage import default_url, open_storage
-from scalesearch.spec import NetSpec
 from scalesearch.train import Dataset, available_cores, cuda_device_count, load_data, resolve_device
-from scalesearch.units import COST_UNITS, check_target
 
 
 @dataclass

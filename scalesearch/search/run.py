@@ -1,6 +1,6 @@
 """Run a search: plan it, open or join its study, and drive workers until every unit of work is done.
 
-The study is the source of truth (``scalesearch.record``); what each worker does next is decided by
+The study is the source of truth (``scalesearch.core.record``); what each worker does next is decided by
 ``search.schedule`` from the study alone, so a search resumes after a crash, and several processes and
 machines can share one study. KeyboardInterrupt stops every worker cleanly: finished trials are kept
 and the same call resumes.
@@ -16,9 +16,9 @@ from typing import Protocol
 
 import optuna
 
-from scalesearch.errors import SearchError
-from scalesearch.jsonio import timestamp
-from scalesearch.record import Invocation, StudyRecord, add_invocation
+from scalesearch.core.errors import SearchError
+from scalesearch.core.jsonio import timestamp
+from scalesearch.core.record import Invocation, StudyRecord, add_invocation
 from scalesearch.search import events
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.objective import Trainer

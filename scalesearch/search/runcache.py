@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scalesearch.kvstore import JsonStore, default_cache_dir
-from scalesearch.runs import BadResult, ProxyResult, RunStatus, checked_result
+from scalesearch.core.kvstore import JsonStore, default_cache_dir
+from scalesearch.core.runs import BadResult, ProxyResult, RunStatus, checked_result
 
 CACHE_VERSION = 1
 

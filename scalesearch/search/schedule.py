@@ -34,10 +34,10 @@ from typing import Literal
 
 from optuna.trial import FrozenTrial, TrialState
 
-from scalesearch import ranking
-from scalesearch.errors import FieldError
-from scalesearch.record import SeedRun, StudyRecord, TrialRecord, is_infeasible
-from scalesearch.runs import RunStatus
+from scalesearch.core import ranking
+from scalesearch.core.errors import FieldError
+from scalesearch.core.record import SeedRun, StudyRecord, TrialRecord, is_infeasible
+from scalesearch.core.runs import RunStatus
 
 Pair = tuple[int, int]  # (candidate, seed)
 NetRun = tuple[int, int, int]  # (network, rung, seed)
@@ -175,7 +175,7 @@ def tally(trials: Iterable[FrozenTrial]) -> Tally:
 
 
 def rows(record: StudyRecord, tl: Tally) -> list[ranking.Row]:
-    """The ranking as it stands (the one in ``scalesearch.ranking``): highest rung first."""
+    """The ranking as it stands (the one in ``scalesearch.core.ranking``): highest rung first."""
     return ranking.rank_rungs(record.candidates, tl.runs, record.target, record.w, record.cost)
 
 

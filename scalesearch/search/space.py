@@ -1,13 +1,13 @@
 """The candidate set of a compound-coefficient search: grid, constraint, collapse groups, proxy groups.
 
-The grid and the constraint are pure arithmetic (``scalesearch.grid``). Here:
+The grid and the constraint are pure arithmetic (``scalesearch.core.grid``). Here:
 
 - Every kept point is built (``scale``) and measured; points that round to the same network at the same
   resolution share one *collapse group* (full ``architecture_key``). The trained network is the reduced
   proxy (``train.proxy_spec``), where even more points coincide: the *proxy group* is the unit that is
   trained, once, and its accuracy is reported under every triple that maps to it.
 - The baseline (1, 1, 1) is always a candidate (the reference), feasible or not; it is proxy group 0.
-- Reference strategies (``scalesearch.strategies``) are candidates too, at their phi = 1 point: a grid
+- Reference strategies (``scalesearch.core.strategies``) are candidates too, at their phi = 1 point: a grid
   point that is one is tagged with its name, one off the grid is added. They are feasible by the same
   constraint as every other candidate and compete like any of them.
 """
@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from scalesearch.errors import FieldError, SearchError
-from scalesearch.grid import CONSTRAINTS, DEFAULT_TOLERANCE, Ranges, band, formula_feasible, product
+from scalesearch.core.errors import FieldError, SearchError
+from scalesearch.core.grid import CONSTRAINTS, DEFAULT_TOLERANCE, Ranges, band, formula_feasible, product
+from scalesearch.core.record import CandidateRow, Network
+from scalesearch.core.scaling import policy as get_policy, scale
+from scalesearch.core.spec import NetSpec
+from scalesearch.core.strategies import Strategy
 from scalesearch.measure import Cost, measure
-from scalesearch.record import CandidateRow, Network
-from scalesearch.scaling import policy as get_policy, scale
-from scalesearch.spec import NetSpec
-from scalesearch.strategies import Strategy
 from scalesearch.train import Dataset, ProxyConfig, proxy_spec
 
 # measured mode screens the whole box with the meta counter (conv+linear only, ~10x faster) before the

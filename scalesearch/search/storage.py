@@ -19,8 +19,8 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.engine import make_url
 
-from scalesearch.errors import StorageError, UsageError
-from scalesearch.redaction import redact, redact_text
+from scalesearch.core.errors import StorageError, UsageError
+from scalesearch.core.redaction import redact, redact_text
 
 __all__ = ["default_url", "load_study_at", "normalise_url", "open_storage", "redact"]
 
@@ -48,7 +48,7 @@ def normalise_url(url: str) -> str:
 
 def open_storage(url: str, *, heartbeat_interval: int = 10, grace_period: int = 60) -> RDBStorage:
     """Connect (creating Optuna's tables if needed) before any work, so a bad URL fails in one line. No message
-    carries the URL's password (scalesearch.redaction)."""
+    carries the URL's password (scalesearch.core.redaction)."""
     if "://" not in url:
         raise StorageError(f"storage {redact(url)!r} is not a URL: use e.g. sqlite:///path/study.db or "
                            "postgresql://user:password@host:5432/dbname")

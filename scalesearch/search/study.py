@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import optuna
 
-from scalesearch.errors import UsageError
-from scalesearch.record import StudyRecord, stored_settings
+from scalesearch.core.errors import UsageError
+from scalesearch.core.record import StudyRecord, stored_settings
 from scalesearch.search.config import SearchConfig, settings_diff
 from scalesearch.search.plan import Plan
 from scalesearch.search.storage import open_storage

@@ -23,8 +23,8 @@ from typing import Any
 
 import optuna
 
-from scalesearch.errors import FieldError, ScaleSearchError
-from scalesearch.record import PARAMS, SEED_PARAM, StudyRecord
+from scalesearch.core.errors import FieldError, ScaleSearchError
+from scalesearch.core.record import PARAMS, SEED_PARAM, StudyRecord
 from scalesearch.search import events
 from scalesearch.search.objective import Objective, OnEvent, Trainer
 from scalesearch.search.plan import Plan

@@ -11,7 +11,7 @@ import functools
 
 # Importing the built-in sources registers them; this module is the only place that needs them all.
 import scalesearch.train.sources  # noqa: F401
-from scalesearch.errors import DataError
+from scalesearch.core.errors import DataError
 from scalesearch.train.dataset import Dataset, find_source, registered_sources
 
 DEFAULT_DATA = "digits-300"

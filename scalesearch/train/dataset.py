@@ -13,7 +13,7 @@ from typing import Protocol
 
 import torch
 
-from scalesearch.errors import DataError
+from scalesearch.core.errors import DataError
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,12 +23,12 @@ from typing import Any
 
 import torch
 
-from scalesearch import limits
-from scalesearch.errors import UsageError
+from scalesearch.core import limits
+from scalesearch.core.errors import UsageError
+from scalesearch.core.runs import ProxyResult, RunStatus
+from scalesearch.core.scaling import scale
+from scalesearch.core.spec import NetSpec
 from scalesearch.nn.build import build
-from scalesearch.runs import ProxyResult, RunStatus
-from scalesearch.scaling import scale
-from scalesearch.spec import NetSpec
 from scalesearch.train import loop, runtime
 from scalesearch.train.data import load_data
 from scalesearch.train.dataset import Dataset
@@ -161,7 +161,7 @@ def train_proxy(
     ``on_epoch(epoch, val_accuracy)`` runs after every epoch (1-based); returning True stops the run with
     status PRUNED. ``progress`` receives the events of scalesearch.train.events (RunStarted, StepDone,
     EpochDone). Divergence (a NaN/Inf loss) and out-of-memory end the run with status DIVERGED / OOM;
-    neither raises. A proxy beyond the memory limits (scalesearch.limits: activation elements x batch, x3
+    neither raises. A proxy beyond the memory limits (scalesearch.core.limits: activation elements x batch, x3
     for training) is refused with a SpecError before anything is built. Same seed and same thread count
     give identical results on CPU.
     """

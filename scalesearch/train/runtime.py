@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from scalesearch.errors import UsageError
+from scalesearch.core.errors import UsageError
 
 # Re-exported: training has always resolved its --device here; the check itself is shared with measure.
 from scalesearch.nn.device import DEVICE_FORMS, present_devices, resolve_device  # noqa: F401

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scalesearch.errors import DataError
+from scalesearch.core.errors import DataError
 from scalesearch.train.dataset import Dataset, register_source, resize_uint8, stratified_split
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from scalesearch import __version__
 from scalesearch.cli.main import app
-from scalesearch.specio import load_spec, save_spec
+from scalesearch.core.specio import load_spec, save_spec
 
 runner = CliRunner()
 

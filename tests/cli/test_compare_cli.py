@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from scalesearch.cli import compare as compare_cmd
 from scalesearch.cli.main import app
-from scalesearch.specio import save_spec
-from tests.test_compare import compare_spec
+from scalesearch.core.specio import save_spec
+from tests.compare.test_compare import compare_spec
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parents[2] / "results" / "example" / "best.json"

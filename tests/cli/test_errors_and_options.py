@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from scalesearch.cli.main import app, guarded
 from scalesearch.cli.options import CounterName, OptimizerName, PolicyName
-from scalesearch.errors import FieldError
+from scalesearch.core.errors import FieldError
+from scalesearch.core.scaling import POLICIES
 from scalesearch.measure import COUNTERS
-from scalesearch.scaling import POLICIES
 from scalesearch.train.proxy import OPTIMIZERS
 
 runner = CliRunner()

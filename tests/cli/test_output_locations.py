@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from scalesearch.cli import output
 from scalesearch.cli.main import app
-from scalesearch.errors import UsageError
+from scalesearch.core.errors import UsageError
 
 runner = CliRunner()
 

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from scalesearch.baselines import baselines
 from scalesearch.cli.main import app
+from scalesearch.core.baselines import baselines
+from scalesearch.core.spec import NetSpec
+from scalesearch.core.specio import save_spec
 from scalesearch.measure import measure
-from scalesearch.spec import NetSpec
-from scalesearch.specio import save_spec
 
 runner = CliRunner()
 

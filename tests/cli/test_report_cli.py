@@ -12,7 +12,7 @@ from report_studies import make_study
 from typer.testing import CliRunner
 
 from scalesearch.cli.main import app
-from scalesearch.spec import NetSpec
+from scalesearch.core.spec import NetSpec
 
 runner = CliRunner()
 

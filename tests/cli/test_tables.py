@@ -16,8 +16,8 @@ from scalesearch.cli import flops as flops_cmd, grid as grid_cmd, scale as scale
 from scalesearch.cli.grid import ranked_table
 from scalesearch.cli.main import app
 from scalesearch.cli.output import PipeWideConsole, table
-from scalesearch.spec import NetSpec
-from scalesearch.specio import save_spec
+from scalesearch.core.spec import NetSpec
+from scalesearch.core.specio import save_spec
 
 EXAMPLE = Path(__file__).parents[2] / "results" / "example" / "trials.csv"
 PRIORITY = ["#", "alpha", "beta", "gamma", "FLOPs", "proxy acc", "score"]

@@ -1,9 +1,9 @@
 import pytest
 
-from scalesearch.baselines import baseline
-from scalesearch.errors import UsageError
+from scalesearch.core.baselines import baseline
+from scalesearch.core.errors import UsageError
+from scalesearch.core.scaling import scale
 from scalesearch.measure import count, measure
-from scalesearch.scaling import scale
 
 # fvcore totals and conv+linear multiply-adds at batch 1 (docs/measurements.md, 'Reference counts for the baselines').
 REFERENCE = {
@@ -112,8 +112,8 @@ def test_fvcore_rules_on_the_meta_device_give_fvcores_figures(case):
 
 
 def test_a_network_beyond_the_memory_limit_is_counted_on_the_meta_device(monkeypatch):
-    from scalesearch import limits
-    from scalesearch.errors import SpecError
+    from scalesearch.core import limits
+    from scalesearch.core.errors import SpecError
     from scalesearch.measure import cost as cost_module
     from scalesearch.nn import build
 

@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 import torch
 
-from scalesearch.baselines import baseline
-from scalesearch.errors import UsageError
+from scalesearch.core.baselines import baseline
+from scalesearch.core.errors import UsageError
 from scalesearch.measure import Cost, LatencyCache, LatencyConfig, measure, measure_latency, time_network
 
 # One thread: on a shared 2-core machine two spinning OpenMP threads can be 100x slower than one.
@@ -81,7 +81,7 @@ def test_absent_device_names_the_present_ones(tiny_spec):
 
 
 def test_more_threads_than_cores_are_refused_before_anything(tiny_spec, monkeypatch):
-    from scalesearch.errors import FieldError
+    from scalesearch.core.errors import FieldError
     from scalesearch.measure import latency
 
     monkeypatch.setattr(latency, "build", lambda *a, **k: pytest.fail("built a network"))
@@ -96,7 +96,7 @@ def test_more_threads_than_cores_are_refused_before_anything(tiny_spec, monkeypa
     (10**12, "eval", r"batch 1,000,000,000,000\)"), (10**6, "train", r"batch 1,000,000 x 3 kept for the backward"),
 ])
 def test_a_batch_beyond_the_memory_limit_is_refused_before_anything(batch, mode, match, monkeypatch):
-    from scalesearch.errors import SpecError
+    from scalesearch.core.errors import SpecError
     from scalesearch.measure import latency
 
     monkeypatch.setattr(latency, "build", lambda *a, **k: pytest.fail("built a network"))

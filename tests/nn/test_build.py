@@ -3,11 +3,11 @@ import copy
 import pytest
 import torch
 
-from scalesearch.baselines import baseline, baselines
+from scalesearch.core.baselines import baseline, baselines
+from scalesearch.core.scaling import scale
+from scalesearch.core.spec import Activation, BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
 from scalesearch.nn import build
 from scalesearch.nn.blocks import BLOCKS, Block, ZeroInitLast
-from scalesearch.scaling import scale
-from scalesearch.spec import Activation, BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
 
 
 @pytest.mark.parametrize("name", baselines())

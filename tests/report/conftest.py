@@ -8,7 +8,7 @@ import optuna
 import pytest
 from report_studies import make_study
 
-from scalesearch.spec import NetSpec
+from scalesearch.core.spec import NetSpec
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 from report_studies import make_study
 
-from scalesearch.errors import SearchError
+from scalesearch.core.errors import SearchError
+from scalesearch.core.spec import NetSpec
 from scalesearch.report.build import scale_leader, write_report
 from scalesearch.report.data import rebuild_command, view
 from scalesearch.report.plots import network_points, pareto, shares
-from scalesearch.spec import NetSpec
 
 PLOTS = ["budget-shares", "accuracy-vs-flops", "leaders", "learning-curves"]
 

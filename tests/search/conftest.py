@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from scalesearch.core.spec import NetSpec
+from scalesearch.core.specio import save_spec
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.schedule import Rung
-from scalesearch.spec import NetSpec
-from scalesearch.specio import save_spec
 from scalesearch.train import ProxyConfig
-
-HERE = Path(__file__).parent
-if str(HERE) not in sys.path:  # spawned workers inherit sys.path and import search_fakes from here
-    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import search_fakes  # noqa: E402
+import search_fakes  # beside this script: its folder is sys.path[0]
 
 from scalesearch.search.config import SearchConfig  # noqa: E402
 from scalesearch.search.run import run_search  # noqa: E402

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from scalesearch.runs import ProxyResult, RunStatus
-from scalesearch.spec import NetSpec
+from scalesearch.core.runs import ProxyResult, RunStatus
+from scalesearch.core.spec import NetSpec
 from scalesearch.train import Dataset, ProxyConfig
 
 

@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from scalesearch.audit import run as audit_run
 from scalesearch.cli.main import app
+from scalesearch.core.specio import save_spec
 from scalesearch.search import run as search_run
 from scalesearch.search.storage import default_url
-from scalesearch.specio import save_spec
 
 runner = CliRunner()
 STUDY = "dmg"

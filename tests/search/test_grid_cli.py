@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scalesearch.cli.main import app
-from scalesearch.errors import UsageError
+from scalesearch.core.errors import UsageError
 from scalesearch.report.best import load_best
 from scalesearch.search.schedule import Rung
 

@@ -8,7 +8,7 @@ import pytest
 import search_fakes
 from optuna.trial import TrialState
 
-from scalesearch.record import TrialRecord
+from scalesearch.core.record import TrialRecord
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.run import run_search
 

@@ -13,8 +13,8 @@ import pytest
 import search_fakes
 from optuna.trial import TrialState
 
-from scalesearch.errors import StorageError, UsageError
-from scalesearch.record import TrialRecord
+from scalesearch.core.errors import StorageError, UsageError
+from scalesearch.core.record import TrialRecord
 from scalesearch.report.best import load_best
 from scalesearch.report.files import write_outputs
 from scalesearch.report.frames import frame as rows_frame, ranked_rows

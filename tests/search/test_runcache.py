@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import search_fakes
 
-from scalesearch import kvstore
-from scalesearch.ranking import rank_rungs
-from scalesearch.record import StudyRecord, network_runs
-from scalesearch.runs import BadResult, ProxyResult, RunStatus, checked_result
+from scalesearch.core import kvstore
+from scalesearch.core.ranking import rank_rungs
+from scalesearch.core.record import StudyRecord, network_runs
+from scalesearch.core.runs import BadResult, ProxyResult, RunStatus, checked_result
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.run import run_search
 from scalesearch.search.runcache import ProxyRunCache

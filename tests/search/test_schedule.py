@@ -8,9 +8,10 @@ import pytest
 from optuna.trial import TrialState
 from study_builders import row, run, study_record, trial
 
-from scalesearch.errors import FieldError
-from scalesearch.record import StudyRecord
-from scalesearch.runs import RunStatus
+from scalesearch.core.errors import FieldError
+from scalesearch.core.record import StudyRecord
+from scalesearch.core.runs import RunStatus
+from scalesearch.core.spec import NetSpec
 from scalesearch.search.schedule import (
     Action,
     Budget,
@@ -22,7 +23,6 @@ from scalesearch.search.schedule import (
     snapshot,
     tally,
 )
-from scalesearch.spec import NetSpec
 
 # 4 ranked networks (the baseline does not rank): rung 1 takes 3 of them (0.3 x 4 -> at least 3), rung 2 all 3.
 GRID = Budget(sampler="grid", rungs=(Rung(3, 1), Rung(6, 3)), promote=0.3)

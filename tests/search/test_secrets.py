@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from scalesearch.audit import run as audit_run
 from scalesearch.cli.main import app
-from scalesearch.redaction import MASKED_NOTE
+from scalesearch.core.redaction import MASKED_NOTE
 from scalesearch.search import run as search_run
 
 runner = CliRunner()

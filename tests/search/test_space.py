@@ -7,12 +7,12 @@ from fractions import Fraction
 
 import pytest
 
-from scalesearch.errors import SearchError, UsageError
-from scalesearch.grid import Ranges, formula_feasible
+from scalesearch.core.errors import SearchError, UsageError
+from scalesearch.core.grid import Ranges, formula_feasible
+from scalesearch.core.scaling import scale
+from scalesearch.core.spec import NetSpec
 from scalesearch.measure import measure
-from scalesearch.scaling import scale
 from scalesearch.search.space import build_space
-from scalesearch.spec import NetSpec
 from scalesearch.train import ProxyConfig, load_data, proxy_spec
 
 
@@ -119,8 +119,7 @@ def test_measured_constraint_keeps_exactly_the_measured_band(tiny_spec: NetSpec)
 
 
 def test_reference_strategies_are_candidates_tagged_by_name(tiny_spec: NetSpec) -> None:
-    from scalesearch import strategies
-
+    from scalesearch.core import strategies
     ranges = Ranges.parse("1.0:2.0:0.1", "1.0:1.4:0.1", "1.0:1.4:0.1")
     plain = build_space(tiny_spec, ranges, tolerance=0.05)
     space = build_space(tiny_spec, ranges, tolerance=0.05, references=strategies.parse("all"))

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from scalesearch.errors import StorageError, UsageError
+from scalesearch.core.errors import StorageError, UsageError
 from scalesearch.search import storage
 
 DUPLICATE = ('(psycopg.errors.UniqueViolation) duplicate key value violates unique constraint '

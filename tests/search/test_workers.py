@@ -17,7 +17,7 @@ import search_fakes
 from fake_grid import config as fake_config
 from optuna.trial import TrialState
 
-from scalesearch.record import TrialRecord
+from scalesearch.core.record import TrialRecord
 from scalesearch.search.plan import plan
 from scalesearch.search.run import run_search
 from scalesearch.search.storage import open_storage

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from scalesearch.errors import DataError
+from scalesearch.core.errors import DataError
 from scalesearch.train import DEFAULT_DATA, Dataset, dataset as registry, load_data
 from scalesearch.train.dataset import register_source, registered_sources, resize_uint8
 

@@ -9,12 +9,12 @@ import math
 import pytest
 import torch
 
-from scalesearch.baselines import baseline
-from scalesearch.errors import UsageError
+from scalesearch.core.baselines import baseline
+from scalesearch.core.errors import UsageError
+from scalesearch.core.runs import RunStatus
+from scalesearch.core.scaling import scale
+from scalesearch.core.spec import NetSpec
 from scalesearch.nn import Net
-from scalesearch.runs import RunStatus
-from scalesearch.scaling import scale
-from scalesearch.spec import NetSpec
 from scalesearch.train import (
     ProxyConfig,
     ProxyResult,

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from scalesearch.cli.main import app
-from scalesearch.spec import NetSpec
-from scalesearch.specio import save_spec
+from scalesearch.core.spec import NetSpec
+from scalesearch.core.specio import save_spec
 
 runner = CliRunner()
 FAST = ["--data", "synthetic", "--epochs", "1", "--base-resolution", "16", "--proxy-width", "1", "--threads", "1",

@@ -1,0 +1,361 @@
+"""The evidence behind a search's answer: per-rung spread and noise, rung-to-rung rank correlations, the
+leaders as a confidence set, and how the winner compares with each reference strategy.
+
+Pure functions over the ranking (``scalesearch.core.ranking``) and the stored seed runs (rung -> network ->
+runs). The comparisons are *paired*: at a rung, seed s means the same data order, augmentation and
+training subset for every network, so the difference of two networks' scores at seed s removes the part
+of the noise they share. The variance of those paired differences is pooled over every network compared
+at that rung (each alone rests on 2-3 seeds: too few to trust), and a difference counts when it exceeds
+``NOISE_Z`` standard errors, the same rule as ``ranking.noise_verdict``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from scalesearch.core.ranking import NOISE_Z, Row, per_seed
+from scalesearch.core.record import SeedRun, StudyRecord
+from scalesearch.core.runs import RunStatus
+
+Runs = Mapping[int, Mapping[int, Sequence[SeedRun]]]  # rung -> network -> seed runs
+K = TypeVar("K")
+SATURATED = 0.985  # mean accuracy over a rung's networks at or above this: a handful of errors separate them
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (ties get their average rank); None when undefined (n < 3, a constant)."""
+    if len(x) != len(y) or len(x) < 3:
+        return None
+    rx, ry = _ranks(x), _ranks(y)
+    if len(set(rx)) < 2 or len(set(ry)) < 2:
+        return None
+    return statistics.correlation(rx, ry)
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def seed_scores(row: Row, runs: Sequence[SeedRun]) -> dict[int, float]:
+    """seed -> score of ``row``'s candidate from the OK runs given (each seed once). The cost factor
+    (cost / T)^w is the row's own (its score over its mean accuracy), whatever the study's cost."""
+    factor = row.score / row.summary.accuracy_mean if row.summary.accuracy_mean else 0.0
+    return {s: r.accuracy * factor for s, r in per_seed(runs).items() if r.status is RunStatus.OK}
+
+
+def best_rows(rows: Sequence[Row]) -> dict[int, Row]:
+    """network -> its best-ranked feasible candidate (the row that speaks for the network)."""
+    out: dict[int, Row] = {}
+    for r in rows:
+        if r.ranks and r.network not in out:
+            out[r.network] = r
+    return out
+
+
+# -- rungs ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RungStats:
+    """One rung: how far apart its networks are, how noisy, and whether it agrees with the rung below."""
+
+    rung: int
+    epochs: int
+    seeds: int
+    networks: int  # networks with an accuracy at this rung
+    accuracy_min: float
+    accuracy_max: float
+    seed_std: float | None  # accuracy std pooled over the networks with 2+ seeds; None with one seed each
+    spearman: float | None  # vs the rung below, over this rung's networks (scores); None at rung 0
+    saturated: bool
+
+    @property
+    def spread(self) -> float:
+        return self.accuracy_max - self.accuracy_min
+
+    @property
+    def can_rank(self) -> bool | None:
+        """The spread exceeds twice the seed std (None: noise unknown)."""
+        if self.seed_std is None:
+            return None
+        return self.spread > 2 * self.seed_std and not self.saturated
+
+    def verdict(self) -> str:
+        spread = f"accuracy spread {self.spread:.1%} over {self.networks} networks"
+        if self.seed_std is None:
+            return f"{spread}; seed noise unknown (one seed per network)"
+        noise = f"seed std {self.seed_std:.1%}"
+        if self.saturated:
+            return f"{spread}, {noise}: saturated (mean >= {SATURATED:.1%}): the data cannot rank these networks here"
+        if not self.can_rank:
+            return f"{spread} within 2x the {noise}: the data cannot rank these networks at this budget"
+        return f"{spread} > 2x the {noise}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rung": self.rung, "epochs": self.epochs, "seeds": self.seeds, "networks": self.networks,
+                "accuracy_min": self.accuracy_min, "accuracy_max": self.accuracy_max, "spread": self.spread,
+                "seed_std": self.seed_std, "spearman_vs_previous": self.spearman, "saturated": self.saturated,
+                "can_rank": self.can_rank, "verdict": self.verdict()}
+
+
+def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]]) -> list[RungStats]:
+    """One entry per rung that has results. ``rungs``: (epochs, seeds) per rung, as the study settings."""
+    speakers = best_rows(rows)
+    out: list[RungStats] = []
+    prev_scores: dict[int, float] = {}
+    for rung in sorted(runs):
+        scores: dict[int, float] = {}
+        accs: list[float] = []
+        stds: list[tuple[int, float]] = []
+        for n, rs in runs[rung].items():
+            row = speakers.get(n)
+            if row is None:
+                continue  # the infeasible baseline, or a network with no OK run
+            by_seed = seed_scores(row, rs)
+            if not by_seed:
+                continue
+            ok = [r.accuracy for r in per_seed(rs).values() if r.status is RunStatus.OK]
+            accs.append(statistics.fmean(ok))
+            scores[n] = statistics.fmean(by_seed.values())
+            if len(ok) >= 2:
+                stds.append((len(ok), statistics.stdev(ok)))
+        if not accs:
+            continue
+        dof = sum(k - 1 for k, _ in stds)
+        pooled = math.sqrt(sum((k - 1) * s**2 for k, s in stds) / dof) if dof else None
+        common = [n for n in scores if n in prev_scores]
+        rho = spearman([prev_scores[n] for n in common], [scores[n] for n in common]) if rung > 0 else None
+        epochs, seeds = rungs[rung] if rung < len(rungs) else (0, 0)
+        out.append(RungStats(rung, epochs, seeds, len(accs), min(accs), max(accs), pooled, rho,
+                             statistics.fmean(accs) >= SATURATED))
+        prev_scores = scores
+    return out
+
+
+# -- paired comparisons -----------------------------------------------------------------------------
+
+def beyond_noise(margin: float, standard_error: float | None) -> bool | None:
+    """Whether a mean paired difference exceeds NOISE_Z standard errors; None when the noise is unknown."""
+    return None if standard_error is None else margin > NOISE_Z * standard_error
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The leader against one other network at one rung, paired over their common seeds."""
+
+    row: Row
+    rung: int
+    seeds: int  # common seeds
+    leader_score: float  # means over the common seeds
+    other_score: float
+    margin: float  # mean paired difference, leader minus other
+    standard_error: float | None
+
+    @property
+    def distinguishable(self) -> bool | None:
+        return beyond_noise(self.margin, self.standard_error)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """One side against another over their common seeds: means, mean paired difference and its standard
+    error (None with one common seed and nothing to pool with)."""
+
+    seeds: int
+    lead_mean: float
+    other_mean: float
+    margin: float  # mean of (lead - other) over the common seeds
+    standard_error: float | None
+
+    @property
+    def distinguishable(self) -> bool | None:
+        return beyond_noise(self.margin, self.standard_error)
+
+
+def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *,
+           pool: bool = True) -> dict[K, Paired]:
+    """``lead``'s per-seed values against each of ``others``' (seed -> value), paired over common seeds. With
+    ``pool`` the variance of the paired differences is pooled over every comparison with 2+ common seeds
+    (each alone rests on a few seeds: too few to trust; right when the others are alike, as a rung's
+    networks are); without it each comparison uses its own (a textbook paired test: right when one of the
+    others can be far noisier than the rest, as a network that stalls on one seed is). Others without a
+    common seed are left out."""
+    sides: list[tuple[K, list[float], list[float], list[float]]] = []  # key, lead's, other's, differences
+    for key, mine in others.items():
+        common = sorted(set(mine) & set(lead))
+        if common:
+            a, b = [lead[s] for s in common], [mine[s] for s in common]
+            sides.append((key, a, b, [x - y for x, y in zip(a, b, strict=True)]))
+    own = {key: statistics.variance(d) if len(d) >= 2 else None for key, _, _, d in sides}
+    dof = sum(len(d) - 1 for key, _, _, d in sides if own[key] is not None)
+    pooled = sum((len(d) - 1) * own[key] for key, _, _, d in sides if own[key] is not None) / dof if dof else None
+    out: dict[K, Paired] = {}
+    for key, a, b, d in sides:
+        variance = pooled if pool else own[key]
+        se = math.sqrt(variance / len(d)) if variance is not None else None
+        out[key] = Paired(len(d), statistics.fmean(a), statistics.fmean(b), statistics.fmean(d), se)
+    return out
+
+
+def compare(leader: Row, others: Sequence[Row], runs: Runs, rung: int) -> list[Comparison]:
+    """Paired comparisons of ``leader`` with each of ``others`` at ``rung``; the variance of the paired
+    differences is pooled over all of them."""
+    at = runs.get(rung, {})
+    lead = seed_scores(leader, at.get(leader.network, ()))
+    mine = {i: seed_scores(row, at.get(row.network, ())) for i, row in enumerate(others)}
+    return [Comparison(others[i], rung, p.seeds, p.lead_mean, p.other_mean, p.margin, p.standard_error)
+            for i, p in paired(lead, mine).items()]
+
+
+@dataclass(frozen=True)
+class Leaders:
+    """The candidates the final rung cannot tell from the best: a confidence set, not one winner."""
+
+    rung: int
+    members: tuple[Row, ...]  # best first; one row per network (its best-ranked candidate)
+    recommended: Row | None
+    known: bool  # False: noise unknown (one seed), the set is just the leader
+    note: str
+
+    RULE = ("leaders: every network whose mean paired score difference to the best at the final rung is within "
+            f"{NOISE_Z:g} standard errors (paired over common seeds, variance of the differences pooled over the "
+            "rung); recommended: the best mean score among them (the leader), which `scale --from` uses")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rung": self.rung, "known": self.known, "note": self.note, "rule": self.RULE,
+            "recommended": _point(self.recommended) if self.recommended else None,
+            "members": [_point(r) for r in self.members],
+        }
+
+
+def _point(row: Row) -> dict[str, Any]:
+    c = row.candidate
+    return {"alpha": c.alpha, "beta": c.beta, "gamma": c.gamma, "score": row.score, "score_std": row.score_std,
+            "accuracy_mean": row.summary.accuracy_mean, "seeds": row.summary.seeds, "rung": row.rung,
+            "reference": c.reference or None}
+
+
+def leaders(rows: Sequence[Row], runs: Runs) -> Leaders:
+    speakers = list(best_rows(rows).values())
+    if not speakers:
+        return Leaders(0, (), None, False, "no finished candidate yet")
+    top = speakers[0]
+    rivals = [r for r in speakers[1:] if r.rung == top.rung]
+    comps = compare(top, rivals, runs, top.rung)
+    if not comps or all(c.standard_error is None for c in comps):
+        note = ("noise unknown at the final rung (one seed per network): the leader stands alone for lack of "
+                "evidence, not because it is clearly best; give the last rung 2+ seeds (--rungs)")
+        return Leaders(top.rung, (top,), top, False, note)
+    members = (top, *(c.row for c in comps if c.distinguishable is False))
+    n = len(members)
+    if n == 1:
+        note = f"the leader beats every other network at rung {top.rung} by more than the noise"
+    elif n <= 3:
+        note = f"{n} networks are indistinguishable at rung {top.rung}: any of them is a sound choice"
+    else:
+        note = (f"{n} of {len(rivals) + 1} networks at rung {top.rung} are indistinguishable: "
+                "the search cannot single out a winner; more seeds or epochs at the last rung (--rungs), or "
+                "harder data, would shrink the set")
+    return Leaders(top.rung, members, top, True, note)
+
+
+def speakers_at(rows: Sequence[Row], rung: int) -> list[Row]:
+    return [r for r in best_rows(rows).values() if r.rung == rung]
+
+
+@dataclass(frozen=True)
+class ReferenceVerdict:
+    name: str
+    row: Row
+    comparison: Comparison | None  # None: the reference is the leader's own network
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.comparison
+        return {"reference": self.name, **_point(self.row), "compared_at_rung": c.rung if c else self.row.rung,
+                "margin": c.margin if c else 0.0, "standard_error": c.standard_error if c else None,
+                "winner_beats_it": c.distinguishable if c else False, "verdict": self.text}
+
+
+def reference_verdicts(rows: Sequence[Row], runs: Runs) -> list[ReferenceVerdict]:
+    """For every reference strategy in the ranking: does the searched winner beat it by more than the
+    noise? Compared at the highest rung the reference reached (the winner passed through every rung)."""
+    ranked = [r for r in rows if r.ranks]
+    if not ranked:
+        return []
+    top = ranked[0]
+    out: list[ReferenceVerdict] = []
+    for row in ranked:
+        if not row.candidate.reference:
+            continue
+        for name in row.candidate.reference.split("+"):
+            if row.network == top.network:
+                text = "is the winner's network" if row is not top else "is the winner"
+                out.append(ReferenceVerdict(name, row, None, text))
+                continue
+            rivals = speakers_at(rows, row.rung)
+            others = [r for r in rivals if r.network not in (top.network, row.network)] + [row]
+            comps = {c.row.network: c for c in compare(top, others, runs, row.rung)}
+            c = comps.get(row.network)
+            if c is None:
+                out.append(ReferenceVerdict(name, row, None, "no common seeds with the winner"))
+                continue
+            where = f"at rung {row.rung}"
+            if c.distinguishable is None:
+                text = f"winner ahead by {c.margin:+.4f} {where}; noise unknown (one seed)"
+            elif c.distinguishable:
+                text = f"winner beats it by {c.margin:.4f} > {NOISE_Z:g} SE {NOISE_Z * c.standard_error:.4f} {where}"
+            else:
+                text = (f"not beaten beyond the noise: margin {c.margin:+.4f} <= {NOISE_Z:g} SE "
+                        f"{NOISE_Z * (c.standard_error or 0):.4f} {where}")
+            out.append(ReferenceVerdict(name, row, c, text))
+    return out
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything above for one study, as best.json, the table and the report show it."""
+
+    rungs: tuple[RungStats, ...]
+    leaders: Leaders
+    references: tuple[ReferenceVerdict, ...]
+
+    @classmethod
+    def of(cls, record: StudyRecord, rows: Sequence[Row], runs: Runs) -> Evidence:
+        return cls(tuple(rung_stats(rows, runs, record.rungs)), leaders(rows, runs),
+                   tuple(reference_verdicts(rows, runs)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rungs": [r.to_dict() for r in self.rungs], "leaders": self.leaders.to_dict(),
+                "references": [r.to_dict() for r in self.references]}
+
+    def lines(self) -> list[str]:
+        """What stands behind the answer, in plain lines: each rung's spread, noise and agreement with the
+        rung below; the leaders set; the winner against each reference strategy."""
+        out = []
+        for r in self.rungs:
+            rho = "" if r.spearman is None else f"; Spearman vs rung {r.rung - 1}: {r.spearman:.2f}"
+            size = f"{r.epochs} epoch{'s' * (r.epochs != 1)} x {r.seeds} seed{'s' * (r.seeds != 1)}"
+            out.append(f"rung {r.rung} ({size}): {r.verdict()}{rho}")
+        lead = self.leaders
+        if lead.members:
+            pts = ", ".join(f"({m.candidate.alpha:g}, {m.candidate.beta:g}, {m.candidate.gamma:g})"
+                            + (f" {m.candidate.reference}" if m.candidate.reference else "") for m in lead.members)
+            out.append(f"leaders at rung {lead.rung}: {pts}. {lead.note}")
+        for ref in self.references:
+            out.append(f"reference {ref.name}: {ref.text}")
+        return out

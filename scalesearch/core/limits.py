@@ -1,0 +1,200 @@
+"""Size limits, of two kinds, from a network's spec alone (no torch, no loop over layers).
+
+Structural limits stop a typo (``--depth 1e300``, ``--phi 60``, ``layers: 1000000000`` in a spec file)
+before anything is built or counted. ``check`` tests them on every spec, as exact integers: total layers,
+input pixels, the widest layer (channels, expanded channels, classes) and the largest kernel or stride.
+Within them any network can be counted on the meta device, which allocates nothing.
+
+Memory limits guard work on real tensors: an fvcore count (a real forward pass at batch 1), latency
+timing and proxy training. They compare the *elements held* with SCALESEARCH_MAX_ACTIVATIONS and
+SCALESEARCH_MAX_PARAMS: activation elements per image x batch, and parameters; training keeps about
+``TRAINING_FACTOR`` times more (conv, batch-norm and activation outputs for the backward pass; weights,
+gradients and momentum). Beyond them an fvcore count runs on the meta device instead (scalesearch.measure
+says so), and timing or training is refused in one line before anything is allocated.
+
+``estimate`` sizes a spec in closed form per stage, mirroring scalesearch.nn.blocks for every block kind:
+parameters (conv weights, batch norm, squeeze-excite biases, classifier) and activations as scalesearch's
+counters define them (output elements of every conv and linear layer at batch 1). It uses Python integers
+and the builder's own rounding, so it is exact for the blocks as written (tests/test_size_golden.py holds it
+to the meta counter over every baseline, phi 0..8 and the paper's Table 3 rows).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from scalesearch.core.errors import SizeError, UsageError
+
+# name: (environment variable, default). The structural defaults sit far above every real network
+# (EfficientNet-B7: 55 layers, 600 px, 3,840 channels in its widest layer; ResNet-50 x4 depth: 64 layers).
+# The memory defaults: 1e9 elements held is ~4 GB as fp32; measured, an fvcore count peaks at 1.2-2.5 bytes
+# per activation element (B0 at phi 10, 1.6e9 elements: 2.0 GB) and training at 10-14 bytes
+# (B0, ResNet-50 at batch 16). Every registered baseline is counted by fvcore far inside them (B7: 2.9e8).
+LIMITS = {
+    "layers": ("SCALESEARCH_MAX_LAYERS", 2_000),
+    "resolution": ("SCALESEARCH_MAX_RESOLUTION", 8_192),
+    "channels": ("SCALESEARCH_MAX_CHANNELS", 65_536),
+    "activations": ("SCALESEARCH_MAX_ACTIVATIONS", 1_000_000_000),
+    "params": ("SCALESEARCH_MAX_PARAMS", 1_000_000_000),
+}
+MAX_LIMIT = 2**63 - 1  # torch counts elements in int64: no limit above that means anything
+TRAINING_FACTOR = 3
+
+
+def limit(name: str) -> int:
+    """The limit ``name`` (a key of LIMITS): its environment variable if set, else the default. A value that
+    is not a number from 1 to 2^63 - 1 is a UsageError naming the variable (never a silent default)."""
+    env, default = LIMITS[name]
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 1 <= value <= MAX_LIMIT):
+        raise UsageError(f"{env}={shown!r}: not a usable limit; give a number from 1 to {MAX_LIMIT:.2g} (the "
+                         f"default is {_short(default)}), or unset it")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    layers: int
+    resolution: int
+    channels: int  # the widest layer's channels (expanded ones included)
+    activations: int  # conv and linear output elements at batch 1
+    params: int
+
+
+def _out(side: int, kernel: int, stride: int) -> int:
+    """Output side of a conv with 'same' padding (kernel - 1) // 2, as scalesearch.nn.layers.ConvBNAct pads."""
+    return max(0, (side + 2 * ((kernel - 1) // 2) - kernel) // stride + 1)
+
+
+def _conv(cin: int, cout: int, kernel: int, groups: int = 1) -> int:
+    """Parameters of a ConvBNAct: the bias-free conv and its batch norm's scale and shift."""
+    return cout * (cin // groups) * kernel * kernel + 2 * cout
+
+
+def _se(hidden: int, cin: int, ratio: float) -> tuple[int, int]:
+    """(params, activations) of a SqueezeExcite on ``hidden`` channels squeezing relative to ``cin``."""
+    if ratio <= 0:
+        return 0, 0
+    squeeze = max(1, int(cin * ratio))
+    return 2 * hidden * squeeze + squeeze + hidden, squeeze + hidden  # two biased 1x1 convs on a 1x1 map
+
+
+def _block(kind: str, stage: Any, cin: int, side: int, stride: int) -> tuple[int, int, int, int]:
+    """(params, activations, widest channels, output side) of one block, as scalesearch.nn.blocks builds it."""
+    cout, k, e = stage.channels, stage.kernel, stage.expansion
+    out = _out(side, k, stride)
+    a_in, a_out = side * side, out * out
+    if kind in ("mbconv", "inverted_residual"):  # [expand 1x1], depthwise kxk, [SE], project 1x1
+        hidden = round(cin * e)
+        se_p, se_a = _se(hidden, cin, stage.se_ratio)
+        p = (_conv(cin, hidden, 1) if hidden != cin else 0) + _conv(hidden, hidden, k, hidden) + se_p
+        a = (hidden * a_in if hidden != cin else 0) + hidden * a_out + se_a + cout * a_out
+        return p + _conv(hidden, cout, 1), a, max(hidden, cout), out
+    if kind == "fused_mbconv":  # expand kxk, [SE], project 1x1; or one kxk conv when nothing expands
+        hidden = round(cin * e)
+        if hidden == cin:
+            return _conv(cin, cout, k), cout * a_out, cout, out
+        se_p, se_a = _se(hidden, cin, stage.se_ratio)
+        return (_conv(cin, hidden, k) + se_p + _conv(hidden, cout, 1), hidden * a_out + se_a + cout * a_out,
+                max(hidden, cout), out)
+    if kind == "depthwise_separable":  # depthwise kxk, pointwise 1x1
+        return _conv(cin, cin, k, cin) + _conv(cin, cout, 1), (cin + cout) * a_out, max(cin, cout), out
+    if kind == "bottleneck":  # 1x1 to mid, kxk (strided), 1x1 to cout; 1x1 projection shortcut on a change
+        mid = max(1, int(cout / e))
+        p = _conv(cin, mid, 1) + _conv(mid, mid, k) + _conv(mid, cout, 1)
+        a = mid * a_in + mid * a_out + cout * a_out
+        if stride != 1 or cin != cout:
+            p, a = p + _conv(cin, cout, 1), a + cout * _out(side, 1, stride) ** 2
+        return p, a, max(mid, cout), out
+    return _conv(cin, cout, k), cout * a_out, cout, out  # conv
+
+
+def estimate(spec: Any) -> SizeEstimate:
+    """Size of a NetSpec from its fields alone, in closed form per stage: the first block of a stage, plus
+    ``layers - 1`` times the repeated one. Call ``check`` first (NetSpec does): it bounds every integer."""
+    stem, stages = spec.stem, spec.stages
+    side = _out(spec.resolution, stem.kernel, stem.stride)
+    params, acts, widest = _conv(3, stem.channels, stem.kernel), stem.channels * side * side, stem.channels
+    if stem.max_pool:  # MaxPool2d(3, 2, 1)
+        side = _out(side, 3, 2)
+    cin = stem.channels
+    for s in stages:
+        kind = str(getattr(s.block, "value", s.block))
+        p1, a1, w1, side = _block(kind, s, cin, side, s.stride)
+        pn, an, wn, _ = _block(kind, s, s.channels, side, 1)
+        params, acts = params + p1 + (s.layers - 1) * pn, acts + a1 + (s.layers - 1) * an
+        widest, cin = max(widest, w1, wn if s.layers > 1 else 0), s.channels
+    if spec.head.channels:
+        params, acts = params + _conv(cin, spec.head.channels, 1), acts + spec.head.channels * side * side
+        widest, cin = max(widest, spec.head.channels), spec.head.channels
+    params, acts = params + cin * spec.num_classes + spec.num_classes, acts + spec.num_classes
+    return SizeEstimate(sum(s.layers for s in stages), spec.resolution, widest, acts, params)
+
+
+def check(spec: Any) -> None:
+    """SizeError (one line: the size, the limit, the variable that raises it) if ``spec`` is beyond a
+    structural limit. Exact integer tests, in an order that keeps every later one finite."""
+    stem, stages = spec.stem, spec.stages
+    for name in LIMITS:  # a bad value in any limit variable is refused on every spec, not only where it is used
+        limit(name)
+    _refuse_over(spec, "layers", sum(s.layers for s in stages), "layers")
+    _refuse_over(spec, "resolution", spec.resolution, "px input")
+    windows = [stem.kernel, stem.stride] + [n for s in stages for n in (s.kernel, s.stride)]
+    _refuse_over(spec, "resolution", max(windows), "px kernel or stride")
+    _refuse_over(spec, "channels", max([stem.channels, spec.head.channels] + [s.channels for s in stages]),
+                 "channels in its widest layer")
+    _refuse_over(spec, "channels", spec.num_classes, "classes (the classifier's width)")
+    _refuse_over(spec, "channels", estimate(spec).channels, "channels in its widest layer")
+
+
+def over_memory(spec: Any, batch: int = 1, training: bool = False) -> str | None:
+    """None when work on real tensors with ``spec`` at ``batch`` fits the memory limits; else why not, as a
+    phrase naming the size, the limit and its variable."""
+    size = estimate(spec)
+    factor = TRAINING_FACTOR if training else 1
+    kept = f" x {factor} kept for the backward pass" if training else ""
+    per = f" ({_short(size.activations)} per image x batch {batch:,}{kept})" if batch != 1 or training else ""
+    for name, value, what in (("activations", size.activations * batch * factor, "activation elements held" + per),
+                              ("params", size.params * factor, "parameters" + (f" x {factor}" if training else ""))):
+        cap = limit(name)
+        if value > cap:
+            return f"{_short(value)} {what}, over the limit of {_short(cap)} ({LIMITS[name][0]})"
+    return None
+
+
+def check_memory(spec: Any, batch: int = 1, training: bool = False, doing: str = "run") -> None:
+    """SizeError (one line) if ``spec`` at ``batch`` is beyond the memory limits: call before allocating.
+    ``doing`` names the work in the message: 'time', 'train', 'count'."""
+    reason = over_memory(spec, batch, training)
+    if reason is not None:
+        raise SizeError(f"{_name(spec)} is too big to {doing} in memory: {reason}; lower the batch or the "
+                        "network's size, or raise the limit")
+
+
+def _name(spec: Any) -> str:
+    return f"spec {str(spec.name)[:60]!r}"
+
+
+def _refuse_over(spec: Any, name: str, value: int, what: str) -> None:
+    cap = limit(name)
+    if value > cap:
+        raise SizeError(f"{_name(spec)} is too big to build or count: {_short(value)} {what}, over the limit of "
+                        f"{_short(cap)}; lower the multipliers, or set {LIMITS[name][0]} to raise the limit")
+
+
+def _short(x: int) -> str:
+    if x < 10**7:
+        return f"{x:,}"
+    if x.bit_length() > 1000:  # beyond float range (layers from --depth 1e300); str() of a huge int is refused
+        return f"~1e{int(x.bit_length() * math.log10(2))}"
+    return f"{float(x):.2g}"

@@ -1,0 +1,178 @@
+"""Compound scaling as pure functions (EfficientNet section 3.3).
+
+compound() turns (alpha, beta, gamma, phi) into depth, width and resolution multipliers; scale() applies
+three multipliers to a spec under a named rounding policy and returns a new spec. Nothing here mutates or
+trains: cost is measured on the result by scalesearch.measure, because rounding moves it far from 2^phi.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from scalesearch.core.errors import FieldError, SizeError, SpecError
+from scalesearch.core.spec import NetSpec, ScalingRecord
+
+MIN_CHANNELS = 8
+MIN_RESOLUTION = 32  # one pixel left after the usual stride-32 downsampling
+
+
+def compound(alpha: float, beta: float, gamma: float, phi: float) -> tuple[float, float, float]:
+    """Return (depth, width, resolution) = (alpha^phi, beta^phi, gamma^phi).
+
+    Invariant: FLOPs scale by about (alpha * beta^2 * gamma^2)^phi before rounding; the paper constrains
+    alpha * beta^2 * gamma^2 ~= 2 with alpha, beta, gamma >= 1 so that each unit of phi doubles FLOPs.
+    """
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        if not math.isfinite(value) or value <= 0:
+            raise FieldError(name, value, "must be a positive number (the paper uses values >= 1)")
+    if not math.isfinite(phi):
+        raise FieldError("phi", phi, "must be a finite number")
+    try:
+        return alpha**phi, beta**phi, gamma**phi
+    except OverflowError:
+        raise FieldError("phi", phi, "too large: a multiplier overflows") from None
+
+
+@dataclass(frozen=True)
+class RoundingPolicy:
+    """How multiplied channel counts, layer counts and resolutions become integers.
+
+    width: channels * w to the nearest multiple of ``width_divisor`` (at least ``width_divisor``), plus one
+    divisor if that lands below ``width_guard`` of the exact value (the TF/timm/torchvision rule).
+    depth: ``ceil`` (EfficientNet, timm default, torchvision) or ``round`` (pycls) of layers * d, >= 1.
+    resolution: pixels * r to the nearest multiple of ``resolution_divisor``; 4 reproduces every released
+    EfficientNet resolution (240, 260, 300, 380, 456, 528, 600 are all multiples of 4), as in pycls.
+    """
+
+    name: str
+    depth: str = "ceil"
+    width_divisor: int = 8
+    width_guard: float = 0.9
+    resolution_divisor: int = 4
+
+    def channels(self, channels: int, width: float) -> int:
+        exact = channels * width
+        d = self.width_divisor
+        rounded = max(max(d, MIN_CHANNELS), int(exact + d / 2) // d * d)
+        if rounded < self.width_guard * exact:
+            rounded += d
+        return rounded
+
+    def layers(self, layers: int, depth: float) -> int:
+        exact = layers * depth
+        # A tiny tolerance keeps 2 * 1.1 from ceiling to 3 when float error makes it 2.2000000000000002:
+        # only the layer count the user asked for should be rounded, not the binary representation.
+        if self.depth == "ceil":
+            return max(1, math.ceil(exact - 1e-9))
+        return max(1, math.floor(exact + 0.5))
+
+    def resolution(self, pixels: int, multiplier: float) -> int:
+        d = self.resolution_divisor
+        return max(MIN_RESOLUTION, int(pixels * multiplier / d + 0.5) * d)
+
+
+POLICIES: dict[str, RoundingPolicy] = {
+    "efficientnet": RoundingPolicy("efficientnet", depth="ceil"),
+    "nearest": RoundingPolicy("nearest", depth="round"),
+}
+DEFAULT_POLICY = "efficientnet"
+
+
+def policy(name: str | RoundingPolicy) -> RoundingPolicy:
+    """Look up a rounding policy by name (or pass one through)."""
+    if isinstance(name, RoundingPolicy):
+        return name
+    try:
+        return POLICIES[name]
+    except KeyError:
+        raise FieldError("policy", name, f"not a rounding policy; choose one of {', '.join(POLICIES)}") from None
+
+
+def scale(
+    spec: NetSpec,
+    depth: float = 1.0,
+    width: float = 1.0,
+    resolution: float = 1.0,
+    policy: str | RoundingPolicy = DEFAULT_POLICY,
+    *,
+    image_size: int | None = None,
+    coefficients: tuple[float, float, float, float] | None = None,
+    name: str | None = None,
+    max_resolution: int | None = None,
+) -> NetSpec:
+    """Return a new spec with depth, width and resolution multiplied and rounded by ``policy``.
+
+    Invariants: the input is not changed; the stem, every stage and the head keep their block kind,
+    kernel, stride and expansion; every stage keeps >= 1 layer and >= 8 channels; resolution >= 32 px.
+    ``image_size`` sets pixels directly instead of multiplying (the released B1..B7 use a hand table).
+    ``max_resolution`` caps the pixels (EfficientNetV2 caps inference resolution at 480): beyond it only
+    depth and width keep growing; the cap is recorded, and the achieved resolution shows where it bit.
+    ``coefficients`` (alpha, beta, gamma, phi) are only recorded. The record's achieved values are
+    measured on the rounded result, so they differ from the request wherever rounding bites.
+    """
+    pol = globals()["policy"](policy)
+    for label, value in (("depth", depth), ("width", width), ("resolution", resolution)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise FieldError(label, value, "the multiplier must be a positive number")
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 8):
+        raise FieldError("image_size", image_size, "must be an integer number of pixels >= 8")
+    if max_resolution is not None and (isinstance(max_resolution, bool) or not isinstance(max_resolution, int)
+                                       or max_resolution < MIN_RESOLUTION):
+        raise FieldError("max_resolution", max_resolution, f"must be an integer number of pixels >= {MIN_RESOLUTION}")
+
+    try:  # a finite multiplier times a layer count can still overflow to infinity (--depth 4e307)
+        stages = tuple(
+            dataclasses.replace(s, channels=pol.channels(s.channels, width), layers=pol.layers(s.layers, depth))
+            for s in spec.stages
+        )
+        stem = dataclasses.replace(spec.stem, channels=pol.channels(spec.stem.channels, width))
+        head = spec.head
+        if head.channels:
+            head = dataclasses.replace(head, channels=pol.channels(head.channels, width))
+        pixels = image_size if image_size is not None else pol.resolution(spec.resolution, resolution)
+        if max_resolution is not None:
+            pixels = min(pixels, max_resolution)
+    except OverflowError:
+        raise FieldError("depth" if depth > 1e300 else "width" if width > 1e300 else "resolution",
+                         max(depth, width, resolution), "too large: the scaled network is beyond any size limit"
+                         ) from None
+
+    base_layers = spec.total_layers
+    base_channels = sum(s.channels for s in spec.stages)
+    record = ScalingRecord(
+        base=spec.name,
+        policy=pol.name,
+        depth=_tidy(depth),
+        width=_tidy(width),
+        resolution=_tidy(resolution if image_size is None else image_size / spec.resolution),
+        depth_achieved=round(sum(s.layers for s in stages) / base_layers, 6),
+        width_achieved=round(sum(s.channels for s in stages) / base_channels, 6),
+        resolution_achieved=round(pixels / spec.resolution, 6),
+        max_resolution=max_resolution,
+    )
+    if coefficients is not None:
+        a, b, g, p = coefficients
+        record = dataclasses.replace(record, alpha=a, beta=b, gamma=g, phi=p)
+    try:
+        return dataclasses.replace(
+            spec, name=name or _scaled_name(spec.name, record), stem=stem, stages=stages, head=head,
+            resolution=pixels, scaling=record,
+        )
+    except SizeError:  # a valid network beyond a size limit: its own message says which and how to raise it
+        raise
+    except SpecError as exc:  # cannot happen with the floors above; kept to name the cause if it does
+        raise SpecError(f"scaling {spec.name} produced an invalid spec: {exc}") from None
+
+
+def _tidy(x: float) -> float:
+    """1.7279999999999998 -> 1.728 in records and files; 12 significant digits are far below any rounding."""
+    return float(f"{x:.12g}")
+
+
+def _scaled_name(base: str, r: ScalingRecord) -> str:
+    if r.phi is not None:
+        return f"{base}-phi{r.phi:g}"
+    return f"{base}-d{r.depth:g}-w{r.width:g}-r{r.resolution:g}"
+
