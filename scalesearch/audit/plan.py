@@ -21,10 +21,10 @@ from scalesearch.core.evidence import Runs, best_rows, leaders
 from scalesearch.core.record import StudyRecord
 from scalesearch.core.spec import NetSpec
 from scalesearch.measure import measure
-from scalesearch.report.frames import ranked_study
+from scalesearch.report.table import ranked_study
 from scalesearch.search.config import RUNTIME_PROXY_FIELDS
 from scalesearch.search.runcache import ProxyRunCache
-from scalesearch.search.schedule import Budget, Rung, snapshot, tally
+from scalesearch.search.schedule import Rung, Schedule, snapshot, tally
 from scalesearch.search.storage import default_url, load_study_at, redact
 from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, proxy_spec
 
@@ -175,9 +175,9 @@ def check_finished(study: optuna.Study, record: StudyRecord) -> None:
         raise SearchError(f"{label} is not finished (its last search run was interrupted): {advice}")
     settings = record.settings
     if settings.get("sampler", "grid") == "grid":
-        budget = Budget(sampler="grid", rungs=tuple(Rung(e, s) for e, s in record.rungs),
+        schedule = Schedule(sampler="grid", rungs=tuple(Rung(e, s) for e, s in record.rungs),
                         promote=float(settings.get("promote", 0.3)))
-        snap = snapshot(budget, record, tally(trials))
+        snap = snapshot(schedule, record, tally(trials))
         if snap.done < snap.total:
             raise SearchError(f"{label} is not finished ({snap.done} of {snap.total} proxy runs done): {advice}")
 

@@ -23,7 +23,7 @@ from scalesearch.core.jsonio import timestamp, write_json
 from scalesearch.core.record import SeedRun
 from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.measure.latency import device_name
-from scalesearch.report.build import AUDIT_FILE, AUDIT_FORMAT  # the report reads what this writes
+from scalesearch.report.render import AUDIT_FILE, AUDIT_FORMAT  # the report reads what this writes
 from scalesearch.train import resolve_device, train_proxy
 
 MIN_RATIO = 4.0  # the least compute per run, over the final rung's, that makes the audit a reference

@@ -123,7 +123,7 @@ def compare(
     with Progress(TextColumn("{task.description}"), console=err_console, transient=True,
                   disable=json_out or plain) as bar:
         task = bar.add_task("solving each strategy's multiplier for the target", total=None)
-        base_cost, planned = lib.plan(base, coefficients, phi, config, policy=pol, progress=solving)
+        base_cost, planned = lib.match_models(base, coefficients, phi, config, policy=pol, progress=solving)
     dataset = load_data(config.data, cache_size=config.cache_size)
     for note in dataset.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

@@ -21,8 +21,8 @@ from scalesearch.core.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.core.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.core.redaction import command_line, resume_text
 from scalesearch.core.units import COST_UNITS, format_size, parse_size, parse_target
-from scalesearch.report.build import Report, report_files
-from scalesearch.report.files import OUTPUT_FILES, write_outputs
+from scalesearch.report.outputs import OUTPUT_FILES, write_outputs
+from scalesearch.report.render import Report, report_files
 from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_W, Pruner, Sampler, SearchConfig
 from scalesearch.search.plan import Plan, plan
 from scalesearch.search.run import run_search

@@ -18,7 +18,7 @@ from rich.markup import escape
 from scalesearch.cli.output import check_writable_dir, console, err_console, out_dir, print_json
 from scalesearch.core.errors import SearchError, UsageError
 from scalesearch.core.units import parse_phi
-from scalesearch.report.build import (
+from scalesearch.report.render import (
     FORMATS,
     Report,
     find_family,
@@ -28,7 +28,7 @@ from scalesearch.report.build import (
     scale_leader,
     write_report,
 )
-from scalesearch.report.data import view
+from scalesearch.report.view import view
 from scalesearch.search.storage import load_study_at
 
 from .options import OUTPUT, Json

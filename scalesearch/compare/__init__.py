@@ -20,14 +20,14 @@ from scalesearch.compare.config import (
 )
 from scalesearch.compare.files import CSV_COLUMNS, FILES, write_files
 from scalesearch.compare.inputs import study_inputs, study_proxy
-from scalesearch.compare.match import Planned, plan, recipes
-from scalesearch.compare.result import Comparison, Row
+from scalesearch.compare.match import Planned, match_models, recipes
+from scalesearch.compare.result import Comparison, ModelRow
 from scalesearch.compare.run import compare, judge
 from scalesearch.compare.train import Step, device_description, estimate_seconds, pending, proxy_keys, train_rows
 from scalesearch.compare.verdict import Verdict, Versus, ok_accuracies, verdict
 
 __all__ = ["COMPARE_FORMAT", "COMPOUND", "CSV_COLUMNS", "DEFAULT_EPOCHS", "DEFAULT_SEEDS", "DEFAULT_TOLERANCE", "FILES",
-           "MODELS", "REFERENCES", "RULE", "SINGLE", "CompareConfig", "Comparison", "Planned", "Row", "Step",
-           "Verdict", "Versus", "compare", "device_description", "estimate_seconds", "judge", "ok_accuracies",
-           "pending", "plan", "proxy_keys", "recipes", "study_inputs", "study_proxy", "train_rows", "verdict",
+           "MODELS", "REFERENCES", "RULE", "SINGLE", "CompareConfig", "Comparison", "ModelRow", "Planned", "Step",
+           "Verdict", "Versus", "compare", "device_description", "estimate_seconds", "judge", "match_models",
+           "ok_accuracies", "pending", "proxy_keys", "recipes", "study_inputs", "study_proxy", "train_rows", "verdict",
            "write_files"]

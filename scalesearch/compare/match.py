@@ -36,8 +36,9 @@ def recipes(coefficients: tuple[float, float, float], policy: str) -> dict[str, 
     return out
 
 
-def plan(base: NetSpec, coefficients: tuple[float, float, float], phi: float, config: CompareConfig, *,
-         policy: str = "efficientnet", progress: Callable[[str], None] | None = None) -> tuple[Cost, list[Planned]]:
+def match_models(base: NetSpec, coefficients: tuple[float, float, float], phi: float, config: CompareConfig, *,
+                 policy: str = "efficientnet",
+                 progress: Callable[[str], None] | None = None) -> tuple[Cost, list[Planned]]:
     """The baseline's cost and one Planned row per model, each within ``config.tolerance`` of the target."""
     if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not math.isfinite(phi) or phi <= 0:
         raise FieldError("phi", phi, "must be a number > 0 (the target is the baseline's FLOPs x 2^phi)")

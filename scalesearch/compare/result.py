@@ -16,7 +16,7 @@ from scalesearch.measure import Cost
 
 
 @dataclass(frozen=True)
-class Row:
+class ModelRow:
     """One line of the table: the network as built and its accuracies (OK runs only) by seed."""
 
     planned: Planned
@@ -65,13 +65,13 @@ class Comparison:
     config: CompareConfig
     base_cost: Cost
     target_flops: int
-    rows: tuple[Row, ...]
+    rows: tuple[ModelRow, ...]
     verdict: Verdict
     seconds: float
     trained: int  # runs trained by this call (the rest came from the cache)
     device: str = ""
 
-    def row(self, model: str) -> Row:
+    def row(self, model: str) -> ModelRow:
         return next(r for r in self.rows if r.planned.model == model)
 
     def to_dict(self) -> dict[str, Any]:

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from scalesearch.compare.config import COMPOUND, SINGLE, CompareConfig
-from scalesearch.compare.match import Planned, plan
-from scalesearch.compare.result import Comparison, Row
+from scalesearch.compare.match import Planned, match_models
+from scalesearch.compare.result import Comparison, ModelRow
 from scalesearch.compare.train import Step, device_description, train_rows
 from scalesearch.compare.verdict import ok_accuracies, verdict
 from scalesearch.core.runs import ProxyResult
@@ -36,7 +36,7 @@ def judge(baseline: NetSpec, coefficients: tuple[float, float, float], phi: floa
           base_cost: Cost, planned: Sequence[Planned], results: Mapping[str, Mapping[int, ProxyResult]], *,
           policy: str, source: str, seconds: float, trained: int) -> Comparison:
     """The Comparison of trained rows: the table's rows and the verdict."""
-    rows = tuple(Row(p, dict(results[p.model])) for p in planned)
+    rows = tuple(ModelRow(p, dict(results[p.model])) for p in planned)
     judged = verdict(ok_accuracies(results[COMPOUND]), {m: ok_accuracies(results[m]) for m in SINGLE})
     return Comparison(baseline, coefficients, phi, policy, source, config, base_cost, planned[0].target_flops, rows,
                       judged, seconds, trained, device_description(config.proxy))
@@ -50,7 +50,7 @@ def compare(baseline: NetSpec, coefficients: tuple[float, float, float], phi: fl
     the single dimensions. Raises FieldError naming a strategy that cannot reach the target."""
     config = config or CompareConfig()
     start = time.perf_counter()
-    base_cost, planned = plan(baseline, coefficients, phi, config, policy=policy)
+    base_cost, planned = match_models(baseline, coefficients, phi, config, policy=policy)
     data = dataset or load_data(config.data, cache_size=config.cache_size)
     trained = [0]
 

@@ -153,7 +153,7 @@ def beyond_noise(margin: float, standard_error: float | None) -> bool | None:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class LeaderGap:
     """The leader against one other network at one rung, paired over their common seeds."""
 
     row: Row
@@ -210,13 +210,13 @@ def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *
     return out
 
 
-def compare(leader: Row, others: Sequence[Row], runs: Runs, rung: int) -> list[Comparison]:
+def leader_gaps(leader: Row, others: Sequence[Row], runs: Runs, rung: int) -> list[LeaderGap]:
     """Paired comparisons of ``leader`` with each of ``others`` at ``rung``; the variance of the paired
     differences is pooled over all of them."""
     at = runs.get(rung, {})
     lead = seed_scores(leader, at.get(leader.network, ()))
     mine = {i: seed_scores(row, at.get(row.network, ())) for i, row in enumerate(others)}
-    return [Comparison(others[i], rung, p.seeds, p.lead_mean, p.other_mean, p.margin, p.standard_error)
+    return [LeaderGap(others[i], rung, p.seeds, p.lead_mean, p.other_mean, p.margin, p.standard_error)
             for i, p in paired(lead, mine).items()]
 
 
@@ -255,7 +255,7 @@ def leaders(rows: Sequence[Row], runs: Runs) -> Leaders:
         return Leaders(0, (), None, False, "no finished candidate yet")
     top = speakers[0]
     rivals = [r for r in speakers[1:] if r.rung == top.rung]
-    comps = compare(top, rivals, runs, top.rung)
+    comps = leader_gaps(top, rivals, runs, top.rung)
     if not comps or all(c.standard_error is None for c in comps):
         note = ("noise unknown at the final rung (one seed per network): the leader stands alone for lack of "
                 "evidence, not because it is clearly best; give the last rung 2+ seeds (--rungs)")
@@ -281,7 +281,7 @@ def speakers_at(rows: Sequence[Row], rung: int) -> list[Row]:
 class ReferenceVerdict:
     name: str
     row: Row
-    comparison: Comparison | None  # None: the reference is the leader's own network
+    comparison: LeaderGap | None  # None: the reference is the leader's own network
     text: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -309,7 +309,7 @@ def reference_verdicts(rows: Sequence[Row], runs: Runs) -> list[ReferenceVerdict
                 continue
             rivals = speakers_at(rows, row.rung)
             others = [r for r in rivals if r.network not in (top.network, row.network)] + [row]
-            comps = {c.row.network: c for c in compare(top, others, runs, row.rung)}
+            comps = {c.row.network: c for c in leader_gaps(top, others, runs, row.rung)}
             c = comps.get(row.network)
             if c is None:
                 out.append(ReferenceVerdict(name, row, None, "no common seeds with the winner"))

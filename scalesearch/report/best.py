@@ -24,7 +24,7 @@ from scalesearch.core.record import StudyRecord
 from scalesearch.core.redaction import redact, redact_command
 from scalesearch.core.spec import NetSpec, from_dict, preview as _preview, to_dict
 from scalesearch.core.units import COST_UNITS
-from scalesearch.report.frames import cost_device
+from scalesearch.report.table import cost_device
 
 BEST_FORMAT = 1
 PACKAGES = ("scalesearch", "torch", "optuna", "fvcore", "numpy", "pandas", "scikit-learn", "sqlalchemy")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from scalesearch.report.data import StudyView
+from scalesearch.report.view import StudyView
 
 
 def learning_curves(v: StudyView) -> Figure:

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from scalesearch.core.units import format_size
-from scalesearch.report.data import StudyView
+from scalesearch.report.view import StudyView
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}

@@ -1,7 +1,7 @@
 """The study's pictures: budget shares (ternary), accuracy against FLOPs, the leaders and their noise.
 
 Figures are built with ``matplotlib.figure.Figure`` and saved directly (no pyplot: no global state, no GUI
-backend, safe in worker threads and on headless machines). Each function returns the figure; build.py saves.
+backend, safe in worker threads and on headless machines). Each function returns the figure; render.py saves.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from scalesearch.core import strategies
 from scalesearch.core.ranking import NOISE_Z
-from scalesearch.report.data import StudyView
+from scalesearch.report.view import StudyView
 
 PAPER = (1.2, 1.1, 1.15)  # EfficientNet's grid-search point at phi = 1
 SQRT3_2 = math.sqrt(3) / 2

@@ -21,7 +21,7 @@ from scalesearch.core.record import RECORD_FORMAT, fingerprint
 from scalesearch.core.strategies import STRATEGIES
 from scalesearch.core.units import COST_UNITS
 from scalesearch.measure import LatencyConfig
-from scalesearch.search.schedule import Budget, Rung, check_rungs
+from scalesearch.search.schedule import Rung, Schedule, check_rungs
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 
 
@@ -129,9 +129,9 @@ class SearchConfig:
              "the heartbeat grace period must exceed the interval")
 
     @property
-    def budget(self) -> Budget:
+    def schedule(self) -> Schedule:
         """The settings that decide what work there is (search.schedule)."""
-        return Budget(sampler=self.sampler, rungs=tuple(self.rungs), promote=self.promote, n_trials=self.n_trials)
+        return Schedule(sampler=self.sampler, rungs=tuple(self.rungs), promote=self.promote, n_trials=self.n_trials)
 
     def replace(self, **changes: Any) -> SearchConfig:
         return dataclasses.replace(self, **changes)

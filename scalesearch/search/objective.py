@@ -30,7 +30,7 @@ from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.core.spec import NetSpec
 from scalesearch.search import events
 from scalesearch.search.runcache import ProxyRunCache
-from scalesearch.search.schedule import Budget, Work
+from scalesearch.search.schedule import Schedule, Work
 from scalesearch.train import Dataset, ProxyConfig, train_proxy
 
 
@@ -51,12 +51,12 @@ class Objective:
     the epochs), or None."""
 
     def __init__(self, study: optuna.Study, record: StudyRecord, data: Dataset, proxy: ProxyConfig, *,
-                 budget: Budget, prune: bool, trainer: Trainer = train_proxy,
+                 schedule: Schedule, prune: bool, trainer: Trainer = train_proxy,
                  caches: Sequence[ProxyRunCache] | None = None, poll_seconds: float = 2.0,
                  on_event: OnEvent | None = None, worker: str = "") -> None:
         self.study, self.record, self.data = study, record, data
-        self.proxies = [dataclasses.replace(proxy, epochs=r.epochs) for r in budget.rungs]
-        self.budget, self.prune = budget, prune
+        self.proxies = [dataclasses.replace(proxy, epochs=r.epochs) for r in schedule.rungs]
+        self.schedule, self.prune = schedule, prune
         self.trainer, self.caches, self.poll = trainer, caches, poll_seconds
         self.on_event = on_event or (lambda event: None)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
@@ -70,12 +70,12 @@ class Objective:
         if row is None:  # tpe/random drew a point outside the constraint: nothing to train
             mark_infeasible(trial)
             raise optuna.TrialPruned(f"alpha, beta, gamma = {triple} is not a feasible candidate")
-        if self.budget.seeds_are_trials:
-            seeds: tuple[int, ...] = (trial.suggest_int(SEED_PARAM, 0, self.budget.total_seeds - 1),)
+        if self.schedule.seeds_are_trials:
+            seeds: tuple[int, ...] = (trial.suggest_int(SEED_PARAM, 0, self.schedule.total_seeds - 1),)
         elif prior is not None:
             seeds = prior.seeds
         else:
-            seeds = self.work.seeds if self.work else tuple(range(self.budget.seeds))
+            seeds = self.work.seeds if self.work else tuple(range(self.schedule.seeds))
         rung = prior.rung if prior is not None else (self.work.rung if self.work else 0)
         network = self.record.networks[row.network]
         rec = TrialRecord(row.index, network.index, seeds, rung, self.worker)

@@ -53,7 +53,7 @@ def progress(study: optuna.Study, config: SearchConfig, record: StudyRecord | No
     """Done/total proxy runs and the current leader, read from the study (any worker, any machine).
     ``record`` never changes once the study exists: pass it to skip re-reading ~100 KB of attrs."""
     record = record or StudyRecord.read(study, study.study_name)
-    return snapshot(config.budget, record, tally(study.get_trials(deepcopy=False)))
+    return snapshot(config.schedule, record, tally(study.get_trials(deepcopy=False)))
 
 
 def resolve_workers(config: SearchConfig) -> SearchConfig:

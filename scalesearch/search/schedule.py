@@ -11,7 +11,7 @@ says "done":
 4. only other workers' trials remain: wait for them;
 5. otherwise: done. A finished study decides "done" at once, so a rerun takes seconds.
 
-Successive halving (``Budget.rungs``): rung 0 trains every distinct network for its epochs and seeds;
+Successive halving (``Schedule.rungs``): rung 0 trains every distinct network for its epochs and seeds;
 once a rung is complete, the leading ``promote`` fraction of its ranked networks (at least three) is
 trained again at the next rung, longer and with more seeds, from scratch, together with the networks of
 the reference strategies (yardsticks: the winner is compared with them where the noise is smallest).
@@ -86,7 +86,7 @@ def check_rungs(rungs: tuple[Rung, ...], shown: object = None) -> tuple[Rung, ..
 
 
 @dataclass(frozen=True)
-class Budget:
+class Schedule:
     """The settings that decide the work (a subset of SearchConfig)."""
 
     sampler: str = "grid"
@@ -186,22 +186,22 @@ def rung_rows(record: StudyRecord, tl: Tally, rung: int, networks: Iterable[int]
     return ranking.rank(record.candidates, {n: runs[n] for n in keep}, record.target, record.w, record.cost)
 
 
-def promotions(budget: Budget, record: StudyRecord, tl: Tally) -> list[list[int]]:
+def promotions(schedule: Schedule, record: StudyRecord, tl: Tally) -> list[list[int]]:
     """The networks of each rung above 0, best first, as far as they are decided: rung r's list exists once
     every network of rung r - 1 has all of that rung's seeds finished. Returns one list per decided rung."""
     out: list[list[int]] = []
-    if not sweep_complete(budget, record, tl):
+    if not sweep_complete(schedule, record, tl):
         return out
     # Rung 0: every network with all its seeds finished (a pruned seed leaves its network behind).
     members = sorted(n for n in {n for n, rg, _ in tl.net_done if rg == 0}
-                     if all((n, 0, s) in tl.net_done for s in range(budget.seeds)))
-    for r in range(1, len(budget.rungs)):
-        prev = budget.rungs[r - 1]
+                     if all((n, 0, s) in tl.net_done for s in range(schedule.seeds)))
+    for r in range(1, len(schedule.rungs)):
+        prev = schedule.rungs[r - 1]
         if not members or any((n, r - 1, s) not in tl.net_done for n in members for s in range(prev.seeds)):
             break
         ranked = rung_rows(record, tl, r - 1, members)
         n_ranked = len({row.network for row in ranked if row.ranks})
-        leading = ranking.leading_networks(ranked, budget.promoted_count(n_ranked))
+        leading = ranking.leading_networks(ranked, schedule.promoted_count(n_ranked))
         # Reference strategies are carried up every rung as yardsticks: the winner is compared with them
         # at the last rung, where the noise is smallest, and they widen the rung's range of networks.
         yardsticks = [row.network for row in ranked if row.ranks and row.candidate.reference]
@@ -210,33 +210,33 @@ def promotions(budget: Budget, record: StudyRecord, tl: Tally) -> list[list[int]
     return out
 
 
-def sweep_complete(budget: Budget, record: StudyRecord, tl: Tally) -> bool:
+def sweep_complete(schedule: Schedule, record: StudyRecord, tl: Tally) -> bool:
     """Rung 0 has nothing left to run or running."""
-    if budget.sampler == "grid":
-        return all((c.index, s) in tl.done for c in record.candidates for s in range(budget.seeds))
-    return tl.sweep_finished >= (budget.n_trials or 0)
+    if schedule.sampler == "grid":
+        return all((c.index, s) in tl.done for c in record.candidates for s in range(schedule.seeds))
+    return tl.sweep_finished >= (schedule.n_trials or 0)
 
 
-def next_action(budget: Budget, record: StudyRecord, tl: Tally, offset: int = 0) -> Action:
+def next_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int = 0) -> Action:
     """The next thing a worker does (see the module docstring). ``offset`` spreads workers over the work."""
     if tl.waiting:
         return Action("run")
-    if budget.sampler == "grid":
-        missing = {(c.index, s) for c in record.candidates for s in range(budget.seeds)} - tl.done
+    if schedule.sampler == "grid":
+        missing = {(c.index, s) for c in record.candidates for s in range(schedule.seeds)} - tl.done
         free = sorted(missing - tl.active)
         if free:
             return Action("run", Work(*_pick(free, record, tl, offset), 0))
         if missing:
             return Action("wait")
     else:
-        total = budget.n_trials or 0
+        total = schedule.n_trials or 0
         if tl.sweep_finished + tl.sweep_active < total:
-            return Action("run", Work(None, tuple(range(budget.seeds)), 0))
+            return Action("run", Work(None, tuple(range(schedule.seeds)), 0))
         if tl.sweep_finished < total:
             return Action("wait")
-    decided = promotions(budget, record, tl)
+    decided = promotions(schedule, record, tl)
     for r, members in enumerate(decided, start=1):
-        needs = [(n, s) for n in members for s in range(budget.rungs[r].seeds) if (n, r, s) not in tl.net_done]
+        needs = [(n, s) for n in members for s in range(schedule.rungs[r].seeds) if (n, r, s) not in tl.net_done]
         if not needs:
             continue
         free = [(n, s) for n, s in needs if (n, r, s) not in tl.net_active]
@@ -246,7 +246,7 @@ def next_action(budget: Budget, record: StudyRecord, tl: Tally, offset: int = 0)
         ranked = rung_rows(record, tl, r - 1, [n])
         best = next(row.candidate.index for row in ranked if row.network == n)
         return Action("run", Work(best, (s,), r))
-    if len(decided) < len(budget.rungs) - 1 and tl.net_active:
+    if len(decided) < len(schedule.rungs) - 1 and tl.net_active:
         return Action("wait")  # a rung is still being finished by another worker
     return Action("done")
 
@@ -277,22 +277,22 @@ class Snapshot:
     leader: ranking.Row | None
 
 
-def snapshot(budget: Budget, record: StudyRecord, tl: Tally) -> Snapshot:
+def snapshot(schedule: Schedule, record: StudyRecord, tl: Tally) -> Snapshot:
     """Done of total proxy runs. Promotions not yet decided are counted as planned: the promoted fraction of
     the networks, so the total is known from the start and only shrinks if networks fail."""
-    if budget.sampler == "grid":
-        sweep_total = len(record.candidates) * budget.seeds
-        sweep_done = len({p for p in tl.done if p[1] < budget.seeds})
+    if schedule.sampler == "grid":
+        sweep_total = len(record.candidates) * schedule.seeds
+        sweep_done = len({p for p in tl.done if p[1] < schedule.seeds})
         n = len(record.networks)
     else:
-        sweep_total = (budget.n_trials or 0) * budget.seeds
-        sweep_done = min(tl.sweep_finished, budget.n_trials or 0) * budget.seeds
-        n = budget.n_trials or 0
-    decided = promotions(budget, record, tl)
+        sweep_total = (schedule.n_trials or 0) * schedule.seeds
+        sweep_done = min(tl.sweep_finished, schedule.n_trials or 0) * schedule.seeds
+        n = schedule.n_trials or 0
+    decided = promotions(schedule, record, tl)
     extra = 0
-    for r in range(1, len(budget.rungs)):
-        n = len(decided[r - 1]) if r - 1 < len(decided) else budget.promoted_count(n)
-        extra += n * budget.rungs[r].seeds
+    for r in range(1, len(schedule.rungs)):
+        n = len(decided[r - 1]) if r - 1 < len(decided) else schedule.promoted_count(n)
+        extra += n * schedule.rungs[r].seeds
     total = sweep_total + extra
     done = min(sweep_done + tl.promoted_finished, total)
     return Snapshot(done, total, len(tl.active), ranking.leader(rows(record, tl)))

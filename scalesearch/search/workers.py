@@ -29,7 +29,7 @@ from scalesearch.search import events
 from scalesearch.search.objective import Objective, OnEvent, Trainer
 from scalesearch.search.plan import Plan
 from scalesearch.search.runcache import ProxyRunCache
-from scalesearch.search.schedule import Budget, Work, next_action, tally
+from scalesearch.search.schedule import Schedule, Work, next_action, tally
 from scalesearch.search.study import open_study
 from scalesearch.train import load_data, set_threads, train_proxy
 
@@ -54,14 +54,14 @@ def offset(index: int, origin: str) -> int:
     return index + int(hashlib.sha256(origin.encode()).hexdigest()[:8], 16)
 
 
-def fixed_sampler(work: Work, budget: Budget, base: optuna.samplers.BaseSampler,
+def fixed_sampler(work: Work, schedule: Schedule, base: optuna.samplers.BaseSampler,
                   record: StudyRecord) -> optuna.samplers.BaseSampler:
     """The study's sampler with the chosen candidate's params (and seed) fixed."""
     if work.candidate is None:
         return base
     row = record.candidates[work.candidate]
     params: dict[str, Any] = dict(zip(PARAMS, row.triple, strict=True))
-    if budget.seeds_are_trials:
+    if schedule.seeds_are_trials:
         params[SEED_PARAM] = work.seeds[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PartialFixedSampler is "experimental" in Optuna 5
@@ -84,14 +84,14 @@ def work(ws: WorkerSpec, on_event: OnEvent | None = None, stop: Callable[[], boo
     # and a single-rung 3-epoch search share their entries).
     caches = [ProxyRunCache(config.cache_path, settings={"data": config.data, "proxy": config.proxy_settings(r)})
               for r in range(len(config.rungs))] if config.cache else None
-    budget = config.budget
-    objective = Objective(study, record, data, proxy, budget=budget, prune=config.pruner != "none",
+    schedule = config.schedule
+    objective = Objective(study, record, data, proxy, schedule=schedule, prune=config.pruner != "none",
                           trainer=ws.trainer, caches=caches, poll_seconds=config.poll_seconds, on_event=on_event,
                           worker=f"{socket.gethostname()}:w{ws.index}:{os.getpid()}")
     base = study.sampler
     notify = on_event or (lambda event: None)
     while not stop():
-        action = next_action(budget, record, tally(study.get_trials(deepcopy=False)), offset(ws.index, ws.origin))
+        action = next_action(schedule, record, tally(study.get_trials(deepcopy=False)), offset(ws.index, ws.origin))
         if action.kind == "done":
             return
         if action.kind == "wait":
@@ -102,7 +102,7 @@ def work(ws: WorkerSpec, on_event: OnEvent | None = None, stop: Callable[[], boo
                 optuna.storages.fail_stale_trials(study)  # a dead worker's trial comes back as WAITING
             continue
         objective.work = action.work
-        study.sampler = fixed_sampler(action.work, budget, base, record) if action.work else base
+        study.sampler = fixed_sampler(action.work, schedule, base, record) if action.work else base
         study.optimize(objective, n_trials=1, gc_after_trial=False)
         notify(events.TrialDone())
 

@@ -4,8 +4,8 @@
 returns a ``ProxyResult``; ``set_threads`` fixes torch's thread count before a worker starts.
 """
 
-from scalesearch.train.data import DEFAULT_DATA, load_data
-from scalesearch.train.dataset import Dataset
+from scalesearch.train.datasets import Dataset
+from scalesearch.train.load import DEFAULT_DATA, load_data
 from scalesearch.train.proxy import ProxyConfig, ProxyResult, proxy_spec, train_proxy
 from scalesearch.train.runtime import available_cores, cuda_device_count, resolve_device, set_threads
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from scalesearch.train.dataset import resize_uint8
+from scalesearch.train.datasets import resize_uint8
 
 
 class DeviceImages:

@@ -30,9 +30,9 @@ from scalesearch.core.scaling import scale
 from scalesearch.core.spec import NetSpec
 from scalesearch.nn.build import build
 from scalesearch.train import loop, runtime
-from scalesearch.train.data import load_data
-from scalesearch.train.dataset import Dataset
+from scalesearch.train.datasets import Dataset
 from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepDone
+from scalesearch.train.load import load_data
 from scalesearch.train.runtime import set_threads
 
 __all__ = ["ProxyConfig", "ProxyResult", "proxy_spec", "set_threads", "train_proxy"]

@@ -1,4 +1,4 @@
-"""The data sources, each registered by kind name (scalesearch.train.dataset.register_source); ``--data``
+"""The data sources, each registered by kind name (scalesearch.train.datasets.register_source); ``--data``
 names one of them everywhere.
 
 ``digits``                scikit-learn's 1,797 real 8x8 handwritten digits, shipped in its wheel: no network,
@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from scalesearch.core.errors import DataError
-from scalesearch.train.dataset import Dataset, register_source, resize_uint8, stratified_split
+from scalesearch.train.datasets import Dataset, register_source, resize_uint8, stratified_split
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 IMAGEFOLDER_CACHE = 80  # px: the 64 px base times multipliers up to 1.25 without upsampling

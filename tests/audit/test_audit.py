@@ -20,7 +20,7 @@ from scalesearch.core.errors import FieldError, SearchError, UsageError
 from scalesearch.core.evidence import spearman
 from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.core.spec import NetSpec
-from scalesearch.report.build import read_audit, write_report
+from scalesearch.report.render import read_audit, write_report
 from scalesearch.search.storage import default_url
 
 

@@ -224,7 +224,7 @@ def test_report_refuses_a_link_among_its_files_before_drawing(tmp_path: Path, mo
 
 def test_compare_refuses_a_fifo_among_its_files_before_counting(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("scalesearch.cli.compare.lib.plan", never)
+    monkeypatch.setattr("scalesearch.cli.compare.lib.match_models", never)
     os.mkfifo(tmp_path / "compare.png")
     line = one_line_error(run("compare", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--out",
                               str(tmp_path)))

@@ -101,7 +101,7 @@ def test_not_a_database(tmp_path: Path) -> None:
 
 def with_best(folder: Path) -> Path:
     """best.json as grid writes it, for `scale --from`."""
-    from scalesearch.report.files import write_outputs
+    from scalesearch.report.outputs import write_outputs
 
     s = optuna.load_study(study_name="tiny-study", storage=f"sqlite:///{folder / 'study.db'}")
     write_outputs(s, folder, storage="sqlite", command="scalesearch grid", finished=True, seconds=1.0)

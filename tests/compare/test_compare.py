@@ -56,7 +56,7 @@ class FakeTrainer:
 def test_rows_land_within_the_tolerance_of_the_exact_target(tmp_path: Path) -> None:
     base = compare_spec()
     cfg = config(tmp_path)
-    base_cost, rows = lib.plan(base, PAPER, 1.0, cfg)
+    base_cost, rows = lib.match_models(base, PAPER, 1.0, cfg)
     assert [r.model for r in rows] == list(lib.MODELS)
     target = round(base_cost.flops * 2.0**1.0)  # multiply-adds
     for r in rows:
@@ -72,10 +72,10 @@ def test_rows_land_within_the_tolerance_of_the_exact_target(tmp_path: Path) -> N
 
 def test_a_strategy_that_cannot_reach_the_target_is_named(tmp_path: Path) -> None:
     with pytest.raises(FieldError, match="compound cannot reach the target") as err:
-        lib.plan(compare_spec(), (1.0, 1.0, 1.0), 1.0, config(tmp_path))  # never grows
+        lib.match_models(compare_spec(), (1.0, 1.0, 1.0), 1.0, config(tmp_path))  # never grows
     assert err.value.field == "phi"
     with pytest.raises(FieldError, match=r"(depth|width|resolution)-only cannot reach .* within 0%"):
-        lib.plan(compare_spec(), PAPER, 1.0, config(tmp_path, tolerance=1e-6))
+        lib.match_models(compare_spec(), PAPER, 1.0, config(tmp_path, tolerance=1e-6))
 
 
 @pytest.mark.parametrize("changes, text", [({"seeds": 0}, "seeds"), ({"tolerance": 0}, "tolerance")])
@@ -84,7 +84,7 @@ def test_bad_settings_name_their_field(tmp_path: Path, changes: dict[str, object
         config(tmp_path, **changes)
     assert err.value.field == text
     with pytest.raises(FieldError, match="must be a number > 0"):
-        lib.plan(compare_spec(), PAPER, 0.0, config(tmp_path))
+        lib.match_models(compare_spec(), PAPER, 0.0, config(tmp_path))
 
 
 def test_verdict_beats_when_every_margin_exceeds_two_standard_errors() -> None:

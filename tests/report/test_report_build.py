@@ -13,9 +13,9 @@ from report_studies import make_study
 
 from scalesearch.core.errors import SearchError
 from scalesearch.core.spec import NetSpec
-from scalesearch.report.build import scale_leader, write_report
-from scalesearch.report.data import rebuild_command, view
 from scalesearch.report.plots import network_points, pareto, shares
+from scalesearch.report.render import scale_leader, write_report
+from scalesearch.report.view import rebuild_command, view
 
 PLOTS = ["budget-shares", "accuracy-vs-flops", "leaders", "learning-curves"]
 

@@ -122,7 +122,7 @@ def finished_study(small_config, tmp_path: Path) -> Path:
     """A study folder with trials.csv and best.json from a fake-trained search."""
     import search_fakes
 
-    from scalesearch.report.files import write_outputs
+    from scalesearch.report.outputs import write_outputs
     from scalesearch.search.run import run_search
 
     outcome = run_search(small_config, trainer=search_fakes.fake_train)
@@ -195,7 +195,7 @@ def test_a_latency_cost_search_records_its_cost_everywhere(small_config, tmp_pat
     import search_fakes
 
     from scalesearch.measure import LatencyConfig
-    from scalesearch.report.files import write_outputs
+    from scalesearch.report.outputs import write_outputs
     from scalesearch.search.run import run_search
 
     timing = LatencyConfig(threads=1, warmup=1, repeats=3, min_repeats=3, budget_seconds=0.2)

@@ -16,8 +16,8 @@ from optuna.trial import TrialState
 from scalesearch.core.errors import StorageError, UsageError
 from scalesearch.core.record import TrialRecord
 from scalesearch.report.best import load_best
-from scalesearch.report.files import write_outputs
-from scalesearch.report.frames import frame as rows_frame, ranked_rows
+from scalesearch.report.outputs import write_outputs
+from scalesearch.report.table import frame as rows_frame, ranked_rows
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.plan import plan
 from scalesearch.search.run import progress, run_search
@@ -50,7 +50,7 @@ def test_every_network_trained_once_then_the_leaders_promoted(small_config: Sear
     outcome = run_search(small_config, trainer=search_fakes.fake_train, the_plan=p)
     runs = trained(fake_log)
     assert set(runs.values()) == {1}  # nothing trained twice
-    promoted = small_config.budget.promoted_count(n - 1)  # the infeasible baseline never moves up
+    promoted = small_config.schedule.promoted_count(n - 1)  # the infeasible baseline never moves up
     assert len(runs) == n + 2 * promoted  # every network at rung 0 (1 seed), the leaders at rung 1 (2 seeds)
     assert sum(1 for k in runs if k[2].endswith("@4")) == 2 * promoted  # rung 1 trains 4 epochs, from scratch
     frame = study_frame(outcome.study)

@@ -14,8 +14,8 @@ from scalesearch.core.runs import RunStatus
 from scalesearch.core.spec import NetSpec
 from scalesearch.search.schedule import (
     Action,
-    Budget,
     Rung,
+    Schedule,
     Work,
     next_action,
     parse_rungs,
@@ -25,8 +25,8 @@ from scalesearch.search.schedule import (
 )
 
 # 4 ranked networks (the baseline does not rank): rung 1 takes 3 of them (0.3 x 4 -> at least 3), rung 2 all 3.
-GRID = Budget(sampler="grid", rungs=(Rung(3, 1), Rung(6, 3)), promote=0.3)
-THREE = Budget(sampler="grid", rungs=(Rung(3, 1), Rung(6, 2), Rung(12, 2)), promote=0.3)
+GRID = Schedule(sampler="grid", rungs=(Rung(3, 1), Rung(6, 3)), promote=0.3)
+THREE = Schedule(sampler="grid", rungs=(Rung(3, 1), Rung(6, 2), Rung(12, 2)), promote=0.3)
 
 
 @pytest.fixture
@@ -39,9 +39,9 @@ def record(tiny_spec: NetSpec) -> StudyRecord:
     ])
 
 
-def decide(record: StudyRecord, trials: list[optuna.trial.FrozenTrial], budget: Budget = GRID,
+def decide(record: StudyRecord, trials: list[optuna.trial.FrozenTrial], schedule: Schedule = GRID,
            offset: int = 0) -> Action:
-    return next_action(budget, record, tally(trials), offset)
+    return next_action(schedule, record, tally(trials), offset)
 
 
 def done(record: StudyRecord, candidate: int, acc: float, seed: int = 0, **kw: object) -> optuna.trial.FrozenTrial:
@@ -137,7 +137,7 @@ def test_rungs_parse() -> None:
 
 
 def test_tpe_budget_counts_feasible_sweep_trials_only(record: StudyRecord) -> None:
-    tpe = Budget(sampler="tpe", rungs=(Rung(3, 2),), n_trials=2)
+    tpe = Schedule(sampler="tpe", rungs=(Rung(3, 2),), n_trials=2)
     assert decide(record, [], tpe) == Action("run", Work(None, (0, 1), 0))
     infeasible = optuna.trial.create_trial(state=TrialState.PRUNED, user_attrs={"status": "infeasible"})
     one = [trial(record, 3, [0, 1], [run(0, 0.8), run(1, 0.8)], seed_param=False), infeasible]

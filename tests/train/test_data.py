@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from scalesearch.core.errors import DataError
-from scalesearch.train import DEFAULT_DATA, Dataset, dataset as registry, load_data
-from scalesearch.train.dataset import register_source, registered_sources, resize_uint8
+from scalesearch.train import DEFAULT_DATA, Dataset, datasets as registry, load_data
+from scalesearch.train.datasets import register_source, registered_sources, resize_uint8
 
 
 def test_default_is_300_of_the_digits_with_the_same_validation_images() -> None:

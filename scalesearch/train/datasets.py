@@ -1,8 +1,8 @@
 """What every data source produces (``Dataset``), the helpers the sources share, and the source registry.
 
 A source registers its kind name with ``register_source`` (as scalesearch.nn.blocks maps each BlockKind to a
-class); ``scalesearch.train.data.load_data`` dispatches on the kind. This module imports no source, and the
-sources import this module, so the import graph runs one way: data -> sources -> dataset.
+class); ``scalesearch.train.load.load_data`` dispatches on the kind. This module imports no source, and the
+sources import this module, so the import graph runs one way: load -> sources -> datasets.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from scalesearch.core.errors import SearchError
 from scalesearch.core.evidence import Evidence
 from scalesearch.core.record import StudyRecord
 from scalesearch.core.redaction import redact_command
-from scalesearch.report.frames import frame, ranked_study
+from scalesearch.report.table import frame, ranked_study
 
 LEADERS = 5  # leaders highlighted in the plots when best.json names none
 

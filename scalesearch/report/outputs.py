@@ -12,7 +12,7 @@ from scalesearch.core import ranking
 from scalesearch.core.evidence import Evidence
 from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report.best import best_record, write_best
-from scalesearch.report.frames import frame, ranked_study
+from scalesearch.report.table import frame, ranked_study
 
 OUTPUT_FILES = ("trials.csv", "best.json")  # what write_outputs may write in a study's folder
 

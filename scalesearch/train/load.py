@@ -2,7 +2,7 @@
 
 A source is ``kind`` or ``kind:ARGUMENT`` (``digits``, ``cifar10:DIR``); the kinds are the sources registered
 in scalesearch.train.sources (what each reads, and its base proxy resolution, is documented there and in
-docs/training.md, 'Data'). This module looks the kind up in the registry of scalesearch.train.dataset.
+docs/training.md, 'Data'). This module looks the kind up in the registry of scalesearch.train.datasets.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import functools
 # Importing the built-in sources registers them; this module is the only place that needs them all.
 import scalesearch.train.sources  # noqa: F401
 from scalesearch.core.errors import DataError
-from scalesearch.train.dataset import Dataset, find_source, registered_sources
+from scalesearch.train.datasets import Dataset, find_source, registered_sources
 
 DEFAULT_DATA = "digits-300"
 

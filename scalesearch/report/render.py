@@ -1,6 +1,6 @@
 """`write_report`: every picture of a study, index.html and summary.md, in one folder.
 
-The study is read once (data.view: the same ranking as trials.csv and best.json); each plot is a
+The study is read once (view.view: the same ranking as trials.csv and best.json); each plot is a
 function of that view. A study still running is reported as far as it is done, and says so.
 """
 
@@ -19,7 +19,7 @@ from scalesearch.core.errors import UsageError
 from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report import curves, html, plots
 from scalesearch.report.compareplot import save_figure
-from scalesearch.report.data import StudyView, view
+from scalesearch.report.view import StudyView, view
 
 FORMATS = ("png", "svg")
 # file stem -> (title, what a reader learns from it). docs/search.md, "Reading the results", says the same.
