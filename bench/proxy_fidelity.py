@@ -23,6 +23,7 @@ from pathlib import Path
 
 from scalesearch.audit import AuditConfig, execute, prepare
 from scalesearch.audit.plan import DEFAULT_SAMPLE, DEFAULT_SEEDS
+from scalesearch.audit.stats import Interval
 
 MIN_NETWORKS, MIN_RATIO = 10, 4.0  # what the benchmark's question needs (issue 10)
 
@@ -55,29 +56,29 @@ def main() -> None:
             print(f"[{done}/{total}] {text} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
 
     result = execute(p, progress=progress, write=args.write)
-    d = result.data
-    rho, tau = d["correlations"]["spearman"], d["correlations"]["kendall"]
+    d = result.record
+    rho, tau = d.correlations.spearman, d.correlations.kendall
 
-    def ci(x: dict) -> str:
-        if x["value"] is None:
+    def ci(x: Interval) -> str:
+        if x.value is None:
             return "undefined"
-        return f"{x['value']:.2f}" + ("" if x["low"] is None else f" [{x['low']:.2f}, {x['high']:.2f}]")
+        return f"{x.value:.2f}" + ("" if x.low is None or x.high is None else f" [{x.low:.2f}, {x.high:.2f}]")
 
-    c, m = d["compute"], d["machine"]
-    print(f"networks: {d['networks_compared']} (study ranks {', '.join(str(s['study_rank']) for s in d['sample'])} "
-          f"of {d['study_fidelity']['ranked_networks']})")
-    print(f"Spearman: {ci(rho)} (95% bootstrap, {rho['resamples']} resamples)")
+    c, m = d.compute, d.machine
+    print(f"networks: {d.networks_compared} (study ranks {', '.join(str(s.study_rank) for s in d.sample)} "
+          f"of {d.study_fidelity.ranked_networks})")
+    print(f"Spearman: {ci(rho)} (95% bootstrap, {rho.resamples} resamples)")
     print(f"Kendall tau: {ci(tau)}")
-    print(f"top-1 agrees: {d['top1']['agree']}; leaders sets agree: {d['leaders']['agree']}")
-    print(f"reference: mean accuracy {d['audit_accuracy_mean']:.2%}, median {d['audit_accuracy_median']:.2%}, "
-          f"spread {d['audit_accuracy_spread']:.2%}, "
-          f"saturated: {d['saturated']}, meaningful: {d['meaningful']}")
-    measured = "" if c["measured_ratio"] is None else f", {c['measured_ratio']:.1f}x in thread-seconds"
-    print(f"compute per network: {c['ratio']:.1f}x the final rung's training multiply-adds (epochs x width^2: "
-          f"{c['nominal_ratio']:.1f}x{measured})")
-    print(f"machine: {m['cpu']}" + (f", GPU {m['gpu']}" if m["gpu"] else "") + f" (trained on {m['device']})")
+    print(f"top-1 agrees: {d.top1.agree}; leaders sets agree: {d.leaders.agree}")
+    print(f"reference: mean accuracy {d.audit_accuracy_mean:.2%}, median {d.audit_accuracy_median:.2%}, "
+          f"spread {d.audit_accuracy_spread:.2%}, "
+          f"saturated: {d.saturated}, meaningful: {d.meaningful}")
+    measured = "" if c.measured_ratio is None else f", {c.measured_ratio:.1f}x in thread-seconds"
+    print(f"compute per network: {c.ratio:.1f}x the final rung's training multiply-adds (epochs x width^2: "
+          f"{c.nominal_ratio:.1f}x{measured})")
+    print(f"machine: {m.cpu}" + (f", GPU {m.gpu}" if m.gpu else "") + f" (trained on {m.device})")
     print(f"wall time: {time.perf_counter() - started:.0f} s ({result.trained} run(s) trained, {result.cached} cached)")
-    for line in d["lines"]:
+    for line in d.lines:
         print(f"  {line}")
 
 

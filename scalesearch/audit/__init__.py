@@ -3,6 +3,8 @@ well the study's ranking agrees (Spearman, Kendall tau with bootstrap intervals,
 proxy accuracy against the training-speed estimate). See docs/search.md, "Auditing a search"."""
 
 from scalesearch.audit.plan import AuditConfig, AuditPlan, prepare
+from scalesearch.audit.record import AuditRecord
 from scalesearch.audit.run import AUDIT_FILE, AUDIT_FORMAT, AuditResult, audit, execute
 
-__all__ = ["AUDIT_FILE", "AUDIT_FORMAT", "AuditConfig", "AuditPlan", "AuditResult", "audit", "execute", "prepare"]
+__all__ = ["AUDIT_FILE", "AUDIT_FORMAT", "AuditConfig", "AuditPlan", "AuditRecord", "AuditResult", "audit", "execute",
+           "prepare"]

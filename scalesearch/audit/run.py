@@ -16,7 +16,23 @@ from typing import Any
 import torch
 
 from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare
-from scalesearch.audit.stats import Interval, bootstrap, kendall, pooled_std
+from scalesearch.audit.record import (
+    COMPUTE_RULE,
+    MEASURED_RULE,
+    NOMINAL_RULE,
+    AuditedNetwork,
+    AuditRecord,
+    AuditSettings,
+    Compute,
+    Correlations,
+    LeadersAgreement,
+    Machine,
+    SeedNoise,
+    Signals,
+    StudyFidelity,
+    TopOne,
+)
+from scalesearch.audit.stats import bootstrap, kendall, pooled_std
 from scalesearch.core import ranking
 from scalesearch.core.evidence import SATURATED, leaders, rung_stats, spearman
 from scalesearch.core.jsonio import timestamp, write_json
@@ -34,20 +50,25 @@ Trainer = Callable[..., ProxyResult]  # train_proxy's shape; tests pass fakes
 
 @dataclass(frozen=True)
 class AuditResult:
-    """What audit.json holds (``data``), the verdict lines, and the counts of this invocation."""
+    """What audit.json holds (``record``), and the counts of this invocation."""
 
-    data: dict[str, Any]
+    record: AuditRecord
     path: Path | None
     trained: int  # runs trained by this call
     cached: int  # runs read from the cache
 
     @property
+    def data(self) -> dict[str, Any]:
+        """audit.json's content."""
+        return self.record.to_dict()
+
+    @property
     def lines(self) -> list[str]:
-        return list(self.data["lines"])
+        return list(self.record.lines)
 
     @property
     def meaningful(self) -> bool:
-        return bool(self.data["meaningful"])
+        return self.record.meaningful
 
 
 def audit(study_dir: Path | None, config: AuditConfig | None = None, *, storage: str | None = None,
@@ -91,28 +112,32 @@ def execute(p: AuditPlan, *, progress: Progress | None = None, trainer: Trainer 
                 tell(done, total, f"network {s.network} seed {seed} done" + (" (cached)" if hit is not None else ""))
     finally:
         cache.close()
-    data = summarise(p, results, time.perf_counter() - started)
+    record = summarise(p, results, time.perf_counter() - started)
     if write:
         p.folder.mkdir(parents=True, exist_ok=True)
-    path = write_json(p.folder / AUDIT_FILE, data) if write else None
-    return AuditResult(data, path, trained, cached)
+    path = write_json(p.folder / AUDIT_FILE, record.to_dict()) if write else None
+    return AuditResult(record, path, trained, cached)
 
 
-def machine(device: str) -> dict[str, str]:
+def machine(device: str) -> Machine:
     """The CPU model, and the GPU's where the audit trained on one: what makes two wall times comparable."""
     resolved = resolve_device(device)
     cpu = device_name(torch.device("cpu"))
-    return {"device": str(resolved), "cpu": cpu or platform.processor(),
-            "gpu": device_name(resolved) if resolved.type == "cuda" else ""}
+    return Machine(device=str(resolved), cpu=cpu or platform.processor(),
+                   gpu=device_name(resolved) if resolved.type == "cuda" else "")
 
 
-def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -> dict[str, Any]:
+def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -> AuditRecord:
     """audit.json's content from the audit's runs (network -> seed runs)."""
     rows = ranking.rank_rungs([s.speaker.candidate for s in p.sample], {0: results}, p.record.target, p.record.w,
                               p.record.cost)
     audit_rank = {n: i + 1 for i, n in enumerate(dict.fromkeys(r.network for r in rows if r.ranks))}
     audit_leaders = [m.network for m in leaders(rows, {0: results}).members]
-    entries, accs, scores, groups, run_seconds = [], {}, {}, [], []
+    entries: list[AuditedNetwork] = []
+    accs: dict[int, float] = {}
+    scores: dict[int, float] = {}
+    groups: list[list[float]] = []
+    run_seconds: list[float] = []
     for s in p.sample:
         ok = {r.seed: r.accuracy for r in ranking.per_seed(results.get(s.network, ())).values()
               if r.status is RunStatus.OK}
@@ -122,15 +147,15 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
         if ok:
             accs[s.network] = statistics.fmean(ok.values())
             scores[s.network] = accs[s.network] * s.factor
-        entries.append({
-            "network": s.network, "alpha": s.speaker.candidate.alpha, "beta": s.speaker.candidate.beta,
-            "gamma": s.speaker.candidate.gamma, "reference": s.speaker.candidate.reference or None,
-            "study_rank": s.study_rank, "study_rung": s.speaker.rung, "study_score": s.speaker.score,
-            "study_accuracy": s.speaker.summary.accuracy_mean, "rung0_accuracy": s.rung0_accuracy,
-            "rung0_training_speed": s.rung0_training_speed, "leader": s.leader,
-            "audit_accuracies": {str(k): v for k, v in sorted(ok.items())}, "audit_accuracy": accs.get(s.network),
-            "audit_score": scores.get(s.network), "audit_rank": audit_rank.get(s.network),
-            "audit_status": [r.status.value for r in results.get(s.network, ())]})
+        entries.append(AuditedNetwork(
+            network=s.network, alpha=s.speaker.candidate.alpha, beta=s.speaker.candidate.beta,
+            gamma=s.speaker.candidate.gamma, reference=s.speaker.candidate.reference or None,
+            study_rank=s.study_rank, study_rung=s.speaker.rung, study_score=s.speaker.score,
+            study_accuracy=s.speaker.summary.accuracy_mean, rung0_accuracy=s.rung0_accuracy,
+            rung0_training_speed=s.rung0_training_speed, leader=s.leader,
+            audit_accuracies=dict(sorted(ok.items())), audit_accuracy=accs.get(s.network),
+            audit_score=scores.get(s.network), audit_rank=audit_rank.get(s.network),
+            audit_status=tuple(r.status.value for r in results.get(s.network, ()))))
     both = [s for s in p.sample if s.network in scores]
     # The study's side is its final ranking (networks that reached a higher rung above the rest), as rank
     # numbers negated so that larger is better on both sides.
@@ -158,38 +183,33 @@ def summarise(p: AuditPlan, results: dict[int, list[SeedRun]], seconds: float) -
     # Thread-seconds: the study's runs usually had 1 thread each (2 workers), the audit's all the cores.
     study_thread_seconds = (p.study_seconds_per_run or 0.0) * (p.study_threads or 1.0)
     measured = statistics.fmean(run_seconds) / study_thread_seconds if run_seconds and study_thread_seconds else None
-    data: dict[str, Any] = {
-        "format": AUDIT_FORMAT, "study": p.study_name, "storage": p.storage, "written": timestamp(),
-        "config": {"sample": p.config.sample, "seeds": p.config.seeds, "epochs": p.proxy.epochs,
-                   "proxy_width": p.proxy.proxy_width, "resamples": p.config.resamples,
-                   "bootstrap_seed": p.config.bootstrap_seed, "data": p.record.settings.get("data")},
-        "study_fidelity": {"rung": p.final_rung, "epochs": p.study_epochs, "seeds": p.study_seeds,
-                           "proxy_width": p.study_width, "ranked_networks": p.ranked_networks},
-        "compute": {"ratio": p.compute_ratio,
-                    "rule": "training multiply-adds per network (fvcore count of the proxy x epochs), audit / final "
-                            "rung, mean over the sample",
-                    "nominal_ratio": p.nominal_ratio, "nominal_rule": "epochs x proxy width^2, audit / final rung",
-                    "measured_ratio": measured, "measured_rule": "training seconds x torch threads, audit / final rung",
-                    "study_seconds_per_run": p.study_seconds_per_run, "study_threads": p.study_threads,
-                    "audit_thread_seconds_per_run": statistics.fmean(run_seconds) if run_seconds else None},
-        "sample": entries, "networks_compared": len(both),
-        "correlations": {"spearman": rho.to_dict(), "kendall": tau.to_dict(),
-                         "study_side": "the study's final ranking", "audit_side": "mean score over the seeds"},
-        "top1": {"study": study_top, "audit": audit_top, "agree": study_top is not None and study_top == audit_top,
-                 "study_top_in_audit_leaders": study_top in audit_leaders},
-        "leaders": {"study": p.study_leaders, "audit": audit_leaders,
-                    "agree": set(p.study_leaders) == set(audit_leaders)},
-        "seed_noise": {"study": study_std, "audit": audit_std, "unit": "accuracy (fraction), pooled seed std"},
-        "signals": {**signals, "better": _better(signals), "against": "the audit's mean accuracy, at rung 0"},
-        "audit_accuracy_mean": mean_acc, "audit_accuracy_median": median_acc, "audit_accuracy_spread": spread,
-        "saturated": saturated, "saturated_rule": f"median of the networks' mean accuracies >= {SATURATED:.1%}",
-        "meaningful": not saturated and not noisy and rho.value is not None,
-        "wall_seconds": round(seconds, 1), "machine": machine(p.proxy.device),
-    }
-    data["lines"] = verdict_lines(data, p)
-    # The one line the report's evidence list shows: the correlation, or why it means nothing.
-    data["headline"] = next((line for line in data["lines"] if "Spearman" in line), data["lines"][0])
-    return data
+    record = AuditRecord(
+        format=AUDIT_FORMAT, study=p.study_name, storage=p.storage, written=timestamp(),
+        config=AuditSettings(sample=p.config.sample, seeds=p.config.seeds, epochs=p.proxy.epochs,
+                             proxy_width=p.proxy.proxy_width, resamples=p.config.resamples,
+                             bootstrap_seed=p.config.bootstrap_seed, data=p.record.settings.get("data")),
+        study_fidelity=StudyFidelity(rung=p.final_rung, epochs=p.study_epochs, seeds=p.study_seeds,
+                                     proxy_width=p.study_width, ranked_networks=p.ranked_networks),
+        compute=Compute(ratio=p.compute_ratio, rule=COMPUTE_RULE, nominal_ratio=p.nominal_ratio,
+                        nominal_rule=NOMINAL_RULE, measured_ratio=measured, measured_rule=MEASURED_RULE,
+                        study_seconds_per_run=p.study_seconds_per_run, study_threads=p.study_threads,
+                        audit_thread_seconds_per_run=statistics.fmean(run_seconds) if run_seconds else None),
+        sample=tuple(entries), networks_compared=len(both),
+        correlations=Correlations(spearman=rho, kendall=tau),
+        top1=TopOne(study=study_top, audit=audit_top, agree=study_top is not None and study_top == audit_top,
+                    study_top_in_audit_leaders=study_top in audit_leaders),
+        leaders=LeadersAgreement(study=tuple(p.study_leaders), audit=tuple(audit_leaders),
+                                 agree=set(p.study_leaders) == set(audit_leaders)),
+        seed_noise=SeedNoise(study=study_std, audit=audit_std),
+        signals=Signals(proxy_accuracy=signals["proxy_accuracy"], training_speed=signals["training_speed"],
+                        better=_better(signals)),
+        audit_accuracy_mean=mean_acc, audit_accuracy_median=median_acc, audit_accuracy_spread=spread,
+        saturated=saturated, saturated_rule=f"median of the networks' mean accuracies >= {SATURATED:.1%}",
+        meaningful=not saturated and not noisy and rho.value is not None,
+        wall_seconds=round(seconds, 1), machine=machine(p.proxy.device),
+    )
+    lines, headline = verdict_lines(record, p)
+    return dataclasses.replace(record, lines=tuple(lines), headline=headline)
 
 
 def _speed_rho(both: list[Sampled], acc_side: list[float]) -> float | None:
@@ -205,56 +225,60 @@ def _better(signals: dict[str, float | None]) -> str | None:
     return "tie" if acc == speed else "proxy_accuracy" if acc > speed else "training_speed"
 
 
-def verdict_lines(d: dict[str, Any], p: AuditPlan) -> list[str]:
+def verdict_lines(d: AuditRecord, p: AuditPlan) -> tuple[list[str], str]:
     """The audit in plain lines: fidelity and compute, the correlation or why it means nothing, top-1,
-    leaders, noise at both fidelities, which signal ranked better."""
+    leaders, noise at both fidelities, which signal ranked better. Also returns the headline: the one line
+    the report's evidence list shows (the correlation, or why it means nothing)."""
     label = {s.network: s.label for s in p.sample}
-    c, noise = d["compute"], d["seed_noise"]
-    measured = f"; {c['measured_ratio']:.1f}x in thread-seconds" if c["measured_ratio"] else ""
-    out = [f"audit: {d['networks_compared']} networks x {p.config.seeds} seed(s) at {p.proxy.epochs} epoch(s), proxy "
-           f"width {p.proxy.proxy_width:g}: {c['ratio']:.1f}x the final rung's training multiply-adds per network "
-           f"(nominal epochs x width^2: {c['nominal_ratio']:.1f}x{measured})"]
-    if c["ratio"] < MIN_RATIO:
+    c, noise = d.compute, d.seed_noise
+    measured = f"; {c.measured_ratio:.1f}x in thread-seconds" if c.measured_ratio else ""
+    out = [f"audit: {d.networks_compared} networks x {p.config.seeds} seed(s) at {p.proxy.epochs} epoch(s), proxy "
+           f"width {p.proxy.proxy_width:g}: {c.ratio:.1f}x the final rung's training multiply-adds per network "
+           f"(nominal epochs x width^2: {c.nominal_ratio:.1f}x{measured})"]
+    if c.ratio < MIN_RATIO:
         out.append(f"note: under {MIN_RATIO:g}x the study's compute per run, the audit is a second opinion at a "
                    "similar fidelity, not a reference")
-    rho, tau = Interval(**d["correlations"]["spearman"]), Interval(**d["correlations"]["kendall"])
+    rho, tau = d.correlations.spearman, d.correlations.kendall
     corr = f"Spearman {rho.text()}, Kendall tau {tau.text()} (95% bootstrap over networks)"
-    std = noise["audit"]
-    if d["saturated"]:
-        out.append(f"the audit's reference is saturated (median accuracy {d['audit_accuracy_median']:.1%} >= "
-                   f"{SATURATED:.1%}): a handful of errors separate its networks, so {corr} means nothing; audit at "
-                   "a lower --epochs or on harder data")
+    std = noise.audit
+    if d.saturated:
+        headline = (f"the audit's reference is saturated (median accuracy {d.audit_accuracy_median:.1%} >= "
+                    f"{SATURATED:.1%}): a handful of errors separate its networks, so {corr} means nothing; audit at "
+                    "a lower --epochs or on harder data")
     elif std is None:
-        out.append(f"{corr}; the audit's seed noise is unknown (one seed): cannot tell its ranking from noise "
-                   "(--seeds 2 or more)")
-    elif not d["meaningful"]:
-        out.append(f"the audit's accuracy spread {d['audit_accuracy_spread']:.1%} is within 2x its seed std "
-                   f"{std:.1%}: it cannot rank these networks, so {corr} means nothing")
+        headline = (f"{corr}; the audit's seed noise is unknown (one seed): cannot tell its ranking from noise "
+                    "(--seeds 2 or more)")
+    elif not d.meaningful:
+        headline = (f"the audit's accuracy spread {d.audit_accuracy_spread:.1%} is within 2x its seed std "
+                    f"{std:.1%}: it cannot rank these networks, so {corr} means nothing")
     else:
         v = rho.value or 0.0
         words = "strongly" if v >= STRONG else "moderately" if v >= MODERATE else "weakly" if v > 0 else "not"
-        out.append(f"{corr}: the study's ranking agrees {words} with the audit's")
-    top = d["top1"]
-    if top["agree"]:
-        out.append(f"top-1 agrees: the study's winner {label.get(top['study'], '')} is also the audit's best")
-    elif top["audit"] is not None:
-        inside = "is" if top["study_top_in_audit_leaders"] else "is not"
-        audit_rank = next(s.study_rank for s in p.sample if s.network == top["audit"])
-        out.append(f"top-1 differs: the audit's best is {label[top['audit']]} (study rank {audit_rank}); the study's "
+        headline = f"{corr}: the study's ranking agrees {words} with the audit's"
+    out.append(headline)
+    top = d.top1
+    if top.agree:
+        out.append(f"top-1 agrees: the study's winner {label.get(top.study, '') if top.study is not None else ''} "
+                   "is also the audit's best")
+    elif top.audit is not None:
+        inside = "is" if top.study_top_in_audit_leaders else "is not"
+        audit_rank = next(s.study_rank for s in p.sample if s.network == top.audit)
+        out.append(f"top-1 differs: the audit's best is {label[top.audit]} (study rank {audit_rank}); the study's "
                    f"winner {inside} in the audit's leaders set")
-    lead = d["leaders"]
-    names = ", ".join(label[n] for n in lead["audit"])
-    out.append("leaders sets agree" if lead["agree"] else
-               f"leaders sets differ: the study's has {len(lead['study'])}, the audit's {len(lead['audit'])} ({names})")
+    lead = d.leaders
+    names = ", ".join(label[n] for n in lead.audit)
+    out.append("leaders sets agree" if lead.agree else
+               f"leaders sets differ: the study's has {len(lead.study)}, the audit's {len(lead.audit)} ({names})")
     fmt = lambda x: "unknown" if x is None else f"{x:.2%}"  # noqa: E731
-    out.append(f"seed noise (pooled accuracy std): {fmt(noise['study'])} at the study's final rung, "
+    out.append(f"seed noise (pooled accuracy std): {fmt(noise.study)} at the study's final rung, "
                f"{fmt(std)} at the audit's fidelity")
-    sig = d["signals"]
-    if sig["better"] is not None:
-        out.append(f"against the audit, rung-0 proxy accuracy ranks at Spearman {sig['proxy_accuracy']:.2f}, the "
-                   f"training-speed estimate at {sig['training_speed']:.2f}: "
-                   + ("a tie" if sig["better"] == "tie" else f"{sig['better'].replace('_', ' ')} ranked better"))
-    return out
+    sig = d.signals
+    if sig.better is not None:
+        out.append(f"against the audit, rung-0 proxy accuracy ranks at Spearman {sig.proxy_accuracy:.2f}, the "
+                   f"training-speed estimate at {sig.training_speed:.2f}: "
+                   + ("a tie" if sig.better == "tie" else f"{sig.better.replace('_', ' ')} ranked better"))
+    return out, headline
 
 
-__all__ = ["AUDIT_FILE", "AUDIT_FORMAT", "AuditConfig", "AuditPlan", "AuditResult", "audit", "execute", "prepare"]
+__all__ = ["AUDIT_FILE", "AUDIT_FORMAT", "AuditConfig", "AuditPlan", "AuditRecord", "AuditResult", "audit", "execute",
+           "prepare"]

@@ -135,19 +135,19 @@ def audit(
 
 def show(result: AuditResult) -> None:
     """The sample as a table (study rank against audit rank), then the verdict lines."""
-    d = result.data
+    d = result.record
     rows = []
-    for s in d["sample"]:
-        accs = list(s["audit_accuracies"].values())
+    for s in d.sample:
+        accs = list(s.audit_accuracies.values())
         spread = f" ± {(max(accs) - min(accs)) / 2:.1%}" if len(accs) > 1 else ""
-        rows.append([str(s["study_rank"]) + ("*" if s["leader"] else ""), f"{s['alpha']:g}", f"{s['beta']:g}",
-                     f"{s['gamma']:g}", s["reference"] or "-", f"{s['study_accuracy']:.1%}",
-                     "-" if s["audit_accuracy"] is None else f"{s['audit_accuracy']:.1%}{spread}",
-                     "-" if s["audit_score"] is None else f"{s['audit_score']:.4f}",
-                     "-" if s["audit_rank"] is None else str(s["audit_rank"])])
-    cfg, fid = d["config"], d["study_fidelity"]
-    title = (f"Audit: {cfg['epochs']} epoch(s), width {cfg['proxy_width']:g} x {cfg['seeds']} seed(s) against the "
-             f"study's {fid['epochs']} epochs, width {fid['proxy_width']:g}")
+        rows.append([str(s.study_rank) + ("*" if s.leader else ""), f"{s.alpha:g}", f"{s.beta:g}",
+                     f"{s.gamma:g}", s.reference or "-", f"{s.study_accuracy:.1%}",
+                     "-" if s.audit_accuracy is None else f"{s.audit_accuracy:.1%}{spread}",
+                     "-" if s.audit_score is None else f"{s.audit_score:.4f}",
+                     "-" if s.audit_rank is None else str(s.audit_rank)])
+    cfg, fid = d.config, d.study_fidelity
+    title = (f"Audit: {cfg.epochs} epoch(s), width {cfg.proxy_width:g} x {cfg.seeds} seed(s) against the "
+             f"study's {fid.epochs} epochs, width {fid.proxy_width:g}")
     caption = ("study #: the network's place in the study's ranking (* a leader); study acc at the rung it reached; "
                "audit acc: mean ± half the seed range; audit #: its place in the audit")
     console.print(table(title, ["study #", "alpha", "beta", "gamma", "reference", "study acc", "audit acc",
@@ -155,5 +155,5 @@ def show(result: AuditResult) -> None:
                         keep=["study #", "alpha", "beta", "gamma", "audit acc", "audit #"],
                         prefer=["audit score", "study acc", "reference"], merge=["alpha", "beta", "gamma"],
                         more="--json or audit.json"))
-    for line in d["lines"]:
+    for line in d.lines:
         console.print(line, highlight=False, soft_wrap=True, markup=False)

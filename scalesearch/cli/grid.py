@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import optuna
 import pandas as pd
@@ -21,12 +22,14 @@ from scalesearch.core.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.core.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.core.redaction import command_line, resume_text
 from scalesearch.core.units import COST_UNITS, format_size, parse_size, parse_target
-from scalesearch.report.outputs import OUTPUT_FILES, write_outputs
+from scalesearch.measure import LatencyConfig
+from scalesearch.report.outputs import OUTPUT_FILES, Outputs, write_outputs
 from scalesearch.report.render import Report, report_files
 from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_W, Pruner, Sampler, SearchConfig
 from scalesearch.search.plan import Plan, plan
-from scalesearch.search.run import run_search
+from scalesearch.search.run import Outcome, run_search
 from scalesearch.search.schedule import parse_rungs
+from scalesearch.search.space import SearchSpace
 from scalesearch.search.storage import redact
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 
@@ -143,14 +146,45 @@ def grid(
     Outputs OUT/STUDY/trials.csv (a row per triple), best.json (for `scalesearch scale --from`) and the report
     (OUT/STUDY/report/index.html with every plot).
     """
-    proxy = ProxyConfig(batch_size=batch_size, base_resolution=base_resolution,
-                        proxy_width=proxy_width, train_subset=train_subset, optimizer=optimizer.value, lr=lr,
-                        device=device)
-    config = SearchConfig(
-        target_flops=parse_size(target_flops, "--target-flops") if target_flops is not None else None, w=w,
-        cost=cost.value, target=parse_target(target, cost.value, "--target") if target is not None else None,
+    config = build_config(
+        target_flops=target_flops, cost=cost, target=target, w=w, baseline=baseline, policy=policy, alpha=alpha,
+        beta=beta, gamma=gamma, tolerance=tolerance, constraint=constraint, references=references, data=data,
+        proxy=ProxyConfig(batch_size=batch_size, base_resolution=base_resolution, proxy_width=proxy_width,
+                          train_subset=train_subset, optimizer=optimizer.value, lr=lr, device=device),
+        rungs=rungs, promote=promote, sampler=sampler, n_trials=n_trials, pruner=pruner, dedup=dedup, study=study,
+        storage=storage, out=out, workers=workers, devices=devices, cache=cache, heartbeat=heartbeat, grace=grace,
         latency=options.latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads)
         if cost.value == "latency" else None,
+    )
+    if not dry_run:  # a dry run writes nothing; a real one must be able to write its results before it starts
+        check_writable_dir(out, "--out")
+    quiet_optuna()
+    p = measure_candidates(config, dry_run=dry_run, json_out=json_out)
+    if dry_run:
+        show_dry_run(p.space, json_out=json_out)
+        return
+    searched = search_and_write(config, p, report=not no_report, json_out=json_out)
+    if json_out:
+        print_json(searched.to_json())
+    else:
+        show_search(searched)
+    if searched.outcome.interrupted:
+        err_console.print("interrupted: finished runs are kept in the study. Resume with:\n"
+                          + resume_text(sys.argv[1:]), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(130)
+
+
+def build_config(*, target_flops: str | None, cost: options.CostName, target: str | None, w: float, baseline: str,
+                 policy: options.PolicyName, alpha: str, beta: str, gamma: str, tolerance: float,
+                 constraint: Constraint, references: str, data: str, proxy: ProxyConfig, rungs: str, promote: float,
+                 sampler: Sampler, n_trials: int | None, pruner: Pruner, dedup: bool, study: str | None,
+                 storage: str | None, out: Path, workers: int | None, devices: str | None, cache: bool,
+                 heartbeat: int, grace: int, latency: LatencyConfig | None) -> SearchConfig:
+    """The search's settings from the command's options (sizes and targets parsed, enums as their values)."""
+    return SearchConfig(
+        target_flops=parse_size(target_flops, "--target-flops") if target_flops is not None else None, w=w,
+        cost=cost.value, target=parse_target(target, cost.value, "--target") if target is not None else None,
+        latency=latency,
         baseline=baseline, policy=policy.value, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
         constraint=constraint.value, data=data, proxy=proxy, rungs=parse_rungs(rungs), promote=promote,
         references=_references(references), sampler=sampler.value, n_trials=n_trials,
@@ -158,80 +192,100 @@ def grid(
         study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
         heartbeat_interval=heartbeat, grace_period=grace,
     )
-    if not dry_run:  # a dry run writes nothing; a real one must be able to write its results before it starts
-        check_writable_dir(out, "--out")
-    quiet_optuna()
+
+
+def measure_candidates(config: SearchConfig, *, dry_run: bool, json_out: bool) -> Plan:
+    """Build and measure every candidate (``plan``), with progress; Ctrl-C here exits 130 with the resume line.
+    A dry run does not connect to --storage."""
     try:
         with RichDisplay(config, disable=json_out, transient=True) as display:
-            p = plan(config, progress=display.measuring, check_storage=not dry_run)
+            return plan(config, progress=display.measuring, check_storage=not dry_run)
     except KeyboardInterrupt:
         # Nothing is trained yet; every count finished so far is in the cost cache, so a rerun resumes.
         err_console.print("interrupted while measuring candidates: finished counts are cached. Resume with:\n"
                           + resume_text(sys.argv[1:]), highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(130) from None
-    space = p.space
-    if dry_run:
-        rows = space.rows()
-        if json_out:
-            print_json([r.to_dict() for r in rows])
-            return
-        console.print(table(
-            f"{len(space.candidates) - (not space.candidates[0].feasible)} feasible of {space.grid_points} grid "
-            f"points ({space.constraint} constraint, tolerance {space.tolerance:g}); {space.n_groups} distinct "
-            f"networks, {len(space.proxy_groups)} distinct proxies to train",
-            ["alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "params", "FLOPs ratio", "group",
-             "network"],
-            [[f"{r.alpha:g}", f"{r.beta:g}", f"{r.gamma:g}", f"{r.product:.4f}", r.resolution_px,
-              f"{r.flops:,}", f"{r.params:,}", f"{r.flops_ratio:.3f}x",
-              f"{r.group}{' (base)' if r.baseline else ''}{' ' + r.reference if r.reference else ''}", r.network]
-             for r in rows],
-            caption="FLOPs: fvcore multiply-adds of the full candidate at its deployment resolution, batch 1. "
-                    "A name after the group marks a reference strategy (--references).",
-            keep=["alpha", "beta", "gamma", FLOPS_HEADER], prefer=["FLOPs ratio", "a*b^2*g^2", "network", "px"],
-            merge=["alpha", "beta", "gamma"], more="--dry-run --json",
-        ))
-        return
 
+
+def show_dry_run(space: SearchSpace, *, json_out: bool) -> None:
+    """The feasible candidates, as JSON or a table; nothing is trained or written."""
+    rows = space.rows()
+    if json_out:
+        print_json([r.to_dict() for r in rows])
+        return
+    console.print(table(
+        f"{len(space.candidates) - (not space.candidates[0].feasible)} feasible of {space.grid_points} grid "
+        f"points ({space.constraint} constraint, tolerance {space.tolerance:g}); {space.n_groups} distinct "
+        f"networks, {len(space.proxy_groups)} distinct proxies to train",
+        ["alpha", "beta", "gamma", "a*b^2*g^2", "px", FLOPS_HEADER, "params", "FLOPs ratio", "group",
+         "network"],
+        [[f"{r.alpha:g}", f"{r.beta:g}", f"{r.gamma:g}", f"{r.product:.4f}", r.resolution_px,
+          f"{r.flops:,}", f"{r.params:,}", f"{r.flops_ratio:.3f}x",
+          f"{r.group}{' (base)' if r.baseline else ''}{' ' + r.reference if r.reference else ''}", r.network]
+         for r in rows],
+        caption="FLOPs: fvcore multiply-adds of the full candidate at its deployment resolution, batch 1. "
+                "A name after the group marks a reference strategy (--references).",
+        keep=["alpha", "beta", "gamma", FLOPS_HEADER], prefer=["FLOPs ratio", "a*b^2*g^2", "network", "px"],
+        merge=["alpha", "beta", "gamma"], more="--dry-run --json",
+    ))
+
+
+@dataclass(frozen=True)
+class Searched:
+    """A finished (or interrupted) search and what it wrote: the files and, unless --no-report, the report."""
+
+    plan: Plan
+    outcome: Outcome
+    written: Outputs
+    report: Report | None
+
+    def to_json(self) -> dict[str, Any]:
+        """What --json prints."""
+        w, rep = self.written, self.report
+        return {"study": self.plan.study_name, "interrupted": self.outcome.interrupted,
+                "seconds": self.outcome.seconds, "noise": w.noise.to_dict(),
+                "files": {k: str(v) for k, v in w.paths.items()},
+                "evidence": w.evidence.to_dict() if w.evidence else None,
+                "report": [str(f) for f in rep.files] if rep is not None else [],
+                "rows": w.frame.to_dict(orient="records")}
+
+
+def search_and_write(config: SearchConfig, p: Plan, *, report: bool, json_out: bool) -> Searched:
+    """Check the study's folder, run the search, write trials.csv and best.json, and the report if asked."""
     # The study's own folder is known now (its name comes from the settings): its files, before any training.
     check_writable_dir(p.study_dir, "--out", files=OUTPUT_FILES)
-    if not no_report:
+    if report:
         check_writable_dir(p.study_dir / "report", "--out", files=report_files())
-    err_console.print(f"study [bold]{p.study_name}[/] ({redact(p.storage_url)}): {len(space.candidates)} "
-                      f"candidates, {len(space.proxy_groups)} distinct proxy networks", highlight=False)
+    err_console.print(f"study [bold]{p.study_name}[/] ({redact(p.storage_url)}): {len(p.space.candidates)} "
+                      f"candidates, {len(p.space.proxy_groups)} distinct proxy networks", highlight=False)
     with RichDisplay(config, disable=json_out) as display:
         outcome = run_search(config, display=display, the_plan=p, optuna_verbosity=optuna.logging.ERROR)
     try:
         written = write_outputs(outcome.study, p.study_dir, storage=redact(p.storage_url), command=_command(),
                                 finished=not outcome.interrupted, seconds=outcome.seconds)
-        frame, noise, paths = written.frame, written.noise, written.paths
     except OSError as exc:  # the runs are kept in the study: rerunning the command writes the files again
         raise UsageError(f"--out {p.study_dir}: cannot write the results ({exc.strerror or exc}); finished runs "
                          f"are kept in the study, rerun the command to write them") from None
-    rep = None if no_report else _report(outcome.study, p.study_dir, quiet=json_out, interrupted=outcome.interrupted)
-    if json_out:
-        print_json({"study": p.study_name, "interrupted": outcome.interrupted, "seconds": outcome.seconds,
-                    "noise": noise.to_dict(), "files": {k: str(v) for k, v in paths.items()},
-                    "evidence": written.evidence.to_dict() if written.evidence else None,
-                    "report": [str(f) for f in rep.files] if rep is not None else [],
-                    "rows": frame.to_dict(orient="records")})
-    else:
-        caption = (f"{_score_text(p)}. {noise.verdict}. Short proxies under-rate depth: the order is more "
-                   f"trustworthy than the gaps.")
-        title = (f"Compound coefficients, ranked by accuracy x ({p.cost} / T)^w, {p.cost} in {COST_UNITS[p.cost]}"
-                 + (f" on {p.space.candidates[0].cost.latency.device_name}" if p.cost == "latency" else ""))
-        console.print(ranked_table(frame, caption=caption, title=title, more=str(paths["trials"])))
-        if written.evidence is not None:
-            for line in written.evidence.lines():
-                console.print(line, highlight=False, soft_wrap=True)
-        for name, path in paths.items():
-            console.print(f"{name}: {path}", highlight=False)
-        if rep is not None:
-            show_written(rep)
-        console.print(f"wall time {outcome.seconds:.0f} s", highlight=False)
-    if outcome.interrupted:
-        err_console.print("interrupted: finished runs are kept in the study. Resume with:\n"
-                          + resume_text(sys.argv[1:]), highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(130)
+    rep = _report(outcome.study, p.study_dir, quiet=json_out, interrupted=outcome.interrupted) if report else None
+    return Searched(p, outcome, written, rep)
+
+
+def show_search(searched: Searched) -> None:
+    """The ranked table, the evidence, the files written and the wall time."""
+    p, written = searched.plan, searched.written
+    caption = (f"{_score_text(p)}. {written.noise.verdict}. Short proxies under-rate depth: the order is more "
+               f"trustworthy than the gaps.")
+    title = (f"Compound coefficients, ranked by accuracy x ({p.cost} / T)^w, {p.cost} in {COST_UNITS[p.cost]}"
+             + (f" on {p.space.candidates[0].cost.latency.device_name}" if p.cost == "latency" else ""))
+    console.print(ranked_table(written.frame, caption=caption, title=title, more=str(written.paths["trials"])))
+    if written.evidence is not None:
+        for line in written.evidence.lines():
+            console.print(line, highlight=False, soft_wrap=True)
+    for name, path in written.paths.items():
+        console.print(f"{name}: {path}", highlight=False)
+    if searched.report is not None:
+        show_written(searched.report)
+    console.print(f"wall time {searched.outcome.seconds:.0f} s", highlight=False)
 
 
 def _report(study: optuna.Study, study_dir: Path, *, quiet: bool, interrupted: bool) -> Report | None:

@@ -105,8 +105,8 @@ def page(v: StudyView, table: pd.DataFrame, plots: list[tuple[Path, str, str]]) 
                       f"<figcaption>{e(caption)}</figcaption></figure>" for p, title, caption in plots)
     ranked = table.to_html(index=False, border=0, escape=True)
     lines = v.evidence.lines() if v.evidence is not None else []
-    if v.audit_lines:  # the audit's headline beside the rungs' own evidence; the section below has the rest
-        lines = [*lines, f"audit (audit.json): {v.audit.get('headline') or v.audit_lines[0]}"]
+    if v.audit is not None and v.audit.lines:  # its headline beside the rungs' evidence; the section below has the rest
+        lines = [*lines, f"audit (audit.json): {v.audit.headline}"]
     audit = ("<h2>Audit at a higher fidelity</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in v.audit_lines)
              + "</ul>") if v.audit_lines else ""
     evidence = ("<h2>Evidence: rungs, leaders, reference strategies</h2><ul>"

@@ -19,7 +19,7 @@ from scalesearch.core.errors import UsageError
 from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report import curves, html, plots
 from scalesearch.report.compareplot import save_figure
-from scalesearch.report.view import StudyView, view
+from scalesearch.report.view import AuditSummary, StudyView, view
 
 FORMATS = ("png", "svg")
 # file stem -> (title, what a reader learns from it). docs/search.md, "Reading the results", says the same.
@@ -71,16 +71,16 @@ def read_best(folder: Path | None) -> dict[str, Any]:
 AUDIT_FILE, AUDIT_FORMAT = "audit.json", 1  # what `scalesearch audit` writes (scalesearch.audit, a layer above)
 
 
-def read_audit(folder: Path | None) -> dict[str, Any]:
-    """audit.json of a study folder ({} when there is none, it does not read, or its format is another one:
-    the report then shows no audit rather than a wrong one)."""
+def read_audit(folder: Path | None) -> AuditSummary | None:
+    """The verdict of a study folder's audit.json (None when there is none, it does not read, or its format
+    is another one: the report then shows no audit rather than a wrong one)."""
     if folder is None or not (folder / AUDIT_FILE).is_file():
-        return {}
+        return None
     try:
         data = json.loads((folder / AUDIT_FILE).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) and data.get("format") == AUDIT_FORMAT else {}
+        return None
+    return AuditSummary.from_dict(data) if isinstance(data, dict) and data.get("format") == AUDIT_FORMAT else None
 
 
 def find_family(study_dir: Path, v: StudyView) -> Path | None:
@@ -113,19 +113,19 @@ def scale_leader(v: StudyView, phis: Sequence[float]) -> pd.DataFrame:
 
 def write_report(study: Any, folder: Path, *, fmt: str = "png", best: dict[str, Any] | None = None,
                  family: pd.DataFrame | None = None, the_view: StudyView | None = None,
-                 interrupted: bool = False, audit: dict[str, Any] | None = None) -> Report:
+                 interrupted: bool = False, audit: AuditSummary | None = None) -> Report:
     """Write the plots, index.html and summary.md of ``study`` (an Optuna Study) into ``folder``.
 
     ``best``: best.json's content, for the command and the leaders; ``family``: a scaled family's summary
     (summary.csv of `scale`) to draw family.png; ``interrupted``: the search was stopped (the page says it
-    is not finished); ``audit``: audit.json's content (``read_audit``), shown in a section of its own.
+    is not finished); ``audit``: audit.json's verdict (``read_audit``), shown in a section of its own.
     Returns what was written."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: pick png or svg")
     v = the_view or view(study, best)
     if interrupted:
         v = dataclasses.replace(v, interrupted=True)
-    if audit:
+    if audit is not None:
         v = dataclasses.replace(v, audit=audit)
     folder.mkdir(parents=True, exist_ok=True)
     figures = {"budget-shares": plots.budget_shares, "accuracy-vs-flops": plots.accuracy_vs_flops,

@@ -30,6 +30,22 @@ class Curve:
 
 
 @dataclass(frozen=True)
+class AuditSummary:
+    """What the report shows of audit.json (scalesearch.audit.AuditRecord, a layer above, writes it): the
+    verdict lines and the headline, the one line beside the rungs' own evidence."""
+
+    lines: tuple[str, ...]
+    headline: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuditSummary:
+        lines = d.get("lines")
+        lines = tuple(str(x) for x in lines) if isinstance(lines, list) else ()
+        headline = d.get("headline")
+        return cls(lines, headline if isinstance(headline, str) and headline else (lines[0] if lines else ""))
+
+
+@dataclass(frozen=True)
 class StudyView:
     name: str
     record: StudyRecord
@@ -41,13 +57,12 @@ class StudyView:
     best: dict[str, Any] = field(default_factory=dict)  # best.json, when the study folder has one
     evidence: Evidence | None = None  # rungs, leaders set, references (scalesearch.core.evidence)
     interrupted: bool = False  # the caller knows the search was stopped (grid after Ctrl-C)
-    audit: dict[str, Any] = field(default_factory=dict)  # audit.json, when the study folder has one
+    audit: AuditSummary | None = None  # audit.json's verdict, when the study folder has one
 
     @property
     def audit_lines(self) -> list[str]:
         """The verdict lines `scalesearch audit` wrote ([] without an audit)."""
-        lines = self.audit.get("lines")
-        return [str(x) for x in lines] if isinstance(lines, list) else []
+        return list(self.audit.lines) if self.audit is not None else []
 
     @property
     def finished(self) -> bool:
