@@ -26,7 +26,6 @@ not pick the same network), and last one whose network is being trained right no
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -109,9 +108,8 @@ class Budget:
         return max(r.seeds for r in self.rungs)
 
     def promoted_count(self, n: int) -> int:
-        """How many of ``n`` ranked networks move up a rung: the ``promote`` fraction, at least three (the
-        rank correlation between two rungs needs three), never more than there are."""
-        return min(n, max(3, math.ceil(self.promote * n - 1e-9)))
+        """How many of ``n`` ranked networks move up a rung (``ranking.promoted_count``)."""
+        return ranking.promoted_count(n, self.promote)
 
 
 @dataclass(frozen=True)
