@@ -341,6 +341,7 @@ def reclaim(study: optuna.Study, storage: optuna.storages.BaseStorage, tag: str)
         if rec is None or rec.worker != tag:
             continue
         try:
+            # _trial_id: the storage's key of the trial (Optuna's fail_stale_trials uses it the same way)
             if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:

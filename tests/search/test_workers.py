@@ -245,7 +245,7 @@ def test_ctrl_c_stops_the_workers_without_a_traceback_and_the_rerun_resumes(tiny
     wait on), and the same command resumes without training a finished run again."""
     out, log, trained = tmp_path / "out", tmp_path / "started.log", tmp_path / "trained.log"
     env = {**os.environ, "SCALESEARCH_FAKE_STARTED": str(log), "SCALESEARCH_FAKE_LOG": str(trained),
-           "SCALESEARCH_FAKE_SLEEP": "2"}
+           "SCALESEARCH_FAKE_SLEEP": "3"}  # 6 s per run: a busy machine still starts both workers in time
     cmd = grid_command(tiny_file, out)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
