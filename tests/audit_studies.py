@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ def tiny() -> NetSpec:
     )
 
 
-def finished_study(root: Path, spec: NetSpec, *, study: str = "tiny-audit") -> Path:
-    """root/results/STUDY: a finished study (study.db) searched with the fake trainer; its folder."""
+def finished_study(root: Path, spec: NetSpec, *, study: str = "tiny-audit",
+                   trainer: Callable[..., ProxyResult] = search_fakes.fake_train) -> Path:
+    """root/results/STUDY: a finished study (study.db) searched with the fake trainer (or ``trainer``); its
+    folder."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     base = save_spec(spec, root / "tiny.yaml")
     config = SearchConfig(baseline=str(base), data="synthetic", alpha="1.0:2.0:0.2", beta="1.0:1.4:0.2",
@@ -39,8 +42,13 @@ def finished_study(root: Path, spec: NetSpec, *, study: str = "tiny-audit") -> P
                           rungs=(Rung(2, 1), Rung(4, 2)), promote=0.3, references=(), out=root / "results",
                           workers=1, poll_seconds=0.2, cache=False, study=study, heartbeat_interval=1,
                           grace_period=3)
-    run_search(config, trainer=search_fakes.fake_train)
+    run_search(config, trainer=trainer)
     return root / "results" / study
+
+
+def ten_hour_runs(*args: Any, **kwargs: Any) -> ProxyResult:
+    """The fake trainer, recording 10 h per run: what a study of slow runs leaves for an audit's estimate."""
+    return dataclasses.replace(search_fakes.fake_train(*args, **kwargs), seconds=36_000.0)
 
 
 class Counting:

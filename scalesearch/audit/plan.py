@@ -24,7 +24,7 @@ from scalesearch.measure import measure
 from scalesearch.report.table import ranked_study
 from scalesearch.search.config import RUNTIME_PROXY_FIELDS
 from scalesearch.search.runcache import ProxyRunCache
-from scalesearch.search.schedule import Rung, Schedule, snapshot, tally
+from scalesearch.search.schedule import MAX_EPOCHS, MAX_SEEDS, Rung, Schedule, snapshot, tally
 from scalesearch.search.storage import default_url, load_study_at, redact
 from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, proxy_spec
 
@@ -37,6 +37,7 @@ EPOCH_FACTOR = 2
 WIDTH_FACTOR = 2.0
 MAX_WIDTH = 4.0  # ProxyConfig's own bound on proxy_width
 RESAMPLES = 2000
+LONG_HOURS = 12  # an audit estimated longer than this needs --allow-long (a typo should not start days of work)
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,10 @@ class AuditConfig:
 
         need(is_int(self.sample) and self.sample >= 3, "sample", "must be an integer >= 3 (a rank correlation "
              "needs three networks)")
-        need(is_int(self.seeds) and self.seeds >= 1, "seeds", "must be an integer >= 1")
-        need(self.epochs is None or (is_int(self.epochs) and self.epochs >= 1), "epochs", "must be an integer >= 1")
+        need(is_int(self.seeds) and 1 <= self.seeds <= MAX_SEEDS, "seeds",
+             f"must be an integer from 1 to {MAX_SEEDS} (a grid rung's bound)")
+        need(self.epochs is None or (is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS), "epochs",
+             f"must be an integer from 1 to {MAX_EPOCHS} (a grid rung's bound)")
         need(self.proxy_width is None or (isinstance(self.proxy_width, (int, float)) and not isinstance(
             self.proxy_width, bool) and 0 < self.proxy_width <= MAX_WIDTH), "proxy_width",
              f"must lie in (0, {MAX_WIDTH:g}]")
@@ -150,6 +153,12 @@ class AuditPlan:
             return None
         threads = (self.study_threads or 1.0) / (self.proxy.threads or available_cores())
         return self.runs_to_train * self.study_seconds_per_run * self.compute_ratio * min(1.0, threads)
+
+    @property
+    def too_long(self) -> bool:
+        """The estimate exceeds LONG_HOURS: the CLI starts it only when asked to (--allow-long)."""
+        eta = self.estimate_seconds
+        return eta is not None and eta > LONG_HOURS * 3600
 
     def cache(self) -> ProxyRunCache:
         """The persistent proxy-run cache, scoped exactly as `grid` scopes a rung (data and every proxy setting

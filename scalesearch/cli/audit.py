@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from scalesearch.audit import AUDIT_FILE, AuditConfig, AuditPlan, AuditResult, execute, prepare
-from scalesearch.audit.plan import DEFAULT_SAMPLE, DEFAULT_SEEDS, EPOCH_FACTOR, RESAMPLES, WIDTH_FACTOR
+from scalesearch.audit.plan import DEFAULT_SAMPLE, DEFAULT_SEEDS, EPOCH_FACTOR, LONG_HOURS, RESAMPLES, WIDTH_FACTOR
 from scalesearch.cli.output import check_writable_dir, console, err_console, print_json, table
 from scalesearch.core.errors import UsageError
 from scalesearch.core.redaction import resume_text
@@ -97,6 +97,9 @@ def audit(
     ] = None,
     study: Annotated[str | None, typer.Option(
         "--study", rich_help_panel=SOURCE, help="Study name in --storage (default: its only study).")] = None,
+    allow_long: Annotated[bool, typer.Option(
+        "--allow-long", rich_help_panel=SAMPLE,
+        help=f"Start an audit estimated to take over {LONG_HOURS} h (refused without it).")] = False,
     json_out: options.Json = False,
 ) -> None:
     """Retrain a sample of a finished study's networks at a higher fidelity; say how well the study ranked them.
@@ -114,6 +117,11 @@ def audit(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     p = prepare(study_dir, config, storage=storage, study_name=study)
     check_writable_dir(p.folder, "STUDY_DIR")
+    if p.too_long and not allow_long:
+        raise UsageError(f"the audit would take about {duration(p.estimate_seconds or 0)} ({p.runs_to_train} runs to "
+                         f"train at {p.proxy.epochs} epoch(s)), over the {LONG_HOURS} h bound: lower --sample, --seeds "
+                         "or --epochs, or add --allow-long to start it")
+    # Said before anything trains, with --json too (on stderr): what will train and for about how long.
     err_console.print(plan_line(p), highlight=False, soft_wrap=True, markup=False)
     started = time.perf_counter()
     display = AuditDisplay(disable=json_out)

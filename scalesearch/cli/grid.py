@@ -260,6 +260,8 @@ def search_and_write(config: SearchConfig, p: Plan, *, report: bool, json_out: b
                       f"candidates, {len(p.space.proxy_groups)} distinct proxy networks", highlight=False)
     with RichDisplay(config, disable=json_out) as display:
         outcome = run_search(config, display=display, the_plan=p, optuna_verbosity=optuna.logging.ERROR)
+    for note in outcome.notes:  # a worker died, yet every trial got done: the search is complete
+        err_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     try:
         written = write_outputs(outcome.study, p.study_dir, storage=redact(p.storage_url), command=_command(),
                                 finished=not outcome.interrupted, seconds=outcome.seconds)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from scalesearch.core.ranking import NOISE_Z, Row, per_seed
+from scalesearch.core.ranking import NOISE_Z, Row, leading_networks, per_seed, promoted_count, rank
 from scalesearch.core.record import SeedRun, StudyRecord
 from scalesearch.core.runs import RunStatus
 
@@ -66,6 +66,80 @@ def best_rows(rows: Sequence[Row]) -> dict[int, Row]:
     return out
 
 
+# -- progress ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RungProgress:
+    """How far one rung is: its networks with every seed finished, of the networks it trains."""
+
+    rung: int
+    seeds: int  # the rung's seeds per network
+    trained: int  # networks with every seed finished
+    begun: int  # networks with at least one seed finished
+    planned: int | None  # None: not known from the study alone (rung 0 of a tpe or random search)
+
+    @property
+    def complete(self) -> bool:
+        return self.planned is None or self.trained >= self.planned
+
+    def text(self, named: bool = True) -> str:
+        """'partial: 3 of 7 networks trained at rung 0 (2 more part-way, with fewer than 2 seeds); no verdict
+        yet' ('' for a complete rung); ``named=False`` leaves out 'at rung 0'."""
+        if self.complete:
+            return ""
+        where = f" at rung {self.rung}" if named else ""
+        more = self.begun - self.trained
+        begun = f" ({more} more part-way, with fewer than {self.seeds} seeds)" if more > 0 else ""
+        return f"partial: {self.trained} of {self.planned} networks trained{where}{begun}; no verdict yet"
+
+    @property
+    def partial(self) -> str:
+        return self.text()
+
+
+def _trained(runs: Sequence[SeedRun], seeds: int) -> bool:
+    """Every seed of the rung has a result (a pruned seed ends its network's training at the rung)."""
+    done = per_seed(runs)
+    return all(s in done for s in range(seeds)) or any(r.status is RunStatus.PRUNED for r in done.values())
+
+
+def _moves_on(runs: Sequence[SeedRun], seeds: int) -> bool:
+    """Every seed of the rung finished, none pruned: the network is ranked for the next rung's promotions."""
+    done = per_seed(runs)
+    return all(s in done and done[s].status is not RunStatus.PRUNED for s in range(seeds))
+
+
+def progress(record: StudyRecord, runs: Runs) -> list[RungProgress]:
+    """Each rung as far as the study has decided it, lowest first, up to the first one that is not complete
+    (the ones above it are not decided yet). Rung 0 of a grid search trains every candidate's network; a
+    higher rung trains the leading ``promote`` fraction of the rung below (``ranking.promoted_count``) and
+    the reference networks, as ``search.schedule.promotions`` decides them."""
+    out: list[RungProgress] = []
+    grid = record.settings.get("sampler", "grid") == "grid"
+    promote = float(record.settings.get("promote", 0.3))
+    for r, (_, seeds) in enumerate(record.rungs):
+        at = runs.get(r, {})
+        trained = sum(1 for rs in at.values() if _trained(rs, seeds))
+        begun = sum(1 for rs in at.values() if per_seed(rs))
+        if r == 0:
+            planned = len({c.network for c in record.candidates}) if grid else None
+        else:
+            below = {n: rs for n, rs in runs.get(r - 1, {}).items() if _moves_on(rs, record.rungs[r - 1][1])}
+            ranked = rank(record.candidates, below, record.target, record.w, record.cost)
+            leading = leading_networks(ranked, promoted_count(len({x.network for x in ranked if x.ranks}), promote))
+            references = {x.network for x in ranked if x.ranks and x.candidate.reference} - set(leading)
+            planned = len(leading) + len(references)
+        out.append(RungProgress(r, seeds, trained, begun, planned))
+        if not out[-1].complete:
+            break
+    return out
+
+
+def partial(record: StudyRecord, runs: Runs) -> str:
+    """Why the study gives no verdict yet (its first rung that is not complete), or '' when every rung is."""
+    return next((p.partial for p in progress(record, runs) if p.partial), "")
+
+
 # -- rungs ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -81,6 +155,7 @@ class RungStats:
     seed_std: float | None  # accuracy std pooled over the networks with 2+ seeds; None with one seed each
     spearman: float | None  # vs the rung below, over this rung's networks (scores); None at rung 0
     saturated: bool
+    partial: str = ""  # the rung is not complete (RungProgress.partial): no verdict yet
 
     @property
     def spread(self) -> float:
@@ -88,12 +163,16 @@ class RungStats:
 
     @property
     def can_rank(self) -> bool | None:
-        """The spread exceeds twice the seed std (None: noise unknown)."""
-        if self.seed_std is None:
+        """The spread exceeds twice the seed std (None: noise unknown, one network, or the rung is partial)."""
+        if self.seed_std is None or self.partial or self.networks < 2:
             return None
         return self.spread > 2 * self.seed_std and not self.saturated
 
     def verdict(self) -> str:
+        if self.partial:
+            return self.partial
+        if self.networks < 2:
+            return f"{self.networks} network with an accuracy: nothing to rank"
         spread = f"accuracy spread {self.spread:.1%} over {self.networks} networks"
         if self.seed_std is None:
             return f"{spread}; seed noise unknown (one seed per network)"
@@ -108,12 +187,15 @@ class RungStats:
         return {"rung": self.rung, "epochs": self.epochs, "seeds": self.seeds, "networks": self.networks,
                 "accuracy_min": self.accuracy_min, "accuracy_max": self.accuracy_max, "spread": self.spread,
                 "seed_std": self.seed_std, "spearman_vs_previous": self.spearman, "saturated": self.saturated,
-                "can_rank": self.can_rank, "verdict": self.verdict()}
+                "can_rank": self.can_rank, "partial": bool(self.partial), "verdict": self.verdict()}
 
 
-def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]]) -> list[RungStats]:
-    """One entry per rung that has results. ``rungs``: (epochs, seeds) per rung, as the study settings."""
+def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]],
+               steps: Sequence[RungProgress] = ()) -> list[RungStats]:
+    """One entry per rung that has results. ``rungs``: (epochs, seeds) per rung, as the study settings;
+    ``steps``: how far each rung is (``progress``), so that a rung not complete says so instead of a verdict."""
     speakers = best_rows(rows)
+    unfinished = {p.rung: p.text(named=False) for p in steps if p.partial}
     out: list[RungStats] = []
     prev_scores: dict[int, float] = {}
     for rung in sorted(runs):
@@ -140,7 +222,7 @@ def rung_stats(rows: Sequence[Row], runs: Runs, rungs: Sequence[tuple[int, int]]
         rho = spearman([prev_scores[n] for n in common], [scores[n] for n in common]) if rung > 0 else None
         epochs, seeds = rungs[rung] if rung < len(rungs) else (0, 0)
         out.append(RungStats(rung, epochs, seeds, len(accs), min(accs), max(accs), pooled, rho,
-                             statistics.fmean(accs) >= SATURATED))
+                             statistics.fmean(accs) >= SATURATED, unfinished.get(rung, "")))
         prev_scores = scores
     return out
 
@@ -227,8 +309,9 @@ class Leaders:
     rung: int
     members: tuple[Row, ...]  # best first; one row per network (its best-ranked candidate)
     recommended: Row | None
-    known: bool  # False: noise unknown (one seed), the set is just the leader
+    known: bool  # False: noise unknown (one seed), or the search is partial: the set is just the leader
     note: str
+    partial: bool = False  # a rung is not complete: the leader is the one so far, no verdict yet
 
     RULE = ("leaders: every network whose mean paired score difference to the best at the final rung is within "
             f"{NOISE_Z:g} standard errors (paired over common seeds, variance of the differences pooled over the "
@@ -236,7 +319,7 @@ class Leaders:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "rung": self.rung, "known": self.known, "note": self.note, "rule": self.RULE,
+            "rung": self.rung, "known": self.known, "partial": self.partial, "note": self.note, "rule": self.RULE,
             "recommended": _point(self.recommended) if self.recommended else None,
             "members": [_point(r) for r in self.members],
         }
@@ -249,14 +332,23 @@ def _point(row: Row) -> dict[str, Any]:
             "reference": c.reference or None}
 
 
-def leaders(rows: Sequence[Row], runs: Runs) -> Leaders:
+def leaders(rows: Sequence[Row], runs: Runs, partial: str = "") -> Leaders:
+    """The leaders set at the leader's rung. ``partial`` (``evidence.partial``): the study is not complete, so
+    the leader is only the one so far and the set is not judged."""
     speakers = list(best_rows(rows).values())
     if not speakers:
         return Leaders(0, (), None, False, "no finished candidate yet")
     top = speakers[0]
+    if partial:
+        return Leaders(top.rung, (top,), top, False, "provisional: the search is partial; no verdict yet",
+                       partial=True)
     rivals = [r for r in speakers[1:] if r.rung == top.rung]
     comps = leader_gaps(top, rivals, runs, top.rung)
-    if not comps or all(c.standard_error is None for c in comps):
+    if not comps:
+        note = (f"no other network has a result at rung {top.rung}: the leader stands alone for lack of a rival, "
+                "not because it is clearly best")
+        return Leaders(top.rung, (top,), top, False, note)
+    if all(c.standard_error is None for c in comps):
         note = ("noise unknown at the final rung (one seed per network): the leader stands alone for lack of "
                 "evidence, not because it is clearly best; give the last rung 2+ seeds (--rungs)")
         return Leaders(top.rung, (top,), top, False, note)
@@ -291,9 +383,10 @@ class ReferenceVerdict:
                 "winner_beats_it": c.distinguishable if c else False, "verdict": self.text}
 
 
-def reference_verdicts(rows: Sequence[Row], runs: Runs) -> list[ReferenceVerdict]:
+def reference_verdicts(rows: Sequence[Row], runs: Runs, partial: str = "") -> list[ReferenceVerdict]:
     """For every reference strategy in the ranking: does the searched winner beat it by more than the
-    noise? Compared at the highest rung the reference reached (the winner passed through every rung)."""
+    noise? Compared at the highest rung the reference reached (the winner passed through every rung).
+    ``partial``: the study is not complete: each comparison is given, its verdict is not."""
     ranked = [r for r in rows if r.ranks]
     if not ranked:
         return []
@@ -315,7 +408,9 @@ def reference_verdicts(rows: Sequence[Row], runs: Runs) -> list[ReferenceVerdict
                 out.append(ReferenceVerdict(name, row, None, "no common seeds with the winner"))
                 continue
             where = f"at rung {row.rung}"
-            if c.distinguishable is None:
+            if partial:
+                text = f"leader so far ahead by {c.margin:+.4f} {where}; no verdict yet (the search is partial)"
+            elif c.distinguishable is None:
                 text = f"winner ahead by {c.margin:+.4f} {where}; noise unknown (one seed)"
             elif c.distinguishable:
                 text = f"winner beats it by {c.margin:.4f} > {NOISE_Z:g} SE {NOISE_Z * c.standard_error:.4f} {where}"
@@ -333,15 +428,18 @@ class Evidence:
     rungs: tuple[RungStats, ...]
     leaders: Leaders
     references: tuple[ReferenceVerdict, ...]
+    partial: str = ""  # the first rung that is not complete ('partial: 3 of 7 networks ...'); '' when all are
 
     @classmethod
     def of(cls, record: StudyRecord, rows: Sequence[Row], runs: Runs) -> Evidence:
-        return cls(tuple(rung_stats(rows, runs, record.rungs)), leaders(rows, runs),
-                   tuple(reference_verdicts(rows, runs)))
+        steps = progress(record, runs)
+        why = next((p.partial for p in steps if p.partial), "")  # as partial() says
+        return cls(tuple(rung_stats(rows, runs, record.rungs, steps)), leaders(rows, runs, why),
+                   tuple(reference_verdicts(rows, runs, why)), why)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rungs": [r.to_dict() for r in self.rungs], "leaders": self.leaders.to_dict(),
-                "references": [r.to_dict() for r in self.references]}
+        return {"partial": self.partial or None, "rungs": [r.to_dict() for r in self.rungs],
+                "leaders": self.leaders.to_dict(), "references": [r.to_dict() for r in self.references]}
 
     def lines(self) -> list[str]:
         """What stands behind the answer, in plain lines: each rung's spread, noise and agreement with the
@@ -355,7 +453,8 @@ class Evidence:
         if lead.members:
             pts = ", ".join(f"({m.candidate.alpha:g}, {m.candidate.beta:g}, {m.candidate.gamma:g})"
                             + (f" {m.candidate.reference}" if m.candidate.reference else "") for m in lead.members)
-            out.append(f"leaders at rung {lead.rung}: {pts}. {lead.note}")
+            what = "leader so far" if lead.partial else "leaders"
+            out.append(f"{what} at rung {lead.rung}: {pts}. {lead.note}")
         for ref in self.references:
             out.append(f"reference {ref.name}: {ref.text}")
         return out

@@ -155,6 +155,12 @@ def rank_rungs(candidates: Sequence[CandidateRow], runs: Mapping[int, Mapping[in
     return out
 
 
+def promoted_count(n: int, promote: float) -> int:
+    """How many of ``n`` ranked networks move up a rung: the ``promote`` fraction, at least three (the rank
+    correlation between two rungs needs three), never more than there are."""
+    return min(n, max(3, math.ceil(promote * n - 1e-9)))
+
+
 def leader(rows: Sequence[Row]) -> Row | None:
     return rows[0] if rows and rows[0].ranks else None
 
@@ -196,17 +202,20 @@ class NoiseVerdict:
         return out
 
 
-def noise_verdict(rows: Sequence[Row]) -> NoiseVerdict:
+def noise_verdict(rows: Sequence[Row], partial: str = "") -> NoiseVerdict:
     """The runner-up is the best candidate on a *different* trained network (candidates sharing a network
     share its accuracy, so their gap is FLOPs, not noise). Seed noise is the accuracy standard deviation
     pooled over every network with two or more seeds at the leader's rung (each alone rests on 2-3 seeds:
     too few to trust), scaled to score units per row; the margin "exceeds the noise" when it is over NOISE_Z
-    standard errors."""
+    standard errors. ``partial``: why the study cannot give a verdict yet (``evidence.progress``: a rung is
+    not finished), said instead of one."""
     ranked = [r for r in rows if r.ranks]
     if not ranked:
         return NoiseVerdict("no finished candidate yet", None)
     top = ranked[0]
     base = {"leader": top.candidate.triple, "leader_score": top.score}
+    if partial:
+        return NoiseVerdict(partial, None, **base)
     others = [r for r in ranked if r.network != top.network]
     if not others:
         return NoiseVerdict("only one trained network", None, **base)

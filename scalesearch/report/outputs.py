@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from scalesearch.core import ranking
-from scalesearch.core.evidence import Evidence
+from scalesearch.core.evidence import Evidence, partial
 from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report.best import best_record, write_best
 from scalesearch.report.table import frame, ranked_study
@@ -32,7 +32,7 @@ def write_outputs(study: object, folder: Path, *, storage: str, command: str, fi
     """trials.csv always; best.json once some feasible candidate has a score."""
     record, rows, runs = ranked_study(study)
     table = frame(rows, record)
-    out = Outputs(table, ranking.noise_verdict(rows), None)
+    out = Outputs(table, ranking.noise_verdict(rows, partial(record, runs)), None)
     out.paths["trials"] = write_text_atomic(folder / "trials.csv", table.to_csv(index=False))
     top = ranking.leader(rows)
     if top is not None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from scalesearch.core import ranking
 from scalesearch.core.errors import SearchError
-from scalesearch.core.evidence import Evidence
+from scalesearch.core.evidence import Evidence, partial
 from scalesearch.core.record import StudyRecord
 from scalesearch.core.redaction import redact_command
 from scalesearch.report.table import frame, ranked_study
@@ -110,7 +110,7 @@ def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:
     table.insert(1, "index", [r.candidate.index for r in rows])  # for the plots only, never written
     best = best or {}
     proof = Evidence.of(record, rows, by_rung) if ranking.leader(rows) is not None else None
-    return StudyView(name, record, table, ranking.noise_verdict(rows), tuple(curves),
+    return StudyView(name, record, table, ranking.noise_verdict(rows, partial(record, by_rung)), tuple(curves),
                      _leaders(record, rows, best), running, best, proof)
 
 

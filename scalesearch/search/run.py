@@ -3,12 +3,14 @@
 The study is the source of truth (``scalesearch.core.record``); what each worker does next is decided by
 ``search.schedule`` from the study alone, so a search resumes after a crash, and several processes and
 machines can share one study. KeyboardInterrupt stops every worker cleanly: finished trials are kept
-and the same call resumes.
+and the same call resumes. A worker that dies (killed, out of memory) costs only its trial: the others
+take it over, and a search whose every trial got done is complete whatever happened on the way.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
 from dataclasses import dataclass, field
@@ -23,9 +25,18 @@ from scalesearch.search import events
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.objective import Trainer
 from scalesearch.search.plan import Plan, plan
-from scalesearch.search.schedule import Snapshot, snapshot, tally
-from scalesearch.search.study import open_study
-from scalesearch.search.workers import WorkerSpec, default_workers, run_processes, work, worker_devices
+from scalesearch.search.schedule import Snapshot, next_action, snapshot, tally
+from scalesearch.search.study import open_study, study_storage
+from scalesearch.search.workers import (
+    Interrupts,
+    WorkerSpec,
+    default_workers,
+    reclaim,
+    run_processes,
+    work,
+    worker_devices,
+    worker_tag,
+)
 from scalesearch.train import available_cores, cuda_device_count, set_threads, train_proxy
 
 
@@ -35,7 +46,15 @@ class Outcome:
     study: optuna.Study
     seconds: float
     interrupted: bool = False
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one per worker that ended with an error
+    complete: bool = False  # every unit of work is done (the study says so, whatever happened to a worker)
+
+    @property
+    def notes(self) -> list[str]:
+        """What to tell about a complete search whose workers did not all end well (one line each)."""
+        if not self.complete:
+            return []
+        return [f"{e}; the other workers took its work over: every trial is done" for e in self.errors]
 
 
 class Display(Protocol):
@@ -56,6 +75,12 @@ def progress(study: optuna.Study, config: SearchConfig, record: StudyRecord | No
     return snapshot(config.schedule, record, tally(study.get_trials(deepcopy=False)))
 
 
+def search_done(study: optuna.Study, config: SearchConfig, record: StudyRecord | None = None) -> bool:
+    """Every unit of work is done: what a worker would do next is "done" (nothing to run, nothing running)."""
+    record = record or StudyRecord.read(study, study.study_name)
+    return next_action(config.budget, record, tally(study.get_trials(deepcopy=False))).kind == "done"
+
+
 def resolve_workers(config: SearchConfig) -> SearchConfig:
     """Fill in the worker count (see workers.default_workers)."""
     if config.workers is not None:
@@ -69,12 +94,14 @@ def run_search(config: SearchConfig, *, trainer: Trainer = train_proxy, display:
                optuna_verbosity: int | None = None) -> Outcome:
     """Run (or resume, or join) the search. One worker runs in this process unless ``inline=False``; more
     workers are 'spawn'ed processes. ``optuna_verbosity`` sets Optuna's logging level in spawned workers
-    (the caller sets its own process's). Returns an Outcome with ``interrupted`` set on Ctrl-C."""
+    (the caller sets its own process's). Returns an Outcome with ``interrupted`` set on Ctrl-C. A worker that
+    ended with an error is a SearchError only when work is left undone (``Outcome.notes`` tells it otherwise)."""
     start = time.perf_counter()
     config = resolve_workers(config)
     p = the_plan or plan(config)
     p.config = config
-    study = open_study(p, create=True)
+    storage = study_storage(p)
+    study = open_study(p, create=True, storage=storage)
     shown = display or _Silent()
     n = config.workers or 1
     gpus = cuda_device_count() if config.proxy.device in ("auto", "cuda") else 0
@@ -85,16 +112,24 @@ def run_search(config: SearchConfig, *, trainer: Trainer = train_proxy, display:
     try:
         if inline:
             set_threads(None, 1)
-            work(WorkerSpec(p, 0, 1, devices[0], trainer, origin=origin), on_event=lambda e: shown.update(study, e))
+            # Ctrl-C stops the trial through Optuna (marked failed), never inside Optuna's bookkeeping.
+            with Interrupts().installed((signal.SIGINT,)) as guard:
+                work(WorkerSpec(p, 0, 1, devices[0], trainer, origin=origin), on_event=lambda e: shown.update(study, e),
+                     interrupts=guard)
         else:
             specs = [WorkerSpec(p, i, n, devices[i], trainer, optuna_verbosity, origin) for i in range(n)]
-            outcome.errors = run_processes(specs, lambda: shown.update(study))
+
+            def died(index: int, pid: int) -> None:  # its trials go back to the queue now, not after the grace period
+                reclaim(study, storage, worker_tag(index, pid))
+
+            outcome.errors = run_processes(specs, lambda: shown.update(study), on_death=died)
     except KeyboardInterrupt:
         outcome.interrupted = True
     outcome.seconds = time.perf_counter() - start
     # Each invocation's wall time stays in the study, so a resumed run's best.json still tells the cost.
     add_invocation(study, Invocation(timestamp(), round(outcome.seconds, 1), n, outcome.interrupted))
     shown.update(study, events.Ended())
-    if outcome.errors and not outcome.interrupted:
+    outcome.complete = not outcome.interrupted and search_done(study, config)
+    if outcome.errors and not outcome.interrupted and not outcome.complete:
         raise SearchError(f"{outcome.errors[0]}; finished trials are kept: rerun the same command to resume")
     return outcome

@@ -26,7 +26,6 @@ not pick the same network), and last one whose network is being trained right no
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from scalesearch.core.errors import FieldError
 from scalesearch.core.record import SeedRun, StudyRecord, TrialRecord, is_infeasible
 from scalesearch.core.runs import RunStatus
 
+MAX_EPOCHS, MAX_SEEDS = 1000, 100  # per rung (and per audit): beyond them a value is a typo, not a plan
 Pair = tuple[int, int]  # (candidate, seed)
 NetRun = tuple[int, int, int]  # (network, rung, seed)
 
@@ -76,8 +76,8 @@ def check_rungs(rungs: tuple[Rung, ...], shown: object = None) -> tuple[Rung, ..
     for r in rungs:
         if r.epochs < 1 or r.seeds < 1:
             raise FieldError("rungs", shown, "epochs and seeds must be >= 1 in every rung")
-        if r.epochs > 1000 or r.seeds > 100:
-            raise FieldError("rungs", shown, "at most 1000 epochs and 100 seeds per rung")
+        if r.epochs > MAX_EPOCHS or r.seeds > MAX_SEEDS:
+            raise FieldError("rungs", shown, f"at most {MAX_EPOCHS} epochs and {MAX_SEEDS} seeds per rung")
     for lo, hi in zip(rungs, rungs[1:], strict=False):
         if hi.epochs <= lo.epochs or hi.seeds < lo.seeds:
             raise FieldError("rungs", shown, f"rung {hi} does not increase on {lo}: each rung needs more epochs "
@@ -109,9 +109,8 @@ class Schedule:
         return max(r.seeds for r in self.rungs)
 
     def promoted_count(self, n: int) -> int:
-        """How many of ``n`` ranked networks move up a rung: the ``promote`` fraction, at least three (the
-        rank correlation between two rungs needs three), never more than there are."""
-        return min(n, max(3, math.ceil(self.promote * n - 1e-9)))
+        """How many of ``n`` ranked networks move up a rung (``ranking.promoted_count``)."""
+        return ranking.promoted_count(n, self.promote)
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,17 @@ def make_pruner(config: SearchConfig) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def open_study(p: Plan, worker: int = 0, create: bool = False) -> optuna.Study:
-    """Create the study (first run) or load it; a study made with other settings is refused by name."""
-    storage = open_storage(p.storage_url, heartbeat_interval=p.config.heartbeat_interval,
-                           grace_period=p.config.grace_period)
+def study_storage(p: Plan) -> optuna.storages.RDBStorage:
+    """The plan's storage, with its heartbeat settings."""
+    return open_storage(p.storage_url, heartbeat_interval=p.config.heartbeat_interval,
+                        grace_period=p.config.grace_period)
+
+
+def open_study(p: Plan, worker: int = 0, create: bool = False,
+               storage: optuna.storages.RDBStorage | None = None) -> optuna.Study:
+    """Create the study (first run) or load it; a study made with other settings is refused by name.
+    ``storage``: one already open (``study_storage``); default: a new connection."""
+    storage = storage or study_storage(p)
     kwargs = {"study_name": p.study_name, "storage": storage, "sampler": make_sampler(p.config, worker),
               "pruner": make_pruner(p.config)}
     if not create:

@@ -7,13 +7,15 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
-from audit_studies import Counting, finished_study, tiny
+from audit_studies import Counting, finished_study, ten_hour_runs, tiny
 from rich.console import Console
 from typer.testing import CliRunner
 
+import scalesearch.audit.plan as audit_plan
 import scalesearch.audit.run as audit_run
 import scalesearch.cli.audit as audit_cmd
 from scalesearch.cli.main import app
@@ -99,3 +101,53 @@ def test_bad_input_is_one_line(study: Path, trainer: Counting, tmp_path: Path) -
     s.ask()  # still running
     assert "not finished" in one_line_error(run("audit", str(study)), 5)
     assert trainer.calls == 0
+
+
+def test_audits_of_typo_size_are_refused_before_any_work(study: Path, trainer: Counting) -> None:
+    line = one_line_error(run("audit", str(study), "--seeds", "101"), 2)
+    assert "--seeds 101: must be an integer from 1 to 100" in line
+    line = one_line_error(run("audit", str(study), "--epochs", "100000"), 2)
+    assert "--epochs 100000: must be an integer from 1 to 1000" in line
+    assert trainer.calls == 0 and not (study / "audit.json").exists()
+
+
+@pytest.fixture(scope="module")
+def slow_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return finished_study(tmp_path_factory.mktemp("audit-slow"), tiny(), study="slow-audit", trainer=ten_hour_runs)
+
+
+class Witness(Counting):
+    """Counts calls, and notes whether the plan line was on stderr when the first training started."""
+
+    def __init__(self, said: io.StringIO) -> None:
+        super().__init__()
+        self.said, self.plan_first = said, None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.plan_first is None:
+            self.plan_first = "audit of study" in self.said.getvalue()
+        return super().__call__(*args, **kwargs)
+
+
+def test_an_audit_estimated_over_the_bound_needs_allow_long(slow_built: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCALESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(audit_plan, "available_cores", lambda: 2)  # the estimate shares runs over the cores
+    said = io.StringIO()
+    monkeypatch.setattr(audit_cmd, "err_console", Console(file=said, width=200))
+    fake = Witness(said)
+    monkeypatch.setattr(audit_run, "train_proxy", fake)
+    study = Path(shutil.copytree(slow_built, tmp_path / slow_built.name))
+    args = ["audit", str(study), "--sample", "3", "--seeds", "2", "--resamples", "100", "--json"]
+    refused = run(*args)
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    # Typer's runner shows the error on its own stderr; nothing else was said, nothing trained.
+    line = one_line_error(refused, 2)
+    assert "the audit would take about" in line and " h (6 runs to train" in line and "over the 12 h bound" in line
+    assert "--allow-long" in line and said.getvalue() == "" and fake.calls == 0 and refused.stdout == ""
+
+    allowed = run(*args, "--allow-long")
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["config"]["seeds"] == 2  # --json: stdout holds only the JSON
+    assert "audit of study slow-audit" in said.getvalue() and "about " in said.getvalue()  # the estimate, on stderr
+    assert fake.calls == 6 and fake.plan_first is True  # said before the first run started

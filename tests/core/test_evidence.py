@@ -4,10 +4,12 @@ seeds) and the winner against the reference strategies. Hand-made rows and runs;
 from __future__ import annotations
 
 import pytest
-from study_builders import TARGET, row, run
+from study_builders import TARGET, row, run, study_record
 
 from scalesearch.core import evidence
-from scalesearch.core.ranking import rank_rungs
+from scalesearch.core.ranking import noise_verdict, rank_rungs
+from scalesearch.core.record import StudyRecord
+from scalesearch.core.spec import NetSpec
 
 W = -0.07
 
@@ -89,3 +91,87 @@ def test_reference_verdicts_compare_at_the_references_rung() -> None:
     assert verdicts["depth-only"].comparison.rung == 0  # type: ignore[union-attr]
     assert "noise unknown" in verdicts["depth-only"].text  # one seed at rung 0: no paired variance
     assert verdicts["paper"].to_dict()["compared_at_rung"] == 1
+
+
+# -- partial studies (Ctrl-C, or a search still running): they say so instead of a verdict ------------------
+
+def study(spec: NetSpec, accs: dict[int, dict[int, list[float]]], rungs: list[tuple[int, int]], networks: int,
+          refs: dict[int, str] | None = None) -> tuple[StudyRecord, list, dict]:
+    """A grid study of ``networks`` networks (network n is candidate n) with the seed results ``accs`` (rung ->
+    network -> per-seed accuracies); the rest have nothing yet."""
+    refs = refs or {}
+    cands = [row(n, n, (1.0 + n / 10, 1.0, 1.0), 2 * TARGET, reference=refs.get(n, "")) for n in range(networks)]
+    record = study_record(spec, cands, rungs)
+    runs = {r: {n: [run(s, a) for s, a in enumerate(v)] for n, v in per.items()} for r, per in accs.items()}
+    return record, rank_rungs(cands, runs, TARGET, W), runs
+
+
+def test_one_network_of_seven_is_partial_not_unrankable(tiny_spec: NetSpec) -> None:
+    # Interrupted after the first network's two seeds: no "cannot rank", no "one seed per network".
+    record, rows, runs = study(tiny_spec, {0: {3: [0.80, 0.82]}}, [(3, 2)], 7)
+    proof = evidence.Evidence.of(record, rows, runs)
+    assert proof.partial == "partial: 1 of 7 networks trained at rung 0; no verdict yet"
+    text = "\n".join(proof.lines())
+    assert "cannot rank" not in text and "one seed" not in text and "noise unknown" not in text
+    assert text.splitlines()[0] == "rung 0 (3 epochs x 2 seeds): partial: 1 of 7 networks trained; no verdict yet"
+    assert "leader so far at rung 0: (1.3, 1, 1). provisional: the search is partial" in text
+    assert proof.rungs[0].can_rank is None and proof.to_dict()["rungs"][0]["partial"] is True
+    assert proof.leaders.partial and not proof.leaders.known and proof.to_dict()["partial"] == proof.partial
+    noise = noise_verdict(rows, evidence.partial(record, runs))
+    assert noise.verdict == proof.partial and noise.exceeds is None and noise.leader == (1.3, 1.0, 1.0)
+
+
+def test_networks_part_way_through_their_seeds_are_counted_as_such(tiny_spec: NetSpec) -> None:
+    # Ctrl-C with 2-seed rows beside 1-seed ones: the leader has 2 seeds, the others 1 (no common pair to
+    # measure noise on). Once said "noise unknown ... (one seed per network)"; it is a partial rung.
+    record, rows, runs = study(tiny_spec, {0: {1: [0.70], 2: [0.80, 0.82], 4: [0.75]}}, [(3, 2)], 6)
+    proof = evidence.Evidence.of(record, rows, runs)
+    assert proof.partial == ("partial: 1 of 6 networks trained at rung 0 (2 more part-way, with fewer than 2 "
+                             "seeds); no verdict yet")
+    assert all("one seed" not in line for line in proof.lines())
+
+
+def test_a_partial_higher_rung_keeps_the_verdict_of_the_complete_one_below(tiny_spec: NetSpec) -> None:
+    # Rung 0 (1 seed) complete over 5 networks: its verdict stands (its noise really is unknown). Rung 1 trains
+    # the leading 30% (at least 3: networks 4, 3, 2) plus reference network 0; 1 of those 4 is done.
+    accs = {0: {0: [0.60], 1: [0.50], 2: [0.70], 3: [0.72], 4: [0.74]}, 1: {4: [0.80, 0.81], 3: [0.79]}}
+    record, rows, runs = study(tiny_spec, accs, [(3, 1), (9, 2)], 5, refs={0: "paper"})
+    steps = evidence.progress(record, runs)
+    assert [(p.rung, p.trained, p.begun, p.planned, p.complete) for p in steps] == [
+        (0, 5, 5, 5, True), (1, 1, 2, 4, False)]
+    proof = evidence.Evidence.of(record, rows, runs)
+    lines = proof.lines()
+    assert lines[0].startswith("rung 0 (3 epochs x 1 seed): accuracy spread 24.0% over 5 networks; seed noise unknown")
+    assert lines[1] == ("rung 1 (9 epochs x 2 seeds): partial: 1 of 4 networks trained (1 more part-way, with "
+                        "fewer than 2 seeds); no verdict yet")
+    assert "no verdict yet (the search is partial)" in proof.references[0].text
+
+
+def test_a_rung_not_begun_is_partial(tiny_spec: NetSpec) -> None:
+    # Rung 0 complete, rung 1 not started: the leader at rung 0 is provisional, the search is not done.
+    accs = {0: {0: [0.60, 0.61], 1: [0.50, 0.52], 2: [0.70, 0.69], 3: [0.72, 0.74]}}
+    record, rows, runs = study(tiny_spec, accs, [(3, 2), (9, 2)], 4)
+    proof = evidence.Evidence.of(record, rows, runs)
+    assert proof.partial == "partial: 0 of 3 networks trained at rung 1; no verdict yet"
+    assert "> 2x the seed std" in proof.rungs[0].verdict()  # rung 0 itself is complete: its verdict stands
+    assert proof.leaders.partial
+
+
+def test_a_complete_study_is_not_partial(tiny_spec: NetSpec) -> None:
+    accs = {0: {0: [0.60], 1: [0.50], 2: [0.70], 3: [0.72], 4: [0.74]},
+            1: {4: [0.80, 0.81], 3: [0.79, 0.80], 2: [0.70, 0.72], 0: [0.65, 0.66]}}
+    record, rows, runs = study(tiny_spec, accs, [(3, 1), (9, 2)], 5, refs={0: "paper"})
+    assert all(p.complete for p in evidence.progress(record, runs)) and evidence.partial(record, runs) == ""
+    proof = evidence.Evidence.of(record, rows, runs)
+    assert proof.partial == "" and not proof.leaders.partial and proof.leaders.known
+    assert all("partial" not in line for line in proof.lines())
+    assert "> 2x the seed std" in proof.rungs[1].verdict()
+    assert "partial" not in noise_verdict(rows, evidence.partial(record, runs)).verdict
+
+
+def test_a_complete_rung_of_one_network_has_nothing_to_rank(tiny_spec: NetSpec) -> None:
+    record, rows, runs = study(tiny_spec, {0: {0: [0.60, 0.62]}}, [(3, 2)], 1)
+    proof = evidence.Evidence.of(record, rows, runs)
+    assert proof.partial == "" and "nothing to rank" in proof.rungs[0].verdict()
+    assert "cannot rank" not in proof.rungs[0].verdict() and proof.rungs[0].can_rank is None
+    assert "no other network has a result at rung 0" in proof.leaders.note

@@ -2,7 +2,8 @@
 
 Accuracy depends on the network (its layers, width and resolution) and a little on the seed, so rankings
 are real but known. ``SCALESEARCH_FAKE_SLEEP`` (seconds per epoch) makes a run slow enough to be killed;
-``SCALESEARCH_FAKE_LOG`` appends one line per *trained* run, so tests can count trainings across processes.
+``SCALESEARCH_FAKE_LOG`` appends one line per *trained* run, so tests can count trainings across processes;
+``SCALESEARCH_FAKE_STARTED`` one line (the pid) per run as it starts, so tests can signal workers mid-run.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def fake_accuracy(spec: NetSpec, seed: int, epochs: int = 2) -> float:
 def fake_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0,
                on_epoch: Callable[[int, float], bool | None] | None = None, **_: Any) -> ProxyResult:
     sleep = float(os.environ.get("SCALESEARCH_FAKE_SLEEP", "0"))
+    started = os.environ.get("SCALESEARCH_FAKE_STARTED")
+    if started:
+        with open(started, "a") as f:
+            f.write(f"{os.getpid()}\n")
     final = fake_accuracy(spec, seed, config.epochs)
     history: list[float] = []
     status = RunStatus.OK

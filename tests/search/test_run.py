@@ -13,11 +13,12 @@ import pytest
 import search_fakes
 from optuna.trial import TrialState
 
+from scalesearch.core import evidence
 from scalesearch.core.errors import StorageError, UsageError
 from scalesearch.core.record import TrialRecord
 from scalesearch.report.best import load_best
 from scalesearch.report.outputs import write_outputs
-from scalesearch.report.table import frame as rows_frame, ranked_rows
+from scalesearch.report.table import frame as rows_frame, ranked_rows, ranked_study
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.plan import plan
 from scalesearch.search.run import progress, run_search
@@ -257,3 +258,44 @@ def test_damaged_study_file_says_how_to_recover_and_the_rerun_retrains_nothing(
     again = run_search(small_config, trainer=search_fakes.fake_train)
     assert trained(fake_log) == before  # every proxy run came back from the cache
     pd.testing.assert_frame_equal(study_frame(again.study)[ranking.columns], ranking)
+
+
+class StopAfter:
+    """The fake trainer, then Ctrl-C (KeyboardInterrupt) at its call number ``n``: a search interrupted there."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.calls = n, 0
+
+    def __call__(self, spec, data, config, **kw):  # noqa: ANN001, ANN204
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return search_fakes.fake_train(spec, data, config, **kw)
+
+
+def test_evidence_knows_how_far_each_rung_is_as_the_scheduler_does(small_config: SearchConfig) -> None:
+    """evidence.progress (core, no scheduler) plans each rung's networks as search.schedule decides them, so
+    a finished search is never called partial and an interrupted one always is."""
+    config = dataclasses.replace(small_config, rungs=(Rung(2, 1), Rung(4, 2), Rung(6, 2)), promote=0.2,
+                                 references=("depth-only", "width-only"))
+    stopped = run_search(config, trainer=StopAfter(5))
+    assert stopped.interrupted and not stopped.complete
+    record, rows, runs = ranked_study(stopped.study)
+    steps = evidence.progress(record, runs)
+    assert len(steps) == 1 and steps[0].trained == 4 and not steps[0].complete
+    assert steps[0].planned == len(stopped.plan.space.proxy_groups)
+    out = write_outputs(stopped.study, stopped.plan.study_dir, storage="sqlite", command="x", finished=False,
+                        seconds=1.0)
+    assert out.noise.verdict.startswith("partial: 4 of ") and out.evidence is not None and out.evidence.partial
+    assert load_best(out.paths["best"]).record["leaders"]["partial"] is True
+
+    done = run_search(config, trainer=search_fakes.fake_train)  # resumes to the end
+    assert done.complete and not done.notes
+    record, rows, runs = ranked_study(done.study)
+    steps = evidence.progress(record, runs)
+    assert [p.planned for p in steps] == [len(runs[r]) for r in range(3)]  # what the scheduler trained
+    assert all(p.complete for p in steps)
+    assert any(c.reference and c.network in runs[2] for c in record.candidates)  # yardsticks carried up: counted
+    assert evidence.partial(record, runs) == ""
+    out = write_outputs(done.study, done.plan.study_dir, storage="sqlite", command="x", finished=True, seconds=1.0)
+    assert out.evidence is not None and not out.evidence.partial and "partial" not in out.noise.verdict
