@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from scalesearch.core.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_as_it_was():
+    """Every test leaves SIGINT's handling as it found it: a test that stops a command with Ctrl-C in-process
+    must not change what Ctrl-C does in the tests after it."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    assert signal.getsignal(signal.SIGINT) is before, "this test changed SIGINT's handler and left it so"
 
 
 @pytest.fixture(autouse=True, scope="session")

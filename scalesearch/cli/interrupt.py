@@ -18,7 +18,9 @@ def _write(line: str) -> None:
         pass
 
 
-def interrupted(say: Callable[[str], None] = _write) -> None:
-    """Say once that Ctrl-C stopped the command; a second Ctrl-C meanwhile changes nothing."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def interrupted(say: Callable[[str], None] = _write, *, exiting: bool = True) -> None:
+    """Say once that Ctrl-C stopped the command. ``exiting``: the process ends next (the console script), so a
+    second Ctrl-C meanwhile is ignored; the app called in-process (tests, a notebook) leaves Ctrl-C as it was."""
+    if exiting:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     say(LINE)

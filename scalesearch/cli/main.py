@@ -97,7 +97,8 @@ def _one_line_usage_errors() -> Iterator[None]:
     except ScaleSearchError as exc:  # an option's callback refused its value as it was parsed (an output path)
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:  # a command that says nothing of its own on Ctrl-C
-        interrupted(lambda line: err_console.print(line, highlight=False, markup=False, soft_wrap=True))
+        interrupted(lambda line: err_console.print(line, highlight=False, markup=False, soft_wrap=True),
+                    exiting=False)
         raise typer.Exit(INTERRUPTED) from None
 
 

@@ -78,7 +78,7 @@ def progress(study: optuna.Study, config: SearchConfig, record: StudyRecord | No
 def search_done(study: optuna.Study, config: SearchConfig, record: StudyRecord | None = None) -> bool:
     """Every unit of work is done: what a worker would do next is "done" (nothing to run, nothing running)."""
     record = record or StudyRecord.read(study, study.study_name)
-    return next_action(config.budget, record, tally(study.get_trials(deepcopy=False))).kind == "done"
+    return next_action(config.schedule, record, tally(study.get_trials(deepcopy=False))).kind == "done"
 
 
 def resolve_workers(config: SearchConfig) -> SearchConfig:
