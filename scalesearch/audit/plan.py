@@ -152,12 +152,16 @@ class AuditPlan:
         threads = (self.study_threads or 1.0) / (self.proxy.threads or available_cores())
         return self.runs_to_train * self.study_seconds_per_run * self.compute_ratio * min(1.0, threads)
 
+    def scope(self) -> dict[str, Any]:
+        """The proxy-run cache's scope of the audit's runs, built exactly as `grid` builds a rung's
+        (search.runcache.run_scope: data and every proxy setting that changes a result, epochs included): an
+        audit run is keyed by its own epochs and width, and one that equals a study rung's setting is the same
+        run and is shared."""
+        return run_scope(self.record.study_settings.data, self.proxy)
+
     def cache(self) -> ProxyRunCache:
-        """The persistent proxy-run cache, scoped exactly as `grid` scopes a rung (search.runcache.run_scope: data
-        and every proxy setting that changes a result, epochs included): an audit run is keyed by its own epochs
-        and width, and one that equals a study rung's setting is the same run and is shared."""
-        data = self.record.study_settings.data
-        return ProxyRunCache(self.config.cache_path, settings=run_scope(data, self.proxy))
+        """The persistent proxy-run cache, at ``scope()``."""
+        return ProxyRunCache(self.config.cache_path, settings=self.scope())
 
 
 def check_finished(study: optuna.Study, record: StudyRecord) -> None:
