@@ -31,17 +31,17 @@ def tiny() -> NetSpec:
     )
 
 
-def finished_study(root: Path, spec: NetSpec, *, study: str = "tiny-audit",
+def finished_study(root: Path, spec: NetSpec, *, study: str = "tiny-audit", cache_path: Path | None = None,
                    trainer: Callable[..., ProxyResult] = search_fakes.fake_train) -> Path:
     """root/results/STUDY: a finished study (study.db) searched with the fake trainer (or ``trainer``); its
-    folder."""
+    folder. With ``cache_path`` the grid stores its runs in that proxy-run cache (otherwise it uses none)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     base = save_spec(spec, root / "tiny.yaml")
     config = SearchConfig(baseline=str(base), data="synthetic", alpha="1.0:2.0:0.2", beta="1.0:1.4:0.2",
                           gamma="1.0:1.4:0.2", tolerance=0.1, proxy=ProxyConfig(batch_size=32),
                           rungs=(Rung(2, 1), Rung(4, 2)), promote=0.3, references=(), out=root / "results",
-                          workers=1, poll_seconds=0.2, cache=False, study=study, heartbeat_interval=1,
-                          grace_period=3)
+                          workers=1, poll_seconds=0.2, cache=cache_path is not None, cache_path=cache_path, study=study,
+                          heartbeat_interval=1, grace_period=3)
     run_search(config, trainer=trainer)
     return root / "results" / study
 

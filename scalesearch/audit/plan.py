@@ -19,11 +19,12 @@ from scalesearch.core import ranking
 from scalesearch.core.errors import FieldError, SearchError
 from scalesearch.core.evidence import Runs, best_rows, leaders
 from scalesearch.core.record import StudyRecord
+from scalesearch.core.settings import Sampler
 from scalesearch.core.spec import NetSpec
 from scalesearch.measure import measure
 from scalesearch.report.table import ranked_study
-from scalesearch.search.config import RUNTIME_PROXY_FIELDS
-from scalesearch.search.runcache import ProxyRunCache
+from scalesearch.search.config import stored_proxy
+from scalesearch.search.runcache import ProxyRunCache, run_scope
 from scalesearch.search.schedule import MAX_EPOCHS, MAX_SEEDS, Rung, Schedule, snapshot, tally
 from scalesearch.search.storage import default_url, load_study_at, redact
 from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, proxy_spec
@@ -160,15 +161,16 @@ class AuditPlan:
         eta = self.estimate_seconds
         return eta is not None and eta > LONG_HOURS * 3600
 
+    def scope(self) -> dict[str, Any]:
+        """The proxy-run cache's scope of the audit's runs, built exactly as `grid` builds a rung's
+        (search.runcache.run_scope: data and every proxy setting that changes a result, epochs included): an
+        audit run is keyed by its own epochs and width, and one that equals a study rung's setting is the same
+        run and is shared."""
+        return run_scope(self.record.study_settings.data, self.proxy)
+
     def cache(self) -> ProxyRunCache:
-        """The persistent proxy-run cache, scoped exactly as `grid` scopes a rung (data and every proxy setting
-        that changes a result, epochs included): an audit run is keyed by its own epochs and width, and one that
-        equals a study rung's setting is the same run and is shared."""
-        settings = dataclasses.asdict(self.proxy)
-        for k in RUNTIME_PROXY_FIELDS:
-            settings.pop(k, None)
-        return ProxyRunCache(self.config.cache_path, settings={"data": self.record.settings.get("data"),
-                                                                "proxy": settings})
+        """The persistent proxy-run cache, at ``scope()``."""
+        return ProxyRunCache(self.config.cache_path, settings=self.scope())
 
 
 def check_finished(study: optuna.Study, record: StudyRecord) -> None:
@@ -182,10 +184,10 @@ def check_finished(study: optuna.Study, record: StudyRecord) -> None:
                           f"{advice}")
     if not record.invocations or record.invocations[-1].interrupted:
         raise SearchError(f"{label} is not finished (its last search run was interrupted): {advice}")
-    settings = record.settings
-    if settings.get("sampler", "grid") == "grid":
-        schedule = Schedule(sampler="grid", rungs=tuple(Rung(e, s) for e, s in record.rungs),
-                        promote=float(settings.get("promote", 0.3)))
+    settings = record.study_settings
+    if settings.sampler is Sampler.GRID:
+        schedule = Schedule(sampler=Sampler.GRID, rungs=tuple(Rung(e, s) for e, s in record.rungs),
+                        promote=settings.promote)
         snap = snapshot(schedule, record, tally(trials))
         if snap.done < snap.total:
             raise SearchError(f"{label} is not finished ({snap.done} of {snap.total} proxy runs done): {advice}")
@@ -222,14 +224,12 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
         raise SearchError(f"study {study.study_name!r} ranks {len(speakers)} network(s): an audit needs 3 or more")
     final = max(r for r in runs if runs[r])
     study_epochs, study_seeds = record.rungs[final] if final < len(record.rungs) else record.rungs[-1]
-    stored = dict(record.settings["proxy"])
-    study_width = float(stored.get("proxy_width", ProxyConfig().proxy_width))
-    names = {f.name for f in dataclasses.fields(ProxyConfig)}
-    kept = {k: v for k, v in stored.items() if k in names and k not in (*RUNTIME_PROXY_FIELDS, "epochs", "proxy_width")}
-    proxy = ProxyConfig(**kept, epochs=config.epochs or EPOCH_FACTOR * study_epochs,
-                        proxy_width=config.proxy_width or min(MAX_WIDTH, WIDTH_FACTOR * study_width),
-                        device=config.device)
-    data = load_data(str(record.settings["data"]))
+    settings = record.study_settings
+    study_width = float(stored_proxy(settings, epochs=study_epochs).proxy_width)
+    proxy = stored_proxy(settings, epochs=config.epochs or EPOCH_FACTOR * study_epochs,
+                         proxy_width=config.proxy_width or min(MAX_WIDTH, WIDTH_FACTOR * study_width),
+                         device=config.device)
+    data = load_data(settings.data)
     lead = leaders(rows, runs)
     leader_networks = [m.network for m in lead.members]
     chosen = choose_sample(speakers, leader_networks, config.sample)

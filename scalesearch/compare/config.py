@@ -10,7 +10,8 @@ from typing import Any
 
 from scalesearch.core.errors import FieldError
 from scalesearch.core.ranking import NOISE_Z
-from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_RUNGS, RUNTIME_PROXY_FIELDS
+from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_RUNGS
+from scalesearch.search.runcache import run_scope
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
 
 COMPARE_FORMAT = 1
@@ -48,12 +49,9 @@ class CompareConfig:
             raise FieldError("tolerance", self.tolerance, "must lie in (0, 1), e.g. 0.05 for 5%")
 
     def cache_settings(self) -> dict[str, Any]:
-        """The proxy-run cache's scope, in the grid's form (workers.work): a comparison reuses a search's runs
-        of the same network, data and settings, and a rerun reuses its own."""
-        proxy = dataclasses.asdict(self.proxy)
-        for k in RUNTIME_PROXY_FIELDS:
-            proxy.pop(k, None)
-        return {"data": self.data, "proxy": proxy}
+        """The proxy-run cache's scope (search.runcache.run_scope, as the grid's rungs use it): a comparison
+        reuses a search's runs of the same network, data and settings, and a rerun reuses its own."""
+        return run_scope(self.data, self.proxy)
 
     def to_dict(self) -> dict[str, Any]:
         return {"data": self.data, "proxy": dataclasses.asdict(self.proxy), "seeds": self.seeds,

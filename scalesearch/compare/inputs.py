@@ -3,14 +3,14 @@ proxy settings."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scalesearch.compare.config import DEFAULT_EPOCHS, DEFAULT_SEEDS
 from scalesearch.core.errors import UsageError
+from scalesearch.core.settings import DEFAULT_RUNG_PAIRS, StudySettings
 from scalesearch.core.spec import NetSpec
+from scalesearch.search.config import stored_proxy
 from scalesearch.train import ProxyConfig
 
 
@@ -27,10 +27,8 @@ def study_inputs(path: Path) -> tuple[NetSpec, tuple[float, float, float], str, 
 
 
 def study_proxy(settings: Mapping[str, Any], epochs: int | None = None) -> tuple[ProxyConfig, int]:
-    """The study's proxy settings at its final rung's epochs (or ``epochs``), and its final rung's seeds."""
-    proxy = settings.get("proxy") if isinstance(settings.get("proxy"), dict) else {}
-    names = {f.name for f in dataclasses.fields(ProxyConfig)}
-    rungs = settings.get("rungs") or [[DEFAULT_EPOCHS, DEFAULT_SEEDS]]
-    last_epochs, last_seeds = rungs[-1]
-    values = {k: v for k, v in proxy.items() if k in names}
-    return ProxyConfig(**{**values, "epochs": epochs or int(last_epochs)}), int(last_seeds)
+    """The study's proxy settings at its final rung's epochs (or ``epochs``), and its final rung's seeds; the
+    stored ``settings`` read as StudySettings (a key missing: the search's default)."""
+    study = StudySettings.from_stored(settings)
+    last_epochs, last_seeds = (study.rungs or DEFAULT_RUNG_PAIRS)[-1]
+    return stored_proxy(study, epochs=epochs or last_epochs), last_seeds

@@ -34,10 +34,10 @@ from typing import Any, Protocol
 from scalesearch.core.errors import ScaleSearchError, SearchError, StorageError
 from scalesearch.core.jsonio import json_safe
 from scalesearch.core.runs import BadResult, ProxyResult, RunStatus, checked_result
+from scalesearch.core.settings import RECORD_FORMAT, StudySettings
 from scalesearch.core.spec import NetSpec, from_dict, preview, to_dict
 from scalesearch.core.units import COST_UNITS
 
-RECORD_FORMAT = 3  # 1: the first release (params idx/seed); 2: sweep + confirm stages; 3: rungs, references
 PARAMS = ("alpha", "beta", "gamma")  # trial params, one per coefficient
 SEED_PARAM = "seed"  # a trial param only where each seed is its own trial (the grid sampler)
 
@@ -178,14 +178,19 @@ class StudyRecord:
         return tuple((int(e), int(s)) for e, s in self.settings.get("rungs", ()))
 
     @property
+    def study_settings(self) -> StudySettings:
+        """The settings, typed (a key missing reads as the search's default)."""
+        return StudySettings.from_stored(self.settings)
+
+    @property
     def cost(self) -> str:
         """What the score charges: flops (studies made before costs were a choice), activations, params, latency."""
-        return str(self.settings.get("cost", "flops"))
+        return self.study_settings.cost
 
     @property
     def target(self) -> float:
         """T of the score in the unit of ``cost`` (multiply-adds, activations, parameters or ms)."""
-        return float(self.settings["target"]) if "target" in self.settings else float(self.target_flops)
+        return self.study_settings.cost_target
 
     def candidate_at(self, triple: tuple[float, float, float]) -> CandidateRow | None:
         a, b, g = triple

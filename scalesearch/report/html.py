@@ -117,7 +117,7 @@ def page(v: StudyView, table: pd.DataFrame, plots: list[tuple[Path, str, str]]) 
 <html lang="en"><head><meta charset="utf-8"><title>scalesearch report: {e(v.name)}</title>
 <style>{STYLE}</style></head><body>
 <h1>Study {e(v.name)}</h1>{state}
-<p>Baseline <b>{e(str(v.record.settings.get('baseline', '')))}</b>,
+<p>Baseline <b>{e(v.record.study_settings.baseline)}</b>,
 {len(v.record.candidates)} candidates, target T = {e(format_size(v.record.target_flops))} multiply-adds,
 score = proxy accuracy x (FLOPs / T)^{v.record.w:g}.</p>
 <h2>Noise verdict</h2><p>{e(v.noise.verdict)}</p>{evidence}{audit}

@@ -121,12 +121,12 @@ def accuracy_vs_flops(v: StudyView) -> Figure:
     pts = network_points(v.table)
     fig = Figure(figsize=(9, 5.5), layout="constrained")
     ax = fig.add_subplot()
-    settings, base = v.record.settings, v.record.baseline_flops
-    tol = float(settings.get("tolerance", 0.0) or 0.0)
+    settings, base = v.record.study_settings, v.record.baseline_flops
+    tol = float(settings.tolerance)
     if tol > 0:
         ax.axvspan(base * 2 * (1 - tol), base * 2 * (1 + tol), color="tab:green", alpha=0.12,
                    label=f"constraint band: 2 x the baseline's FLOPs +- {tol:.0%} "
-                         f"({settings.get('constraint', 'formula')} constraint)")
+                         f"({settings.constraint} constraint)")
     ax.axvline(v.record.target_flops, color="0.4", ls=":", lw=1, label="target T of the score")
     plain = pts[~pts["baseline"]]
     ax.errorbar(plain["flops"], plain["accuracy"] * 100, yerr=plain["std"].fillna(0) * 100, fmt="o", ms=5,

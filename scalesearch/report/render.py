@@ -94,7 +94,7 @@ def find_family(study_dir: Path, v: StudyView) -> Path | None:
         return None
     r = top.iloc[0]
     path = family_dir(study_dir, v.record.baseline_spec, r["alpha"], r["beta"], r["gamma"],
-                      str(v.record.settings.get("policy", "efficientnet"))) / "summary.csv"
+                      v.record.study_settings.policy) / "summary.csv"
     return path if path.is_file() else None
 
 
@@ -107,7 +107,7 @@ def scale_leader(v: StudyView, phis: Sequence[float]) -> pd.DataFrame:
         raise UsageError("--phi: the study has no ranked leader to scale yet")
     r = top.iloc[0]
     _, members = scale_family(v.record.baseline_spec, r["alpha"], r["beta"], r["gamma"], list(phis),
-                              policy=str(v.record.settings.get("policy", "efficientnet")))
+                              policy=v.record.study_settings.policy)
     return pd.DataFrame([m.row() for m in members])
 
 

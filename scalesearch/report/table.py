@@ -41,8 +41,8 @@ def ranked_rows(study: object) -> tuple[StudyRecord, list[ranking.Row]]:
 
 def cost_device(record: StudyRecord | None) -> str:
     """'cpu (AMD EPYC), 1 thread(s), batch 1 fp32 eval' for a latency study; '' for counted costs."""
-    lat = record.settings.get("latency") if record is not None else None
-    if not isinstance(lat, dict):
+    lat = record.study_settings.latency if record is not None else None
+    if lat is None:
         return ""
     return (f"{lat.get('device')} ({lat.get('device_name')}), {lat.get('threads')} thread(s), batch {lat.get('batch')} "
             f"{lat.get('dtype')} {lat.get('mode')}")

@@ -10,52 +10,55 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scalesearch.core.errors import FieldError
 from scalesearch.core.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
-from scalesearch.core.record import RECORD_FORMAT, fingerprint
+from scalesearch.core.record import fingerprint
+from scalesearch.core.settings import (
+    DEFAULT_BASELINE,
+    DEFAULT_CONSTRAINT,
+    DEFAULT_COST,
+    DEFAULT_DATA,
+    DEFAULT_POLICY,
+    DEFAULT_PROMOTE,
+    DEFAULT_REFERENCES,
+    DEFAULT_RUNG_PAIRS,
+    DEFAULT_W,
+    Pruner,
+    Sampler,
+    StudySettings,
+    check_marked,
+    runtime_fields,
+    runtime_setting,
+    study_fields,
+    study_setting,
+)
 from scalesearch.core.strategies import STRATEGIES
 from scalesearch.core.units import COST_UNITS
 from scalesearch.measure import LatencyConfig
+from scalesearch.search.runcache import run_scope, trained_settings
 from scalesearch.search.schedule import Rung, Schedule, check_rungs
-from scalesearch.train import DEFAULT_DATA, ProxyConfig
-
-
-class Sampler(StrEnum):
-    """grid: every candidate; tpe and random: a budget of --n-trials drawn from the axes' box."""
-
-    GRID = "grid"
-    TPE = "tpe"
-    RANDOM = "random"
-
-
-class Pruner(StrEnum):
-    NONE = "none"
-    MEDIAN = "median"
-    HYPERBAND = "hyperband"
-
+from scalesearch.train import ProxyConfig
 
 SAMPLERS = tuple(s.value for s in Sampler)
 PRUNERS = tuple(p.value for p in Pruner)
-DEFAULT_W = -0.07  # MnasNet/EfficientNet's soft-constraint exponent
-DEFAULT_BASELINE = "efficientnet-b0"
-# Proxy fields that set where a run executes, not what it computes: left out of fingerprints and caches.
-RUNTIME_PROXY_FIELDS = ("device", "threads", "workers", "compile", "eval_batch_size")
 # Successive halving on the default task (docs/search.md, "The default task"): every network 10 epochs x 2 seeds,
 # then the leading half and the reference strategies 20 epochs x 2 seeds, at batch 32.
-DEFAULT_RUNGS = (Rung(10, 2), Rung(20, 2))
+DEFAULT_RUNGS = tuple(Rung(e, s) for e, s in DEFAULT_RUNG_PAIRS)
 # The default task has 300 training images: at the training default of batch 128 an epoch is 2 SGD steps,
 # and 15-epoch runs (30 steps) stalled on some seeds. At batch 32 (9 steps an epoch) 10 epochs cost about
 # what 15 did at 128 and the leading networks' rung-0 seeds agree to about a point (docs/search.md).
 DEFAULT_BATCH = 32
-# The leading networks of the default task lie within about a point of each other at 20 epochs: promoting
-# only 30% compares near-ties (rung-to-rung Spearman 0.64-0.66 on two runs); half spans enough of the
-# ranking for the check to mean something (0.78 on the same rung-0 results), for ~2.5 more minutes.
-DEFAULT_PROMOTE = 0.5
+# Proxy fields that set where a run executes, not what it computes: left out of fingerprints and caches
+# (marked runtime_setting in ProxyConfig).
+RUNTIME_PROXY_FIELDS = runtime_fields(ProxyConfig)
+
+
+def _rung_pairs(rungs: tuple[Rung, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple((r.epochs, r.seeds) for r in rungs)
 
 
 @dataclass(frozen=True)
@@ -66,38 +69,43 @@ class SearchConfig:
     ``cost`` picks what the score charges (flops, activations, params or latency, measured as ``latency``
     says); ``target`` is then T in that cost's unit (None: twice the baseline's)."""
 
-    target_flops: int | None = None
-    cost: str = "flops"
-    target: float | None = None
-    latency: LatencyConfig | None = None  # how latency is timed when cost is latency (None: LatencyConfig())
-    w: float = DEFAULT_W
-    baseline: str = DEFAULT_BASELINE
-    policy: str = "efficientnet"
-    alpha: str = DEFAULT_ALPHA
-    beta: str = DEFAULT_BETA
-    gamma: str = DEFAULT_GAMMA
-    tolerance: float = DEFAULT_TOLERANCE
-    constraint: str = "formula"
-    data: str = DEFAULT_DATA
-    proxy: ProxyConfig = field(default_factory=lambda: ProxyConfig(batch_size=DEFAULT_BATCH))
-    rungs: tuple[Rung, ...] = DEFAULT_RUNGS  # epochs x seeds per successive-halving rung; proxy.epochs is ignored
-    promote: float = DEFAULT_PROMOTE  # fraction of a rung's ranked networks trained again at the next rung
-    references: tuple[str, ...] = tuple(STRATEGIES)  # named strategies evaluated beside the grid
-    sampler: str = "grid"
-    n_trials: int | None = None  # budget for tpe/random (trials of the sweep stage)
-    pruner: str = "none"
-    dedup: bool = True  # train each distinct proxy network once (off only to measure what it saves)
+    # -- study settings: stored with the study, in its fingerprint (core.settings.StudySettings) -----------
+    target_flops: int | None = study_setting(None, resolved=True)  # stored resolved (T)
+    cost: str = study_setting(DEFAULT_COST, resolved=True)  # stored with its resolved target and unit unless flops
+    target: float | None = study_setting(None, resolved=True)
+    # how latency is timed when cost is latency (None: LatencyConfig()); stored as the machine it was timed on
+    latency: LatencyConfig | None = study_setting(None, resolved=True)
+    w: float = study_setting(DEFAULT_W)
+    baseline: str = study_setting(DEFAULT_BASELINE)
+    policy: str = study_setting(DEFAULT_POLICY)
+    alpha: str = study_setting(DEFAULT_ALPHA)
+    beta: str = study_setting(DEFAULT_BETA)
+    gamma: str = study_setting(DEFAULT_GAMMA)
+    tolerance: float = study_setting(DEFAULT_TOLERANCE)
+    constraint: str = study_setting(DEFAULT_CONSTRAINT)
+    data: str = study_setting(DEFAULT_DATA)
+    # stored as proxy_settings(): its study fields but the epochs
+    proxy: ProxyConfig = study_setting(default_factory=lambda: ProxyConfig(batch_size=DEFAULT_BATCH), resolved=True)
+    # epochs x seeds per successive-halving rung; proxy.epochs is ignored
+    rungs: tuple[Rung, ...] = study_setting(DEFAULT_RUNGS, store=_rung_pairs)
+    promote: float = study_setting(DEFAULT_PROMOTE)  # fraction of a rung's networks trained again next rung
+    references: tuple[str, ...] = study_setting(DEFAULT_REFERENCES)  # named strategies evaluated beside the grid
+    sampler: Sampler = study_setting(Sampler.GRID)  # a string is taken too (turned into the member)
+    pruner: Pruner = study_setting(Pruner.NONE)
+    dedup: bool = study_setting(True)  # train each distinct proxy network once (off only to measure what it saves)
     # -- runtime only ------------------------------------------------------------------------------
-    study: str | None = None
-    storage: str | None = None  # an Optuna RDB URL; None: SQLite under out/study/
-    out: Path = Path("results")
-    workers: int | None = None  # None: 2 on a CPU with >= 2 cores, one per GPU when several
-    devices: str | None = None  # comma list of devices, one per worker in turn; None: the proxy's device
-    cache: bool = True  # reuse proxy results across studies (persistent cache keyed by the architecture)
-    cache_path: Path | None = None  # None: proxy.sqlite in $SCALESEARCH_CACHE_DIR (~/.cache/scalesearch)
-    heartbeat_interval: int = 10  # seconds between a running trial's heartbeats
-    grace_period: int = 60  # a trial without a heartbeat this long is failed and re-queued
-    poll_seconds: float = 2.0
+    # the trial budget of tpe/random (trials of the sweep stage): a rerun may extend the same study
+    n_trials: int | None = runtime_setting(None)
+    study: str | None = runtime_setting(None)
+    storage: str | None = runtime_setting(None)  # an Optuna RDB URL; None: SQLite under out/study/
+    out: Path = runtime_setting(Path("results"))
+    workers: int | None = runtime_setting(None)  # None: 2 on a CPU with >= 2 cores, one per GPU when several
+    devices: str | None = runtime_setting(None)  # comma list, one per worker in turn; None: the proxy's
+    cache: bool = runtime_setting(True)  # reuse proxy results across studies (keyed by architecture)
+    cache_path: Path | None = runtime_setting(None)  # None: proxy.sqlite in $SCALESEARCH_CACHE_DIR
+    heartbeat_interval: int = runtime_setting(10)  # seconds between a running trial's heartbeats
+    grace_period: int = runtime_setting(60)  # a trial without a heartbeat this long is failed and re-queued
+    poll_seconds: float = runtime_setting(2.0)
 
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, problem: str) -> None:
@@ -115,13 +123,15 @@ class SearchConfig:
         need(self.constraint in CONSTRAINTS, "constraint", f"choose {', '.join(CONSTRAINTS)}")
         need(self.sampler in SAMPLERS, "sampler", f"choose one of {', '.join(SAMPLERS)}")
         need(self.pruner in PRUNERS, "pruner", f"choose one of {', '.join(PRUNERS)}")
+        object.__setattr__(self, "sampler", Sampler(self.sampler))
+        object.__setattr__(self, "pruner", Pruner(self.pruner))
         check_rungs(tuple(self.rungs))
         need(0 < self.promote < 1, "promote", "must lie strictly between 0 and 1 (e.g. 0.3: the leading 30%)")
         unknown = [r for r in self.references if r not in STRATEGIES and not r.startswith("dwr:")]
         need(not unknown, "references", f"unknown strategy {unknown[:1]}; known: {', '.join(STRATEGIES)}")
         need(self.workers is None or self.workers >= 1, "workers", "must be >= 1")
         need(self.n_trials is None or self.n_trials >= 1, "n_trials", "must be >= 1")
-        need(self.sampler == "grid" or self.n_trials is not None, "n_trials",
+        need(self.sampler is Sampler.GRID or self.n_trials is not None, "n_trials",
              "required by the tpe and random samplers (the trial budget; the grid sampler runs every candidate)")
         need(self.study is None or bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.study)), "study",
              "use letters, digits, '.', '_' and '-' (it names a folder)")
@@ -137,16 +147,18 @@ class SearchConfig:
         return dataclasses.replace(self, **changes)
 
     def proxy_settings(self, rung: int | None = None) -> dict[str, Any]:
-        """The proxy fields that change a trained result (device and thread count do not, materially). The
-        epochs are a rung's; with ``rung`` None they are left out (the rungs are a setting of their own)."""
-        out = dataclasses.asdict(self.proxy)
-        for k in RUNTIME_PROXY_FIELDS:
-            out.pop(k, None)
+        """The proxy fields that change a trained result (its study settings). The epochs are a rung's; with
+        ``rung`` None they are left out (the rungs are a setting of their own)."""
         if rung is None:
+            out = trained_settings(self.proxy)
             out.pop("epochs")
-        else:
-            out["epochs"] = self.rungs[rung].epochs
-        return out
+            return out
+        return trained_settings(self.proxy, self.rungs[rung].epochs)
+
+    def run_scope(self, rung: int) -> dict[str, Any]:
+        """The proxy-run cache's scope of a rung's runs (search.runcache.run_scope): a result is reusable only
+        at the same epochs (rung 0 of a 3-epoch search and a single-rung 3-epoch search share their entries)."""
+        return run_scope(self.data, self.proxy, self.rungs[rung].epochs)
 
     @property
     def latency_config(self) -> LatencyConfig | None:
@@ -154,21 +166,19 @@ class SearchConfig:
         return (self.latency or LatencyConfig()) if self.cost == "latency" else None
 
     def settings(self, baseline_key: str, target_flops: int, cost: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The fingerprinted settings, JSON-ready. ``baseline_key`` pins the baseline's structure, so two
-        files named alike but different are told apart; ``target_flops`` is the resolved T. ``cost`` holds
-        the cost's settings (cost, target, unit, the latency machine) when the cost is not FLOPs: a FLOPs
-        search keeps the fingerprint it always had."""
-        return {**(cost or {}),
-            "baseline": self.baseline, "baseline_architecture": baseline_key, "policy": self.policy,
-            "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "tolerance": self.tolerance,
-            "constraint": self.constraint, "data": self.data, "proxy": self.proxy_settings(),
-            "rungs": [[r.epochs, r.seeds] for r in self.rungs], "promote": self.promote,
-            "references": list(self.references),
-            "sampler": self.sampler, "pruner": self.pruner, "dedup": self.dedup,
-            "target_flops": target_flops, "w": self.w,
-            # A new study layout gets a new default study name, so an old study is never half-read.
-            "record_format": RECORD_FORMAT,
-        }
+        """The fingerprinted settings, JSON-ready: every field marked study, as StudySettings stores it.
+        ``baseline_key`` pins the baseline's structure, so two files named alike but different are told apart;
+        ``target_flops`` is the resolved T. ``cost`` holds the cost's settings (cost, target, cost_unit, latency:
+        the machine) when the cost is not FLOPs: a FLOPs search keeps the fingerprint it always had."""
+        return self.study_settings(baseline_key, target_flops, cost).to_stored()
+
+    def study_settings(self, baseline_key: str, target_flops: int, cost: dict[str, Any] | None = None
+                       ) -> StudySettings:
+        """The typed form of ``settings``. A new record format gets a new default study name (RECORD_FORMAT is
+        stored), so an old study is never half-read."""
+        extra = {"cost": DEFAULT_COST, "target": None, "latency": None, **(cost or {})}
+        return StudySettings.from_config(self, baseline_architecture=baseline_key, target_flops=target_flops,
+                                         proxy=self.proxy_settings(), **extra)
 
     def study_name(self, settings: dict[str, Any]) -> str:
         if self.study:
@@ -179,6 +189,18 @@ class SearchConfig:
 
     def study_dir(self, name: str) -> Path:
         return Path(self.out) / name
+
+
+check_marked(SearchConfig)
+check_marked(ProxyConfig)
+
+
+def stored_proxy(settings: StudySettings, **changes: Any) -> ProxyConfig:
+    """The proxy a study trained with (its stored study settings; a key missing takes ProxyConfig's default),
+    with ``changes`` (the epochs, which the rungs hold, and whatever a caller sets anew)."""
+    names = set(study_fields(ProxyConfig))
+    kept = {k: v for k, v in settings.proxy.items() if k in names and k not in changes}
+    return ProxyConfig(**kept, **changes)
 
 
 def settings_diff(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -11,6 +11,10 @@ An entry is checked before it is reused, as the cost cache checks its counts: ev
 type, the accuracy a finite fraction in [0, 1], the seed the one asked for, the epochs those of the scope (an
 OK run ran them all). One that fails is a miss: the run is trained again and the entry replaced, and the first
 such entry in a process is mentioned on stderr. An impossible result is never ranked.
+
+``run_scope`` is the one definition of a run's scope (the data plus every proxy study setting, epochs included,
+the runtime ones left out): grid (a rung's), compare and audit all open the cache with it, so a comparison or
+an audit at a grid's own settings reuses the grid's finished runs.
 """
 
 from __future__ import annotations
@@ -22,8 +26,25 @@ from typing import Any
 
 from scalesearch.core.kvstore import JsonStore, default_cache_dir
 from scalesearch.core.runs import BadResult, ProxyResult, RunStatus, checked_result
+from scalesearch.core.settings import study_fields
+from scalesearch.train import ProxyConfig
 
 CACHE_VERSION = 1
+
+
+def trained_settings(proxy: ProxyConfig, epochs: int | None = None) -> dict[str, Any]:
+    """The proxy's study settings (those that change a trained result), in field order; the epochs are
+    ``epochs`` when given (a rung's), else the proxy's own."""
+    out = {name: getattr(proxy, name) for name in study_fields(ProxyConfig)}
+    if epochs is not None:
+        out["epochs"] = epochs
+    return out
+
+
+def run_scope(data: str, proxy: ProxyConfig, epochs: int | None = None) -> dict[str, Any]:
+    """The proxy-run cache's scope of runs on ``data`` trained as ``proxy`` (at ``epochs`` when given): what
+    ``ProxyRunCache`` takes as its ``settings``."""
+    return {"data": data, "proxy": trained_settings(proxy, epochs)}
 
 
 class ProxyRunCache:

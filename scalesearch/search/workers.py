@@ -155,9 +155,8 @@ def work(ws: WorkerSpec, on_event: OnEvent | None = None, stop: Callable[[], boo
     proxy = config.proxy
     if ws.device is not None or ws.workers != proxy.workers:
         proxy = dataclasses.replace(proxy, device=ws.device or proxy.device, workers=ws.workers)
-    # One cache scope per rung: a result is reusable only at the same epochs (rung 0 of a 3-epoch search
-    # and a single-rung 3-epoch search share their entries).
-    caches = [ProxyRunCache(config.cache_path, settings={"data": config.data, "proxy": config.proxy_settings(r)})
+    # One cache scope per rung: a result is reusable only at the same epochs.
+    caches = [ProxyRunCache(config.cache_path, settings=config.run_scope(r))
               for r in range(len(config.rungs))] if config.cache else None
     schedule = config.schedule
     objective = Objective(study, record, data, proxy, schedule=schedule, prune=config.pruner != "none",

@@ -12,9 +12,8 @@ import functools
 # Importing the built-in sources registers them; this module is the only place that needs them all.
 import scalesearch.train.sources  # noqa: F401
 from scalesearch.core.errors import DataError
+from scalesearch.core.settings import DEFAULT_DATA  # the study settings' default
 from scalesearch.train.datasets import Dataset, find_source, registered_sources
-
-DEFAULT_DATA = "digits-300"
 
 
 def source_forms() -> str:

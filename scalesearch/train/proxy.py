@@ -27,6 +27,7 @@ from scalesearch.core import limits
 from scalesearch.core.errors import UsageError
 from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.core.scaling import scale
+from scalesearch.core.settings import runtime_setting, study_setting
 from scalesearch.core.spec import NetSpec
 from scalesearch.nn.build import build
 from scalesearch.train import loop, runtime
@@ -43,27 +44,28 @@ OPTIMIZERS = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}  # name: (default lr, d
 @dataclass(frozen=True)
 class ProxyConfig:
     """How a candidate is trained. ``lr`` and ``weight_decay`` of None take the optimizer's default
-    (sgd: 0.1 and 5e-4; adamw: 2e-3 and 0.05)."""
+    (sgd: 0.1 and 5e-4; adamw: 2e-3 and 0.05). Each field is marked: a study setting changes the trained result
+    (it enters a study's fingerprint and the proxy-run cache's scope), a runtime one only where it runs."""
 
-    epochs: int = 3
-    batch_size: int = 128
-    base_resolution: int | None = None  # None: the data source's documented base
-    proxy_width: float = 0.25  # multiplier on top of the candidate's width
-    train_subset: int | None = None  # None: every training image
-    optimizer: str = "sgd"
-    lr: float | None = None
-    weight_decay: float | None = None
-    momentum: float = 0.9
-    label_smoothing: float = 0.1
-    warmup_epochs: float = 0.5
-    zero_init: bool = True  # residual branches and classifier start at zero (scalesearch.nn.Net.zero_init says why)
-    augment: bool = True  # random crop (zero padding of 1/8 of the side) and, where labels allow, flips
-    bn_recalibration: int = 512  # training images to recompute BN statistics over before each eval; 0: off
-    compile: bool = False  # torch.compile recompiles for every new architecture: rarely worth it in a search
-    device: str = "auto"
-    threads: int | None = None  # None: cores // workers, or what set_threads() already chose
-    workers: int = 1  # training processes sharing this machine's cores
-    eval_batch_size: int = 512
+    epochs: int = study_setting(3)
+    batch_size: int = study_setting(128)
+    base_resolution: int | None = study_setting(None)  # None: the data source's documented base
+    proxy_width: float = study_setting(0.25)  # multiplier on top of the candidate's width
+    train_subset: int | None = study_setting(None)  # None: every training image
+    optimizer: str = study_setting("sgd")
+    lr: float | None = study_setting(None)
+    weight_decay: float | None = study_setting(None)
+    momentum: float = study_setting(0.9)
+    label_smoothing: float = study_setting(0.1)
+    warmup_epochs: float = study_setting(0.5)
+    zero_init: bool = study_setting(True)  # residual branches and classifier start at zero (nn.Net.zero_init: why)
+    augment: bool = study_setting(True)  # random crop (zero padding of 1/8 of the side) and, where labels allow, flips
+    bn_recalibration: int = study_setting(512)  # images to recompute BN statistics over before each eval; 0: off
+    compile: bool = runtime_setting(False)  # torch.compile recompiles for every new architecture: rarely worth it
+    device: str = runtime_setting("auto")
+    threads: int | None = runtime_setting(None)  # None: cores // workers, or what set_threads() already chose
+    workers: int = runtime_setting(1)  # training processes sharing this machine's cores
+    eval_batch_size: int = runtime_setting(512)
 
     def __post_init__(self) -> None:
         def need(name: str, ok: bool, what: str) -> None:
