@@ -217,8 +217,9 @@ def grid(
     else:
         caption = (f"{_score_text(p)}. {noise.verdict}. Short proxies under-rate depth: the order is more "
                    f"trustworthy than the gaps.")
+        measured = p.space.candidates[0].cost.latency  # set whenever the cost is latency
         title = (f"Compound coefficients, ranked by accuracy x ({p.cost} / T)^w, {p.cost} in {COST_UNITS[p.cost]}"
-                 + (f" on {p.space.candidates[0].cost.latency.device_name}" if p.cost == "latency" else ""))
+                 + (f" on {measured.device_name}" if p.cost == "latency" and measured is not None else ""))
         console.print(ranked_table(frame, caption=caption, title=title, more=str(paths["trials"])))
         if written.evidence is not None:
             for line in written.evidence.lines():

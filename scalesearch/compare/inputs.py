@@ -28,7 +28,8 @@ def study_inputs(path: Path) -> tuple[NetSpec, tuple[float, float, float], str, 
 
 def study_proxy(settings: Mapping[str, Any], epochs: int | None = None) -> tuple[ProxyConfig, int]:
     """The study's proxy settings at its final rung's epochs (or ``epochs``), and its final rung's seeds."""
-    proxy = settings.get("proxy") if isinstance(settings.get("proxy"), dict) else {}
+    stored = settings.get("proxy")
+    proxy = stored if isinstance(stored, dict) else {}
     names = {f.name for f in dataclasses.fields(ProxyConfig)}
     rungs = settings.get("rungs") or [[DEFAULT_EPOCHS, DEFAULT_SEEDS]]
     last_epochs, last_seeds = rungs[-1]
