@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scalesearch.core.record import network_runs
 from scalesearch.search.config import SearchConfig
@@ -25,8 +26,11 @@ from scalesearch.search.run import run_search
 from scalesearch.search.schedule import Rung
 from scalesearch.train import ProxyConfig, load_data
 
+if TYPE_CHECKING:
+    import optuna
 
-def trained_compute(study, images: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+
+def trained_compute(study: optuna.Study, images: int) -> tuple[int, int]:
     """(runs trained, epochs x images) over the study's finished trials, reused results excluded."""
     runs = work = 0
     for per_network in network_runs(study.trials).values():

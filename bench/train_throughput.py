@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from scalesearch.core.baselines import baseline
 from scalesearch.core.runs import RunStatus
+from scalesearch.core.spec import NetSpec
 from scalesearch.nn.build import build
 from scalesearch.train import Dataset, ProxyConfig, proxy_spec, resolve_device, set_threads, train_proxy
 
@@ -35,15 +36,15 @@ def make_data(n: int, size: int, classes: int = 10) -> Dataset:
                    classes=tuple(str(i) for i in range(classes)), base_resolution=size, flip=True)
 
 
-def ours(net: object, data: Dataset, config: ProxyConfig) -> float:
-    result = train_proxy(net, data, config, seed=0)  # type: ignore[arg-type]
+def ours(net: NetSpec, data: Dataset, config: ProxyConfig) -> float:
+    result = train_proxy(net, data, config, seed=0)
     if result.status is not RunStatus.OK:
         raise SystemExit(f"project loop ended with status {result.status}: {result.message}")
     return result.images_per_second
 
 
-def plain(net: object, data: Dataset, config: ProxyConfig, device: torch.device) -> float:
-    model = build(proxy_spec(net, config, data)).to(device)  # type: ignore[arg-type]
+def plain(net: NetSpec, data: Dataset, config: ProxyConfig, device: torch.device) -> float:
+    model = build(proxy_spec(net, config, data)).to(device)
     model.train()
     x = data.train_x.float().div_(255).sub_(0.5).div_(0.25)  # a float32 dataset, normalised once, on the host
     loader = DataLoader(TensorDataset(x, data.train_y), batch_size=config.batch_size, shuffle=True, drop_last=True)

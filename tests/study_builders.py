@@ -34,11 +34,11 @@ def study_record(spec: NetSpec, rows: Sequence[CandidateRow], rungs: Sequence[tu
     networks: dict[int, list[int]] = {}
     for r in rows:
         networks.setdefault(r.network, []).append(r.index)
-    axes = tuple(tuple(sorted({getattr(r, name) for r in rows})) for name in PARAMS)
+    a, b, g = (tuple(sorted({getattr(r, name) for r in rows})) for name in PARAMS)
     return StudyRecord(
         settings={"target_flops": TARGET, "w": -0.07, "baseline": "tiny", "policy": "efficientnet",
                   "rungs": [list(r) for r in rungs]},
-        axes=axes,  # type: ignore[arg-type]
+        axes=(a, b, g),
         candidates=tuple(rows),
         networks=tuple(Network(n, f"proxy{n}", spec, tuple(m)) for n, m in sorted(networks.items())),
         baseline_spec=spec, baseline_flops=1000, created="2026-11-23T00:00:00+0000",

@@ -97,8 +97,9 @@ def compare(
     base, coefficients, pol, settings, source = _inputs(from_, baseline, alpha, beta, gamma, policy)
     proxy, study_seeds = lib.study_proxy(settings, epochs) if settings else (None, None)
     given = {name: _typed(ctx, name) for name in STUDY_PROXY}
-    values = {"batch_size": batch_size, "base_resolution": base_resolution, "proxy_width": proxy_width,
-              "train_subset": train_subset, "optimizer": optimizer.value, "lr": lr, "weight_decay": weight_decay}
+    values: dict[str, Any] = {  # ProxyConfig's keywords
+        "batch_size": batch_size, "base_resolution": base_resolution, "proxy_width": proxy_width,
+        "train_subset": train_subset, "optimizer": optimizer.value, "lr": lr, "weight_decay": weight_decay}
     if proxy is not None:  # the study's settings, overridden only by what was typed
         values = {k: v if given[k] else getattr(proxy, k) for k, v in values.items()}
     config = lib.CompareConfig(
@@ -131,8 +132,8 @@ def compare(
     runs = len(planned) * config.seeds
     if todo:
         seconds = lib.estimate_seconds(planned, dataset, config, todo)
-        epochs = f"{config.proxy.epochs} epoch{'s' * (config.proxy.epochs != 1)}"
-        err_console.print(f"{len(todo)} proxy run(s) to train, {epochs} each (the rest of the {runs} rows x seeds "
+        each = f"{config.proxy.epochs} epoch{'s' * (config.proxy.epochs != 1)}"
+        err_console.print(f"{len(todo)} proxy run(s) to train, {each} each (the rest of the {runs} rows x seeds "
                           "are in the cache or shared by rows that build the same network); training steps about "
                           f"{_duration(seconds)} on {lib.device_description(config.proxy)}, timed per network, plus "
                           "a few seconds per run to build and evaluate. Ctrl-C keeps finished runs; rerun to resume.",

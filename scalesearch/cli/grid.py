@@ -21,6 +21,7 @@ from scalesearch.core import strategies
 from scalesearch.core.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.core.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.core.redaction import command_line, resume_text
+from scalesearch.core.settings import Pruner as StudyPruner, Sampler as StudySampler
 from scalesearch.core.units import COST_UNITS, format_size, parse_size, parse_target
 from scalesearch.measure import LatencyConfig
 from scalesearch.report.outputs import OUTPUT_FILES, Outputs, write_outputs
@@ -187,8 +188,8 @@ def build_config(*, target_flops: str | None, cost: options.CostName, target: st
         latency=latency,
         baseline=baseline, policy=policy.value, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
         constraint=constraint.value, data=data, proxy=proxy, rungs=parse_rungs(rungs), promote=promote,
-        references=_references(references), sampler=sampler.value, n_trials=n_trials,
-        pruner=pruner.value, dedup=dedup,
+        references=_references(references), sampler=StudySampler(sampler.value), n_trials=n_trials,
+        pruner=StudyPruner(pruner.value), dedup=dedup,
         study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
         heartbeat_interval=heartbeat, grace_period=grace,
     )
@@ -277,8 +278,9 @@ def show_search(searched: Searched) -> None:
     p, written = searched.plan, searched.written
     caption = (f"{_score_text(p)}. {written.noise.verdict}. Short proxies under-rate depth: the order is more "
                f"trustworthy than the gaps.")
+    measured = p.space.candidates[0].cost.latency  # set whenever the cost is latency
     title = (f"Compound coefficients, ranked by accuracy x ({p.cost} / T)^w, {p.cost} in {COST_UNITS[p.cost]}"
-             + (f" on {p.space.candidates[0].cost.latency.device_name}" if p.cost == "latency" else ""))
+             + (f" on {measured.device_name}" if p.cost == "latency" and measured is not None else ""))
     console.print(ranked_table(written.frame, caption=caption, title=title, more=str(written.paths["trials"])))
     if written.evidence is not None:
         for line in written.evidence.lines():

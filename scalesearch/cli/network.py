@@ -35,11 +35,11 @@ def multipliers(
         if given:
             raise UsageError(f"{given[0]} cannot be combined with --alpha/--beta/--gamma/--phi: use one or the other")
         missing = [k for k, v in coeffs.items() if v is None]
-        if missing:
+        if missing or alpha is None or beta is None or gamma is None:  # (one test for us, one for mypy)
             raise UsageError(f"{', '.join(missing)} missing: --alpha, --beta and --gamma go together")
         p = 1.0 if phi is None else phi
-        d, w, r = compound(alpha, beta, gamma, p)  # type: ignore[arg-type]
-        return Multipliers(d, w, r, (alpha, beta, gamma, p))  # type: ignore[arg-type]
+        d, w, r = compound(alpha, beta, gamma, p)
+        return Multipliers(d, w, r, (alpha, beta, gamma, p))
     for flag, value in direct.items():
         if value is not None and value <= 0:
             raise UsageError(f"{flag} {value}: multipliers must be positive")

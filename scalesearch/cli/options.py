@@ -42,17 +42,17 @@ def _either(names: list[str]) -> str:
 
 # -- choices ----------------------------------------------------------------------------------------------
 
-PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})
+PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})  # type: ignore[misc]  # members computed from the library
 """Rounding policies: scalesearch.core.scaling.POLICIES."""
-CounterName = StrEnum("CounterName", {name: name for name in COUNTERS})
+CounterName = StrEnum("CounterName", {name: name for name in COUNTERS})  # type: ignore[misc]  # members computed from the library
 """FLOP counters: scalesearch.measure.COUNTERS."""
-OptimizerName = StrEnum("OptimizerName", {name: name for name in OPTIMIZERS})
+OptimizerName = StrEnum("OptimizerName", {name: name for name in OPTIMIZERS})  # type: ignore[misc]  # members computed from the library
 """Proxy optimizers: scalesearch.train.proxy.OPTIMIZERS."""
-DtypeName = StrEnum("DtypeName", {name: name for name in DTYPES})
+DtypeName = StrEnum("DtypeName", {name: name for name in DTYPES})  # type: ignore[misc]  # members computed from the library
 """Latency dtypes: scalesearch.measure.DTYPES."""
-ModeName = StrEnum("ModeName", {name: name for name in MODES})
+ModeName = StrEnum("ModeName", {name: name for name in MODES})  # type: ignore[misc]  # members computed from the library
 """Latency modes: scalesearch.measure.MODES."""
-CostName = StrEnum("CostName", {name: name for name in COST_UNITS})
+CostName = StrEnum("CostName", {name: name for name in COST_UNITS})  # type: ignore[misc]  # members computed from the library
 """What a score charges: scalesearch.core.units.COST_UNITS."""
 DEFAULT_COST = CostName("flops")
 DEFAULT_POLICY = PolicyName(DEFAULT_ROUNDING)

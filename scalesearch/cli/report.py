@@ -34,7 +34,7 @@ from scalesearch.search.storage import load_study_at
 from .options import OUTPUT, Json
 
 SOURCE = "Study"
-ImageFormat = StrEnum("ImageFormat", {f: f for f in FORMATS})  # the library's formats, offered by Typer
+ImageFormat = StrEnum("ImageFormat", {f: f for f in FORMATS})  # type: ignore[misc]  # members computed from the library's formats
 PNG = ImageFormat(FORMATS[0])
 
 

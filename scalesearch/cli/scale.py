@@ -3,6 +3,7 @@ summary CSV; or, given a budget instead of phi, the largest family member within
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -224,7 +225,8 @@ def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strate
                               highlight=False, soft_wrap=True)
         base = best.baseline_spec if baseline is None else load_baseline(baseline)
         rounding = get_policy(policy.value if policy is not None else best.policy).name
-        return base, Recipe(best.alpha, best.beta, best.gamma, rounding, max_resolution), best.path.parent
+        folder = best.path.parent if best.path is not None else None  # load_best always sets the path
+        return base, Recipe(best.alpha, best.beta, best.gamma, rounding, max_resolution), folder
     missing = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is None]
     if missing:
         raise UsageError(f"{', '.join(missing)} missing: give --alpha, --beta and --gamma, --strategy, or --from a "
@@ -240,7 +242,7 @@ def _px(m: Member) -> str:
     return f"{m.spec.resolution}*" if capped else str(m.spec.resolution)
 
 
-def _cap_note(recipe: Recipe, members: list[Member | None]) -> str:
+def _cap_note(recipe: Recipe, members: Sequence[Member | None]) -> str:
     if not any(m is not None and _px(m).endswith("*") for m in members):
         return ""
     return (f" px* = capped at --max-resolution {recipe.max_resolution}: beyond it only depth and width grow, "
@@ -287,7 +289,7 @@ def _ms(x: float) -> str:
 
 def _print_solution(base: NetSpec, s: Solution) -> None:
     latency = s.budget.cost == "latency"
-    rows = []
+    rows: list[list[Any]] = []
     for label, m in (("chosen", s.chosen), ("next step", s.next_step)):
         if m is None:
             rows.append([label, "-", "-", "-", "-", "-", "beyond the size limits"] + (["-", "-"] if latency else []))

@@ -282,8 +282,9 @@ def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *
             a, b = [lead[s] for s in common], [mine[s] for s in common]
             sides.append((key, a, b, [x - y for x, y in zip(a, b, strict=True)]))
     own = {key: statistics.variance(d) if len(d) >= 2 else None for key, _, _, d in sides}
-    dof = sum(len(d) - 1 for key, _, _, d in sides if own[key] is not None)
-    pooled = sum((len(d) - 1) * own[key] for key, _, _, d in sides if own[key] is not None) / dof if dof else None
+    known = [(len(d), v) for key, _, _, d in sides if (v := own[key]) is not None]
+    dof = sum(n - 1 for n, _ in known)
+    pooled = sum((n - 1) * v for n, v in known) / dof if dof else None
     out: dict[K, Paired] = {}
     for key, a, b, d in sides:
         variance = pooled if pool else own[key]
@@ -408,15 +409,16 @@ def reference_verdicts(rows: Sequence[Row], runs: Runs, partial: str = "") -> li
                 out.append(ReferenceVerdict(name, row, None, "no common seeds with the winner"))
                 continue
             where = f"at rung {row.rung}"
+            se = c.standard_error
             if partial:
                 text = f"leader so far ahead by {c.margin:+.4f} {where}; no verdict yet (the search is partial)"
-            elif c.distinguishable is None:
+            elif se is None:  # c.distinguishable is None
                 text = f"winner ahead by {c.margin:+.4f} {where}; noise unknown (one seed)"
             elif c.distinguishable:
-                text = f"winner beats it by {c.margin:.4f} > {NOISE_Z:g} SE {NOISE_Z * c.standard_error:.4f} {where}"
+                text = f"winner beats it by {c.margin:.4f} > {NOISE_Z:g} SE {NOISE_Z * se:.4f} {where}"
             else:
                 text = (f"not beaten beyond the noise: margin {c.margin:+.4f} <= {NOISE_Z:g} SE "
-                        f"{NOISE_Z * (c.standard_error or 0):.4f} {where}")
+                        f"{NOISE_Z * se:.4f} {where}")
             out.append(ReferenceVerdict(name, row, c, text))
     return out
 

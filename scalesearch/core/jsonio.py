@@ -16,6 +16,7 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,11 @@ def json_safe(value: Any) -> Any:
     except (ImportError, TypeError, ValueError):
         pass
     return str(value)
+
+
+def json_object(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``json_safe`` of a mapping (a record's fields), typed as the JSON object it gives."""
+    return {str(k): json_safe(v) for k, v in value.items()}
 
 
 def dumps(value: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:

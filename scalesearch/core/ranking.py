@@ -39,7 +39,7 @@ def score(accuracy: float, cost: float, target: float, w: float = -0.07) -> floa
         raise FieldError("target", target, "must be > 0")
     if not cost > 0:
         raise FieldError("cost", cost, "must be > 0")
-    return accuracy * (cost / target) ** w
+    return accuracy * float((cost / target) ** w)  # float ** float is typed Any (a negative base gives complex)
 
 
 def per_seed(runs: Iterable[SeedRun]) -> dict[int, SeedRun]:
@@ -213,18 +213,19 @@ def noise_verdict(rows: Sequence[Row], partial: str = "") -> NoiseVerdict:
     if not ranked:
         return NoiseVerdict("no finished candidate yet", None)
     top = ranked[0]
-    base = {"leader": top.candidate.triple, "leader_score": top.score}
+    base = NoiseVerdict("", None, leader=top.candidate.triple, leader_score=top.score)
     if partial:
-        return NoiseVerdict(partial, None, **base)
+        return dataclasses.replace(base, verdict=partial)
     others = [r for r in ranked if r.network != top.network]
     if not others:
-        return NoiseVerdict("only one trained network", None, **base)
+        return dataclasses.replace(base, verdict="only one trained network")
     runner = others[0]
     margin = top.score - runner.score
-    base.update(runner_up=runner.candidate.triple, runner_up_score=runner.score, margin=margin)
+    base = dataclasses.replace(base, runner_up=runner.candidate.triple, runner_up_score=runner.score, margin=margin)
     multi = {r.network: r.summary for r in rows if r.summary.ok and r.summary.seeds >= 2 and r.rung == top.rung}
     if not multi:
-        return NoiseVerdict("noise unknown: one seed per network (give a rung more seeds: --rungs)", None, **base)
+        return dataclasses.replace(
+            base, verdict="noise unknown: one seed per network (give a rung more seeds: --rungs)")
     dof = sum(s.seeds - 1 for s in multi.values())
     pooled = math.sqrt(sum((s.seeds - 1) * s.accuracy_std ** 2 for s in multi.values()) / dof)
     se = math.sqrt(sum((pooled * r.score / r.summary.accuracy_mean) ** 2 / r.summary.seeds for r in (top, runner)))
@@ -232,4 +233,5 @@ def noise_verdict(rows: Sequence[Row], partial: str = "") -> NoiseVerdict:
     verdict = (f"leader's score margin {margin:.4f} over the runner-up {'exceeds' if exceeds else 'is within'} "
                f"the seed noise (needs > {NOISE_Z:g} SE = {NOISE_Z * se:.4f}; pooled accuracy std {pooled:.2%} "
                f"over {len(multi)} multi-seed networks)")
-    return NoiseVerdict(verdict, exceeds, pooled_accuracy_std=pooled, standard_error=se, **base)
+    return dataclasses.replace(base, verdict=verdict, exceeds=exceeds, pooled_accuracy_std=pooled,
+                               standard_error=se)

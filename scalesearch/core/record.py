@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from scalesearch.core.errors import ScaleSearchError, SearchError, StorageError
-from scalesearch.core.jsonio import json_safe
+from scalesearch.core.jsonio import json_object, json_safe
 from scalesearch.core.runs import BadResult, ProxyResult, RunStatus, checked_result
 from scalesearch.core.settings import RECORD_FORMAT, StudySettings
 from scalesearch.core.spec import NetSpec, from_dict, preview, to_dict
@@ -49,6 +49,10 @@ class HasAttrs(Protocol):
 
 class Writable(Protocol):
     def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+class ReadWritable(HasAttrs, Writable, Protocol):
+    """A study whose attrs are read and written (an Optuna study)."""
 
 
 class TrialStatus(StrEnum):
@@ -107,7 +111,7 @@ class CandidateRow:
         return float(value)
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe(self.__dict__)
+        return json_object(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CandidateRow:
@@ -142,7 +146,7 @@ class Invocation:
     interrupted: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe(self.__dict__)
+        return json_object(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -240,8 +244,12 @@ class StudyRecord:
         record is one line naming the field, never a traceback later in the ranking or a worker."""
         settings = _check_settings(_field(attrs, _SETTINGS))
         axes = _list(_field(attrs, _AXES), _AXES, length=3)
-        checked_axes = tuple(tuple(_number(v, f"{_AXES}[{i}][{j}]", positive=True) for j, v in
-                                   enumerate(_list(a, f"{_AXES}[{i}]", minimum=1))) for i, a in enumerate(axes))
+
+        def axis(i: int) -> tuple[float, ...]:
+            return tuple(_number(v, f"{_AXES}[{i}][{j}]", positive=True)
+                         for j, v in enumerate(_list(axes[i], f"{_AXES}[{i}]", minimum=1)))
+
+        checked_axes = (axis(0), axis(1), axis(2))
         candidates = tuple(_row(c, f"{_CANDIDATES}[{i}]")
                            for i, c in enumerate(_list(_field(attrs, _CANDIDATES), _CANDIDATES, minimum=1)))
         networks = tuple(_network(n, f"{_NETWORKS}[{i}]")
@@ -256,7 +264,7 @@ class StudyRecord:
         invocations = tuple(_invocation(v, f"{_INVOCATIONS}[{i}]")
                             for i, v in enumerate(_list(attrs.get(_INVOCATIONS, []), _INVOCATIONS)))
         return cls(
-            settings=settings, axes=checked_axes,  # type: ignore[arg-type]
+            settings=settings, axes=checked_axes,
             candidates=candidates, networks=networks,
             baseline_spec=_spec(_field(attrs, _BASELINE_SPEC), _BASELINE_SPEC),
             baseline_flops=_integer(_field(attrs, _BASELINE_FLOPS), _BASELINE_FLOPS),
@@ -275,10 +283,10 @@ def stored_settings(study: HasAttrs) -> dict[str, Any] | None:
     return dict(value)
 
 
-def add_invocation(study: HasAttrs | Writable, invocation: Invocation) -> None:
-    runs = list(study.user_attrs.get(_INVOCATIONS, []))  # type: ignore[union-attr]
+def add_invocation(study: ReadWritable, invocation: Invocation) -> None:
+    runs = list(study.user_attrs.get(_INVOCATIONS, []))
     runs.append(invocation.to_dict())
-    study.set_user_attr(_INVOCATIONS, runs)  # type: ignore[union-attr]
+    study.set_user_attr(_INVOCATIONS, runs)
 
 
 def fingerprint(settings: Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from scalesearch.core.jsonio import json_safe
+from scalesearch.core.jsonio import json_object
 
 
 class RunStatus(StrEnum):
@@ -73,7 +73,7 @@ class ProxyResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the status as its string, non-finite numbers as None."""
-        return json_safe(dataclasses.asdict(self))
+        return json_object(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProxyResult:

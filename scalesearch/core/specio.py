@@ -152,7 +152,8 @@ def _line_for(node: yaml.Node | None, message: str) -> int | None:
 
 def _child(node: yaml.Node, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
+        pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+        for k, v in pairs:
             if k.value == key:
                 return v
     return None

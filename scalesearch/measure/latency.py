@@ -187,7 +187,7 @@ def time_network(spec: NetSpec, config: LatencyConfig | None = None) -> Latency:
         model = build(spec, device=device)
         model.train(config.mode == "train")
         fmt = torch.channels_last if config.channels_last else torch.contiguous_format
-        model = model.to(memory_format=fmt)
+        model = model.to(memory_format=fmt)  # type: ignore[call-overload]  # torch's stubs omit memory_format
         x = torch.randn(config.batch, 3, spec.resolution, spec.resolution, device=device).to(memory_format=fmt)
         autocast = (torch.autocast(device.type, dtype=DTYPES[config.dtype]) if config.dtype != "fp32"
                     else contextlib.nullcontext())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from scalesearch.core.jsonio import write_bytes_atomic
 
@@ -22,7 +23,8 @@ SINGLE_COLOUR, COMPOUND_COLOUR, REFERENCE_COLOUR = "tab:gray", "tab:red", "tab:b
 def compare_figure(rows: Sequence[dict[str, Any]], title: str, note: str) -> Figure:
     """One bar per row: mean accuracy in %, error bar = seed std; each bar labelled with its FLOPs / target so
     the reader sees the costs really match. Single dimensions grey, compound red, references blue."""
-    fig = Figure(figsize=(8, 4.8), layout="constrained")
+    layout = ConstrainedLayoutEngine()  # what layout="constrained" makes; kept to set its rect below
+    fig = Figure(figsize=(8, 4.8), layout=layout)
     ax = fig.add_subplot()
     names = [r["model"] for r in rows]
     means = [(r["accuracy_mean"] or 0.0) * 100 for r in rows]
@@ -40,7 +42,7 @@ def compare_figure(rows: Sequence[dict[str, Any]], title: str, note: str) -> Fig
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
-    fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))  # room for the note below the axes
+    layout.set(rect=(0, 0.06, 1, 0.94))  # room for the note below the axes
     fig.text(0.01, 0.005, textwrap.fill(note, 150), fontsize=7, color="0.3")
     return fig
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from scalesearch.report.view import StudyView
 
@@ -35,7 +36,9 @@ def learning_curves(v: StudyView) -> Figure:
     ax.plot([], [], color="0.6", lw=0.7, label="other networks (one line per seed)")
     ax.set_xlabel("epoch of the proxy training")
     ax.set_ylabel("validation accuracy (%), top-1")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    locator = ax.xaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator is one
+        locator.set_params(integer=True)
     ax.set_title(f"Learning curves of {len({c.network for c in v.curves})} trained proxy networks", fontsize=11)
     ax.grid(True, alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()

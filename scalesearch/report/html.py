@@ -7,12 +7,15 @@ import base64
 import html
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from scalesearch.core.units import format_size
 from scalesearch.report.view import StudyView
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NAType
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -42,9 +45,9 @@ def display_table(t: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _rank(rank: object, baseline: bool) -> str:
+def _rank(rank: float | NAType, baseline: bool) -> str:
     """'3', 'base' (the reference outside the band: no rank) or '5 (base)', as grid's table says."""
-    name = "" if pd.isna(rank) else str(int(rank))  # type: ignore[call-overload]
+    name = "" if pd.isna(rank) else str(int(rank))
     return (f"{name} (base)" if name else "base") if baseline else name
 
 

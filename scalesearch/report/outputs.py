@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -13,6 +14,9 @@ from scalesearch.core.evidence import Evidence, partial
 from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report.best import best_record, write_best
 from scalesearch.report.table import frame, ranked_study
+
+if TYPE_CHECKING:
+    import optuna
 
 OUTPUT_FILES = ("trials.csv", "best.json")  # what write_outputs may write in a study's folder
 
@@ -27,7 +31,7 @@ class Outputs:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
-def write_outputs(study: object, folder: Path, *, storage: str, command: str, finished: bool,
+def write_outputs(study: optuna.Study, folder: Path, *, storage: str, command: str, finished: bool,
                   seconds: float) -> Outputs:
     """trials.csv always; best.json once some feasible candidate has a score."""
     record, rows, runs = ranked_study(study)

@@ -11,6 +11,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from scalesearch.core import strategies
@@ -36,7 +37,7 @@ def _xy(share: tuple[float, float, float]) -> tuple[float, float]:
     return w + r / 2, r * SQRT3_2
 
 
-def _triangle(ax) -> None:  # type: ignore[no-untyped-def]
+def _triangle(ax: Axes) -> None:
     """Frame and 20% grid lines of the ternary plot (matplotlib has no ternary projection)."""
     corners = np.array([[0, 0], [1, 0], [0.5, SQRT3_2], [0, 0]])
     ax.plot(corners[:, 0], corners[:, 1], color="black", lw=1)

@@ -6,12 +6,17 @@ so a resumed or distributed run, the live progress and these files all agree.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from scalesearch.core import ranking
 from scalesearch.core.evidence import Runs
 from scalesearch.core.record import StudyRecord, network_runs
 from scalesearch.core.units import COST_UNITS
+
+if TYPE_CHECKING:
+    import optuna
 
 # Column names are shared with `scale`'s summary.csv where the fact is the same (depth_achieved, ...).
 # accuracy_*, seeds, score* and training_speed are the results at ``rung``, the highest rung the row reached.
@@ -25,16 +30,15 @@ COLUMNS = [
 # The score's cost: which one, its value per row, its unit, and (latency) the machine it was measured on.
 
 
-def ranked_study(study: object) -> tuple[StudyRecord, list[ranking.Row], Runs]:
-    """The study's record, its ranking and its seed runs (rung -> network -> runs) (``study``: an Optuna
-    Study)."""
-    record = StudyRecord.read(study, getattr(study, "study_name", ""))  # type: ignore[arg-type]
-    runs = network_runs(study.get_trials(deepcopy=False))  # type: ignore[attr-defined]
+def ranked_study(study: optuna.Study) -> tuple[StudyRecord, list[ranking.Row], Runs]:
+    """The study's record, its ranking and its seed runs (rung -> network -> runs)."""
+    record = StudyRecord.read(study, getattr(study, "study_name", ""))
+    runs = network_runs(study.get_trials(deepcopy=False))
     return record, ranking.rank_rungs(record.candidates, runs, record.target, record.w, record.cost), runs
 
 
-def ranked_rows(study: object) -> tuple[StudyRecord, list[ranking.Row]]:
-    """The study's record and its ranking (``study``: an Optuna Study)."""
+def ranked_rows(study: optuna.Study) -> tuple[StudyRecord, list[ranking.Row]]:
+    """The study's record and its ranking."""
     record, rows, _ = ranked_study(study)
     return record, rows
 

@@ -64,9 +64,9 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         prior = TrialRecord.read(trial)  # a re-queued trial's copy of what its dead predecessor stored
-        triple = tuple(trial.suggest_categorical(name, axis) for name, axis in zip(PARAMS, self.record.axes,
-                                                                                  strict=True))
-        row = self.record.candidate_at(triple)  # type: ignore[arg-type]
+        a, b, g = (trial.suggest_categorical(name, axis) for name, axis in zip(PARAMS, self.record.axes, strict=True))
+        triple = (a, b, g)
+        row = self.record.candidate_at(triple)
         if row is None:  # tpe/random drew a point outside the constraint: nothing to train
             mark_infeasible(trial)
             raise optuna.TrialPruned(f"alpha, beta, gamma = {triple} is not a feasible candidate")

@@ -54,9 +54,9 @@ class Plan:
         # so that every candidate is a valid point of the trial params.
         rows = self.space.rows()
         extra = [{r.alpha for r in rows}, {r.beta for r in rows}, {r.gamma for r in rows}]
-        axes = tuple(tuple(sorted({*axis, 1.0, *more})) for axis, more in
-                     zip((ranges.alpha, ranges.beta, ranges.gamma), extra, strict=True))
-        return StudyRecord(settings=self.settings, axes=axes, candidates=tuple(rows),  # type: ignore[arg-type]
+        a, b, g = (tuple(sorted({*axis, 1.0, *more})) for axis, more in
+                   zip((ranges.alpha, ranges.beta, ranges.gamma), extra, strict=True))
+        return StudyRecord(settings=self.settings, axes=(a, b, g), candidates=tuple(rows),
                            networks=tuple(self.space.networks()), baseline_spec=self.base,
                            baseline_flops=self.baseline_flops, created=timestamp())
 

@@ -14,6 +14,7 @@ import shlex
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -60,7 +61,8 @@ def open_storage(url: str, *, heartbeat_interval: int = 10, grace_period: int = 
         except OSError as exc:
             raise StorageError(f"cannot open study storage {redact(url)}: cannot create the folder {folder} "
                                f"({exc.strerror or exc}); pick another --storage or --out") from None
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    engine_kwargs: dict[str, Any] = ({"connect_args": {"timeout": 60}} if url.startswith("sqlite")
+                                     else {"pool_pre_ping": True})
     if url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     try:

@@ -38,11 +38,11 @@ def open_study(p: Plan, worker: int = 0, create: bool = False,
     """Create the study (first run) or load it; a study made with other settings is refused by name.
     ``storage``: one already open (``study_storage``); default: a new connection."""
     storage = storage or study_storage(p)
-    kwargs = {"study_name": p.study_name, "storage": storage, "sampler": make_sampler(p.config, worker),
-              "pruner": make_pruner(p.config)}
+    sampler, pruner = make_sampler(p.config, worker), make_pruner(p.config)
     if not create:
-        return optuna.load_study(**kwargs)
-    study = optuna.create_study(direction="maximize", load_if_exists=True, **kwargs)
+        return optuna.load_study(study_name=p.study_name, storage=storage, sampler=sampler, pruner=pruner)
+    study = optuna.create_study(study_name=p.study_name, storage=storage, sampler=sampler, pruner=pruner,
+                                direction="maximize", load_if_exists=True)
     stored = stored_settings(study)
     if stored is None:
         # Two machines starting together both write the same values: last writer wins, nothing differs.

@@ -281,7 +281,8 @@ def run_processes(specs: list[WorkerSpec], tick: Callable[[], None],
                         raise KeyboardInterrupt
                     if proc.exitcode != 0:
                         errors.append(f"worker {i} {exit_text(proc.exitcode)}")
-                        on_death(i, proc.pid)
+                        if proc.pid is not None:  # always, once started
+                            on_death(i, proc.pid)
             tick()
             if len(ended) < len(procs):
                 time.sleep(0.5)  # the display itself reads the study only every few seconds

@@ -226,7 +226,8 @@ def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: 
     batch = min(config.batch_size, len(train))
     recal_idx = torch.randperm(len(train), generator=g)[: config.bn_recalibration].to(device)
 
-    model = state["model"] = build(pspec).to(device, memory_format=torch.channels_last)
+    model = state["model"] = build(pspec).to(  # type: ignore[call-overload]  # torch's stubs omit memory_format
+        device, memory_format=torch.channels_last)
     if config.zero_init:
         model.zero_init()
     out.proxy_params = sum(p.numel() for p in model.parameters())

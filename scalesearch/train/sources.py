@@ -280,8 +280,8 @@ def _decode(path: Path, size: int) -> np.ndarray | None:
     try:
         with Image.open(path) as img:
             img.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster for big photos
-            img = ImageOps.fit(img.convert("RGB"), (size, size), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
+            fitted = ImageOps.fit(img.convert("RGB"), (size, size), Image.Resampling.BILINEAR)
+            return np.asarray(fitted, dtype=np.uint8).transpose(2, 0, 1).copy()
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return None  # a decoder failure (truncated, not an image, bad header): counted and reported as unreadable
 
@@ -307,8 +307,8 @@ def imagefolder(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
     if not root.is_dir():
         raise DataError(f"imagefolder: folder {root} does not exist; pass imagefolder:DIR with one sub-folder "
                         f"per class (or DIR/train and DIR/val)")
-    classes, train_x, train_y, val_x, val_y, notes = _decoded(root.resolve(), cache_size or IMAGEFOLDER_CACHE)
-    notes = list(notes)
+    classes, train_x, train_y, val_x, val_y, found = _decoded(root.resolve(), cache_size or IMAGEFOLDER_CACHE)
+    notes = list(found)
     if val_x is None or val_y is None:
         tr, va = stratified_split(train_y, HELD_OUT, torch.Generator().manual_seed(seed))
         if len(va) == 0:

@@ -75,12 +75,12 @@ class _Row:
 
 def test_sample_holds_the_leaders_and_spans_the_ranking() -> None:
     ranking = [_Row(n) for n in (10, 11, 12, 13, 14, 15, 16, 17, 18, 19)]
-    picked = choose_sample(ranking, [10, 11, 12], 6)  # type: ignore[arg-type]
+    picked = choose_sample(ranking, [10, 11, 12], 6)  # type: ignore[arg-type]  # _Row: a stand-in with .network
     assert picked[:3] == [10, 11, 12] and picked[-1] == 19 and len(picked) == 6
-    assert picked == choose_sample(ranking, [10, 11, 12], 6)  # type: ignore[arg-type]
+    assert picked == choose_sample(ranking, [10, 11, 12], 6)  # type: ignore[arg-type]  # _Row: a stand-in with .network
     # A leaders set bigger than the sample still gets two networks from the rest: the best and the last.
-    assert choose_sample(ranking, [10, 11, 12, 13], 3) == [10, 11, 12, 13, 14, 19]  # type: ignore[arg-type]
-    assert choose_sample(ranking, [10], 50) == [r.network for r in ranking]  # type: ignore[arg-type]
+    assert choose_sample(ranking, [10, 11, 12, 13], 3) == [10, 11, 12, 13, 14, 19]  # type: ignore[arg-type]  # _Row: a stand-in with .network
+    assert choose_sample(ranking, [10], 50) == [r.network for r in ranking]  # type: ignore[arg-type]  # _Row: a stand-in with .network
 
 
 # -- end to end on a finished study ---------------------------------------------------------------------

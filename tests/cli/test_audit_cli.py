@@ -61,7 +61,7 @@ def test_audit_prints_the_plan_a_table_that_fits_and_the_verdicts(study: Path, t
     result = run("audit", str(study), "--sample", "4", "--resamples", "200")
     assert result.exit_code == 0, result.output
     assert "audit of study" in result.stderr and "runs at 8 epoch(s)" in result.stderr
-    text = terminal.file.getvalue()  # type: ignore[attr-defined]
+    text = terminal.file.getvalue()  # type: ignore[attr-defined]  # the console writes to a StringIO
     table = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
     assert table and all(len(line) <= 80 for line in table) and "…" not in text, text
     assert "Spearman" in text and "audit.json" in text

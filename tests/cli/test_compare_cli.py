@@ -43,7 +43,7 @@ def test_table_files_and_a_rerun_that_trains_nothing(tiny_file: str, tmp_path: P
     out = tmp_path / "cmp"
     result = runner.invoke(app, ["compare", "--baseline", tiny_file, *FAST, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    text = screen.file.getvalue()  # type: ignore[attr-defined]
+    text = screen.file.getvalue()  # type: ignore[attr-defined]  # the console writes to a StringIO
     table = [line for line in text.splitlines() if line.startswith(("┃", "│"))]
     assert len(table) == 8 and all(len(line) <= 80 for line in text.splitlines() if not line.startswith("wrote "))
     assert "…" not in text and "resolution-only" in text and "verdict:" in text

@@ -129,7 +129,7 @@ def test_help_groups_every_option_in_panels_within_80_columns(command: str, pane
     assert max(len(line) for line in lines) <= 80
     titles = re.findall(r"╭─ (.+?) ─", result.output)
     assert titles == ["Options", *panels]
-    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]  # a Typer app with commands: a click.Group
     for param in click_command.params:
         for flag in param.opts + param.secondary_opts:
             assert re.search(rf"{re.escape(flag)}\b", result.output), f"{flag} missing or cut"
@@ -177,7 +177,7 @@ def test_help_shows_no_value_type_for_flags_and_fits_80_columns(command: str) ->
     assert "<bool>" not in result.output and max(map(len, result.output.splitlines())) <= 80
     assert re.search(r"--help +Show this message", result.output)  # a flag: no type between flag and help
     group = typer.main.get_command(app)
-    click_command = group.commands[command] if command else group  # type: ignore[attr-defined]
+    click_command = group.commands[command] if command else group  # type: ignore[attr-defined]  # a Typer app with commands: a click.Group
     # Help paragraphs flow: the docstring's line breaks are gone, so rich wraps them at the terminal's width.
     assert "\n" not in (click_command.help or "").replace("\n\n", "")
 

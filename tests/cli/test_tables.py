@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ def render(renderable: object, width: int | None, terminal: bool) -> str:
     c = (Console(width=width, file=io.StringIO(), force_terminal=terminal, color_system=None) if width
          else PipeWideConsole(file=io.StringIO(), force_terminal=terminal, color_system=None))
     c.print(renderable)
-    return c.file.getvalue()  # type: ignore[attr-defined]
+    return c.file.getvalue()  # type: ignore[attr-defined]  # the console writes to a StringIO
 
 
 def assert_not_cropped(text: str) -> None:
@@ -90,7 +91,7 @@ def test_free_text_wraps_but_is_never_dropped() -> None:
 
 
 @pytest.fixture
-def terminal_console(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def terminal_console(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Console]:
     """install(width): the commands print to a fresh terminal console of that width, returned for reading."""
 
     def install(width: int) -> Console:

@@ -35,7 +35,7 @@ def config(tmp_path: Path, **changes: object) -> lib.CompareConfig:
         "proxy": ProxyConfig(epochs=1, batch_size=64, base_resolution=16, threads=1, device="cpu"),
         "cache_path": tmp_path / "proxy.sqlite"}
     values.update(changes)
-    return lib.CompareConfig(**values)  # type: ignore[arg-type]
+    return lib.CompareConfig(**values)  # type: ignore[arg-type]  # values: CompareConfig's keywords, mixed types
 
 
 class FakeTrainer:

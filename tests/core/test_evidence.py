@@ -84,11 +84,11 @@ def test_reference_verdicts_compare_at_the_references_rung() -> None:
     }, refs={1: "width-only", 2: "paper", 4: "depth-only"})
     verdicts = {v.name: v for v in evidence.reference_verdicts(rows, runs)}
     assert set(verdicts) == {"width-only", "paper", "depth-only"}
-    assert verdicts["width-only"].comparison.distinguishable is True  # type: ignore[union-attr]
+    assert verdicts["width-only"].comparison.distinguishable is True  # type: ignore[union-attr]  # compared: common seeds
     assert "winner beats it" in verdicts["width-only"].text
-    assert verdicts["paper"].comparison.distinguishable is False  # type: ignore[union-attr]
+    assert verdicts["paper"].comparison.distinguishable is False  # type: ignore[union-attr]  # compared: common seeds
     assert "not beaten beyond the noise" in verdicts["paper"].text
-    assert verdicts["depth-only"].comparison.rung == 0  # type: ignore[union-attr]
+    assert verdicts["depth-only"].comparison.rung == 0  # type: ignore[union-attr]  # compared: common seeds
     assert "noise unknown" in verdicts["depth-only"].text  # one seed at rung 0: no paired variance
     assert verdicts["paper"].to_dict()["compared_at_rung"] == 1
 

@@ -64,7 +64,7 @@ def test_infeasible_baseline_shows_its_score_but_never_ranks_or_leads() -> None:
     assert [r.candidate.index for r in ranked] == [1, 2, 0]
     assert [r.rank for r in ranked] == [1, 2, None]
     assert ranked[2].score > ranked[0].score  # the best score of all, and still no answer
-    assert leader(ranked).candidate.index == 1  # type: ignore[union-attr]
+    assert leader(ranked).candidate.index == 1  # type: ignore[union-attr]  # candidate 1 leads
     assert leading_networks(ranked, 5) == [1, 2]
 
 

@@ -36,7 +36,7 @@ def test_study_record_round_trips_through_an_optuna_study(tiny_spec: NetSpec) ->
     assert back.candidates == rec.candidates and back.networks == rec.networks
     assert back.baseline_spec == tiny_spec and back.target_flops == 1000 and back.fingerprint == rec.fingerprint
     assert back.invocations == (Invocation("2026-11-23T10:00:00+0000", 12.5, 2, False),)
-    assert back.candidate_at((1.2, 1.1, 1.15)).index == 1  # type: ignore[union-attr]
+    assert back.candidate_at((1.2, 1.1, 1.15)).index == 1  # type: ignore[union-attr]  # a candidate of the record
     assert back.candidate_at((1.3, 1.1, 1.15)) is None
     assert back.rungs == ((3, 1),)
 
@@ -66,7 +66,7 @@ def test_trial_record_round_trips_with_plain_filter_attrs(tiny_spec: NetSpec) ->
     runs = (run(0, 0.9), run(1, 0.8, reused="trial 4"), run(2, 0.0, RunStatus.DIVERGED))
     t = trial(rec, 1, (0, 1, 2), runs, seed_param=False)
     back = TrialRecord.read(t)
-    assert back == TrialRecord(1, 1, (0, 1, 2), 0, "test", runs)  # type: ignore[arg-type]
+    assert back == TrialRecord(1, 1, (0, 1, 2), 0, "test", runs)
     assert t.user_attrs["accuracy"] == pytest.approx(0.85) and t.user_attrs["status"] == "ok"
     assert (t.user_attrs["flops"], t.user_attrs["group"], t.user_attrs["network"]) == (1900, 1, 1)
     assert network_runs([t]) == {0: {1: list(runs)}}

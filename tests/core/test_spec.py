@@ -76,7 +76,7 @@ def test_architecture_key_ignores_names_and_training_settings(tiny_spec):
 
 def test_specs_are_frozen(tiny_spec):
     with pytest.raises(dataclasses.FrozenInstanceError):
-        tiny_spec.resolution = 64  # type: ignore[misc]
+        tiny_spec.resolution = 64
 
 
 def test_feature_channels_without_head():

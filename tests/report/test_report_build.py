@@ -113,7 +113,7 @@ def test_a_study_with_nothing_trained_is_refused(tmp_path: Path, tiny_spec: NetS
 
 def test_shares_and_pareto() -> None:
     assert shares(1.0, 1.0, 1.0) is None
-    d, w, r = shares(1.2, 1.1, 1.15)  # type: ignore[misc]
+    d, w, r = shares(1.2, 1.1, 1.15)  # type: ignore[misc]  # not None: the product is not 1
     assert d + w + r == pytest.approx(1.0) and d > 0 and w > 0 and r > 0
     assert shares(2.0, 1.0, 1.0) == pytest.approx((1.0, 0.0, 0.0))
 

@@ -43,7 +43,7 @@ def test_grid_writes_the_report(fake_grid: list[bool], tiny_file: Path, tmp_path
     # stderr is no terminal here: the progress is one plain line per finished run, no control codes
     runs = [line for line in result.stderr.splitlines() if re.match(r"\[\d+/\d+\] network \d+ seed \d+: ok", line)]
     assert len(runs) >= 7 and "\x1b" not in result.stderr and "\r" not in result.stderr
-    counts = [tuple(map(int, re.match(r"\[(\d+)/(\d+)\]", line).groups())) for line in runs]  # type: ignore[union-attr]
+    counts = [tuple(map(int, re.match(r"\[(\d+)/(\d+)\]", line).groups())) for line in runs]  # type: ignore[union-attr]  # matched above
     assert runs[0].startswith("[1/") and [d for d, _ in counts] == sorted(d for d, _ in counts)  # it only counts up
     # A line per trained run; a candidate that only copies a result adds to the count without a line of its own.
     assert all(d <= t for d, t in counts) and counts[-1][0] >= len(runs) and counts[-1][0] >= counts[-1][1] - 1

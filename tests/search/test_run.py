@@ -41,7 +41,7 @@ def trained(log: Path) -> Counter[tuple[str, str, str]]:
     """(proxy architecture, resolution, seed) -> times trained."""
     if not log.exists():
         return Counter()
-    return Counter(tuple(line.split()[:3]) for line in log.read_text().splitlines())  # type: ignore[misc]
+    return Counter(tuple(line.split()[:3]) for line in log.read_text().splitlines())  # type: ignore[misc]  # three fields per log line
 
 
 def test_every_network_trained_once_then_the_leaders_promoted(small_config: SearchConfig, fake_log: Path) -> None:

@@ -45,7 +45,7 @@ def decide(record: StudyRecord, trials: list[optuna.trial.FrozenTrial], schedule
 
 
 def done(record: StudyRecord, candidate: int, acc: float, seed: int = 0, **kw: object) -> optuna.trial.FrozenTrial:
-    return trial(record, candidate, [seed], [run(seed, acc)], **kw)  # type: ignore[arg-type]
+    return trial(record, candidate, [seed], [run(seed, acc)], **kw)  # type: ignore[arg-type]  # trial()'s options
 
 
 def test_an_empty_study_starts_with_the_baseline(record: StudyRecord) -> None:
@@ -63,7 +63,7 @@ def test_a_network_in_training_is_left_to_its_trial(record: StudyRecord) -> None
     # Candidate 2 would only wait for candidate 1's run: the next network is picked instead.
     assert decide(record, trials).work == Work(3, (0,), 0)
     # Workers with other offsets spread over the free networks.
-    picks = {decide(record, trials, offset=k).work.candidate for k in range(3)}  # type: ignore[union-attr]
+    picks = {decide(record, trials, offset=k).work.candidate for k in range(3)}  # type: ignore[union-attr]  # work is set: free networks remain
     assert picks == {3, 4, 5}
 
 

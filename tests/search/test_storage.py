@@ -82,7 +82,7 @@ def test_processes_opening_a_new_postgresql_database_at_once() -> None:
         start = time.time() + 8  # every process imported and waiting by then, even on a busy machine
         procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, f"{server}/{name}", str(start)],
                                   stderr=subprocess.PIPE, text=True) for _ in range(4)]
-        results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+        results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]  # stderr=PIPE: never None
         assert [rc for rc, _ in results] == [0] * 4, [err[-500:] for _, err in results]
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:

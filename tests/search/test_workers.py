@@ -48,7 +48,7 @@ def check_exactly_once(study: optuna.Study, n_candidates: int, n_networks: int, 
     # Independent processes can still pick one candidate at once (most often across machines): such a
     # duplicate is detected and reuses the result. So every network is trained by exactly one trial, and
     # every other trial of it copied that result instead of training.
-    trained = Counter(TrialRecord.read(t).network for t in study.trials  # type: ignore[union-attr]
+    trained = Counter(TrialRecord.read(t).network for t in study.trials  # type: ignore[union-attr]  # a complete trial has its record
                       if t.state == TrialState.COMPLETE and any(r.reused is None for r in TrialRecord.read(t).results))
     assert sorted(trained) == list(range(n_networks)) and set(trained.values()) == {1}
     assert sum(done.values()) - n_candidates <= n_candidates // 2  # duplicates stay rare, not one per point

@@ -101,7 +101,7 @@ def test_a_short_run_learns_and_reports_everything(tiny_spec: NetSpec, fast: Pro
     assert r.images_per_second > 0 and r.seconds > 0 and r.peak_memory_bytes > 0 and r.proxy_params > 0
     assert math.isfinite(r.loss) and math.isfinite(r.val_loss)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        r.accuracy = 1.0  # type: ignore[misc]
+        r.accuracy = 1.0  # type: ignore[misc]  # on purpose: the result is frozen
     # the result survives JSON (strict: no NaN) unchanged, as the study and the run cache store it
     assert ProxyResult.from_dict(json.loads(json.dumps(r.to_dict(), allow_nan=False))) == r
 
