@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from scalesearch.core.ranking import NOISE_Z, Row, leading_networks, per_seed, promoted_count, rank
 from scalesearch.core.record import SeedRun, StudyRecord
 from scalesearch.core.runs import RunStatus
+from scalesearch.core.settings import Sampler
 
 Runs = Mapping[int, Mapping[int, Sequence[SeedRun]]]  # rung -> network -> seed runs
 K = TypeVar("K")
@@ -115,8 +116,8 @@ def progress(record: StudyRecord, runs: Runs) -> list[RungProgress]:
     higher rung trains the leading ``promote`` fraction of the rung below (``ranking.promoted_count``) and
     the reference networks, as ``search.schedule.promotions`` decides them."""
     out: list[RungProgress] = []
-    grid = record.settings.get("sampler", "grid") == "grid"
-    promote = float(record.settings.get("promote", 0.3))
+    settings = record.study_settings
+    grid, promote = settings.sampler is Sampler.GRID, settings.promote
     for r, (_, seeds) in enumerate(record.rungs):
         at = runs.get(r, {})
         trained = sum(1 for rs in at.values() if _trained(rs, seeds))

@@ -37,6 +37,7 @@ from scalesearch.core import ranking
 from scalesearch.core.errors import FieldError
 from scalesearch.core.record import SeedRun, StudyRecord, TrialRecord, is_infeasible
 from scalesearch.core.runs import RunStatus
+from scalesearch.core.settings import Sampler
 
 MAX_EPOCHS, MAX_SEEDS = 1000, 100  # per rung (and per audit): beyond them a value is a typo, not a plan
 Pair = tuple[int, int]  # (candidate, seed)
@@ -89,16 +90,19 @@ def check_rungs(rungs: tuple[Rung, ...], shown: object = None) -> tuple[Rung, ..
 class Schedule:
     """The settings that decide the work (a subset of SearchConfig)."""
 
-    sampler: str = "grid"
+    sampler: Sampler = Sampler.GRID
     rungs: tuple[Rung, ...] = (Rung(3, 1),)
     promote: float = 0.3
     n_trials: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sampler", Sampler(self.sampler))  # "grid" is taken as the member
 
     @property
     def seeds_are_trials(self) -> bool:
         """Grid trials train one seed each (``seed`` is a trial param); tpe/random rung-0 trials train all
         rung-0 seeds. Higher rungs always train one seed per trial."""
-        return self.sampler == "grid"
+        return self.sampler is Sampler.GRID
 
     @property
     def seeds(self) -> int:
@@ -211,7 +215,7 @@ def promotions(schedule: Schedule, record: StudyRecord, tl: Tally) -> list[list[
 
 def sweep_complete(schedule: Schedule, record: StudyRecord, tl: Tally) -> bool:
     """Rung 0 has nothing left to run or running."""
-    if schedule.sampler == "grid":
+    if schedule.sampler is Sampler.GRID:
         return all((c.index, s) in tl.done for c in record.candidates for s in range(schedule.seeds))
     return tl.sweep_finished >= (schedule.n_trials or 0)
 
@@ -220,7 +224,7 @@ def next_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int 
     """The next thing a worker does (see the module docstring). ``offset`` spreads workers over the work."""
     if tl.waiting:
         return Action("run")
-    if schedule.sampler == "grid":
+    if schedule.sampler is Sampler.GRID:
         missing = {(c.index, s) for c in record.candidates for s in range(schedule.seeds)} - tl.done
         free = sorted(missing - tl.active)
         if free:
@@ -279,7 +283,7 @@ class Snapshot:
 def snapshot(schedule: Schedule, record: StudyRecord, tl: Tally) -> Snapshot:
     """Done of total proxy runs. Promotions not yet decided are counted as planned: the promoted fraction of
     the networks, so the total is known from the start and only shrinks if networks fail."""
-    if schedule.sampler == "grid":
+    if schedule.sampler is Sampler.GRID:
         sweep_total = len(record.candidates) * schedule.seeds
         sweep_done = len({p for p in tl.done if p[1] < schedule.seeds})
         n = len(record.networks)

@@ -6,6 +6,7 @@ import optuna
 
 from scalesearch.core.errors import UsageError
 from scalesearch.core.record import StudyRecord, stored_settings
+from scalesearch.core.settings import Pruner, Sampler
 from scalesearch.search.config import SearchConfig, settings_diff
 from scalesearch.search.plan import Plan
 from scalesearch.search.storage import open_storage
@@ -14,15 +15,15 @@ from scalesearch.search.storage import open_storage
 def make_sampler(config: SearchConfig, worker: int = 0) -> optuna.samplers.BaseSampler:
     """The sampler that proposes candidates. The grid sampler's candidates are chosen by the scheduler and
     fixed per trial (workers.fixed_sampler); the random sampler under it only runs if nothing is fixed."""
-    if config.sampler == "tpe":
+    if config.sampler is Sampler.TPE:
         return optuna.samplers.TPESampler(seed=worker, n_startup_trials=min(10, config.n_trials or 10))
     return optuna.samplers.RandomSampler(seed=worker)
 
 
 def make_pruner(config: SearchConfig) -> optuna.pruners.BasePruner:
-    if config.pruner == "median":
+    if config.pruner is Pruner.MEDIAN:
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-    if config.pruner == "hyperband":
+    if config.pruner is Pruner.HYPERBAND:
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=config.rungs[0].epochs)
     return optuna.pruners.NopPruner()
 

@@ -35,6 +35,7 @@ from optuna.trial import TrialState
 
 from scalesearch.core.errors import FieldError, ScaleSearchError
 from scalesearch.core.record import PARAMS, SEED_PARAM, StudyRecord, TrialRecord
+from scalesearch.core.settings import Pruner
 from scalesearch.search import events
 from scalesearch.search.objective import Objective, OnEvent, Trainer
 from scalesearch.search.plan import Plan
@@ -159,7 +160,7 @@ def work(ws: WorkerSpec, on_event: OnEvent | None = None, stop: Callable[[], boo
     caches = [ProxyRunCache(config.cache_path, settings=config.run_scope(r))
               for r in range(len(config.rungs))] if config.cache else None
     schedule = config.schedule
-    objective = Objective(study, record, data, proxy, schedule=schedule, prune=config.pruner != "none",
+    objective = Objective(study, record, data, proxy, schedule=schedule, prune=config.pruner is not Pruner.NONE,
                           trainer=ws.trainer, caches=caches, poll_seconds=config.poll_seconds, on_event=on_event,
                           worker=worker_tag(ws.index))
     run = guard.interruptible(objective)
