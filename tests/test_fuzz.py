@@ -9,12 +9,12 @@ fvcore's figures without a real forward pass), and a hang is caught by an alarm 
 from __future__ import annotations
 
 import contextlib
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from hang_guard import no_hang
 from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
@@ -54,19 +54,8 @@ def _bounded_work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     mp.undo()
 
 
-@contextlib.contextmanager
-def _no_hang(what: object, seconds: int = HANG) -> Iterator[None]:
-    """Fail (instead of hanging the suite) if the block runs past ``seconds``."""
-    def alarm(_signum: int, _frame: object) -> None:
-        raise TimeoutError(f"no answer within {seconds} s: {what!r}")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+def _no_hang(what: object, seconds: int = HANG) -> contextlib.AbstractContextManager[None]:
+    return no_hang(what, seconds)
 
 
 def _clean_outcome(args: list[str]) -> None:

@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from scalesearch.core.errors import ScaleSearchError, SearchError, StorageError
 from scalesearch.core.jsonio import json_object, json_safe
@@ -230,13 +230,7 @@ class StudyRecord:
             raise SearchError(f"{label} has record format {attrs.get(_FORMAT)!r} (an earlier scalesearch), this "
                               f"version reads {RECORD_FORMAT}: rerun the search (the default study name changes "
                               "with the format; or pass another --study name)")
-        try:
-            return cls._checked(attrs)
-        except _Bad as bad:
-            raise StorageError(f"{label}: study record: {bad}; {DAMAGED_ADVICE}") from None
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a check missed: still one line
-            raise StorageError(f"{label}: study record: unreadable ({type(exc).__name__}: {exc}); "
-                               f"{DAMAGED_ADVICE}") from None
+        return _read_checked(cls._checked, attrs, f"{label}: study record")
 
     @classmethod
     def _checked(cls, attrs: Mapping[str, Any]) -> StudyRecord:
@@ -359,13 +353,7 @@ class TrialRecord:
             return None
         number = getattr(trial, "number", None)
         label = "a trial" if number is None else f"trial {number}"
-        try:
-            return cls._checked(attrs)
-        except _Bad as bad:
-            raise StorageError(f"{label}: trial record: {bad}; {DAMAGED_ADVICE}") from None
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a check missed: still one line
-            raise StorageError(f"{label}: trial record: unreadable ({type(exc).__name__}: {exc}); "
-                               f"{DAMAGED_ADVICE}") from None
+        return _read_checked(cls._checked, attrs, f"{label}: trial record")
 
     @classmethod
     def _checked(cls, attrs: Mapping[str, Any]) -> TrialRecord:
@@ -431,6 +419,19 @@ class _Bad(Exception):
 
     def __init__(self, where: str, problem: str) -> None:
         super().__init__(f"field {where!r} {problem}")
+
+
+_R = TypeVar("_R")
+
+
+def _read_checked(check: Callable[[Mapping[str, Any]], _R], attrs: Mapping[str, Any], what: str) -> _R:
+    """``check(attrs)``, or StorageError in one line naming ``what`` and the damaged field (exit 4)."""
+    try:
+        return check(attrs)
+    except _Bad as bad:
+        raise StorageError(f"{what}: {bad}; {DAMAGED_ADVICE}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a check missed: still one line
+        raise StorageError(f"{what}: unreadable ({type(exc).__name__}: {exc}); {DAMAGED_ADVICE}") from None
 
 
 def _label(study: object) -> str:

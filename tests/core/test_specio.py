@@ -1,9 +1,7 @@
-import contextlib
 import os
-import signal
-from collections.abc import Iterator
 
 import pytest
+from hang_guard import no_hang
 
 from scalesearch.core.errors import SpecError
 from scalesearch.core.specio import load_spec, save_spec
@@ -59,20 +57,6 @@ def test_unknown_field_in_json_names_the_line(tmp_path):
         load_spec(path)
 
 
-@contextlib.contextmanager
-def _no_hang(seconds: int) -> Iterator[None]:
-    def alarm(_signum: int, _frame: object) -> None:
-        raise TimeoutError(f"no answer within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _bomb(field: str) -> str:
     """Nine levels of nine aliases: 9**9 strings once expanded, a few hundred bytes on disk."""
     lines = ["a: &a [" + ", ".join(['"x"'] * 9) + "]"]
@@ -88,7 +72,7 @@ def test_yaml_alias_bomb_is_refused_quickly_in_one_short_line(tmp_path, field):
     path.write_text(_bomb(field))
     # The work is bounded by the loader's own count of expanded values (the error says it stopped there); the
     # alarm only turns a hang into a failure, far above the milliseconds this takes.
-    with _no_hang(60), pytest.raises(SpecError, match="aliases expand to more than") as info:
+    with no_hang("an alias bomb", 60), pytest.raises(SpecError, match="aliases expand to more than") as info:
         load_spec(path)
     assert len(str(info.value)) < 300 and "\n" not in str(info.value) and str(path) in str(info.value)
 
