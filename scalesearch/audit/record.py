@@ -32,7 +32,7 @@ class _Plain:
     """``to_dict``: every field in order, nested records and tuples made plain; ``from_dict``: the flat case."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]  # a mixin: its subclasses are the dataclasses
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Any:
