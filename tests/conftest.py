@@ -8,6 +8,12 @@ import pytest
 
 from scalesearch.core.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
 
+# The Ctrl-C tests press Ctrl-C as a terminal would. A shell starts a background job (`cmd &`, a CI runner's
+# script) with SIGINT ignored, and Python then keeps it ignored, as would every process the tests start: give
+# the test session, and so its children, Python's usual Ctrl-C again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 @pytest.fixture(autouse=True)
 def _ctrl_c_as_it_was():

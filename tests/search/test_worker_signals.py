@@ -65,7 +65,11 @@ def test_ctrl_c_in_an_inline_search_fails_the_trial_and_leaves_none_running(smal
     outcome = run_search(small_config, trainer=interrupted)  # type: ignore[arg-type]
     assert outcome.interrupted and not outcome.complete
     states = [t.state for t in outcome.study.trials]
-    assert states.count(TrialState.COMPLETE) == 2 and states[-1] == TrialState.FAIL
+    # The third training stops its trial. A trial whose network was already trained reuses that result without
+    # training, and which candidates come first depends on this process's id (workers.offset), so two or more
+    # trials completed before it.
+    assert states.count(TrialState.COMPLETE) >= 2 and states.count(TrialState.FAIL) == 1
+    assert states[-1] == TrialState.FAIL
     assert TrialState.RUNNING not in states
     assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C is pytest's again
     resumed = run_search(small_config, trainer=search_fakes.fake_train)
