@@ -141,9 +141,8 @@ def fixed_sampler(work: Work, schedule: Schedule, base: optuna.samplers.BaseSamp
         return optuna.samplers.PartialFixedSampler(params, base)
 
 
-def work(ws: WorkerSpec, on_event: OnEvent | None = None, stop: Callable[[], bool] = lambda: False,
-         interrupts: Interrupts | None = None) -> None:
-    """Take trials from the study until nothing is left (or ``stop()``). With ``interrupts`` (installed by the
+def work(ws: WorkerSpec, on_event: OnEvent | None = None, interrupts: Interrupts | None = None) -> None:
+    """Take trials from the study until nothing is left. With ``interrupts`` (installed by the
     caller), a signal stops the work: KeyboardInterrupt, raised here once the running trial is marked failed."""
     guard = interrupts or Interrupts()  # never installed: never requested
     p, config = ws.plan, ws.plan.config
@@ -166,7 +165,7 @@ def work(ws: WorkerSpec, on_event: OnEvent | None = None, stop: Callable[[], boo
     run = guard.interruptible(objective)
     base = study.sampler
     notify = on_event or (lambda event: None)
-    while not stop():
+    while True:
         if guard.requested:
             raise KeyboardInterrupt
         action = next_action(schedule, record, tally(study.get_trials(deepcopy=False)), offset(ws.index, ws.origin))
@@ -183,8 +182,6 @@ def work(ws: WorkerSpec, on_event: OnEvent | None = None, stop: Callable[[], boo
         study.sampler = fixed_sampler(action.work, schedule, base, record) if action.work else base
         study.optimize(run, n_trials=1, gc_after_trial=False)
         notify(events.TrialDone())
-    if guard.requested:
-        raise KeyboardInterrupt
 
 
 def _worker_main(ws: WorkerSpec) -> None:

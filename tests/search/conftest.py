@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import search_fakes
 
 from scalesearch.core.spec import NetSpec
 from scalesearch.core.specio import save_spec
+from scalesearch.search import run as search_run
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.schedule import Rung
 from scalesearch.train import ProxyConfig
@@ -29,3 +31,18 @@ def small_config(tiny_file: Path, tmp_path: Path) -> SearchConfig:
                         workers=1, poll_seconds=0.2,
                         cache_path=tmp_path / "proxy.sqlite",  # per test; the session shares only the cost cache
                         heartbeat_interval=1, grace_period=3)
+
+
+@pytest.fixture
+def fake_grid(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """`scalesearch grid` runs its search with the fake trainer in this process; set the list's item to True to
+    end it 'interrupted'."""
+    interrupt = [False]
+
+    def fake_run(config, **kwargs):
+        outcome = search_run.run_search(config, trainer=search_fakes.fake_train, **kwargs)
+        outcome.interrupted = outcome.interrupted or interrupt[0]
+        return outcome
+
+    monkeypatch.setattr("scalesearch.cli.grid.run_search", fake_run)
+    return interrupt

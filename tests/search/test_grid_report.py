@@ -7,31 +7,14 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-import search_fakes
 from typer.testing import CliRunner
 
 from scalesearch.cli.main import app
-from scalesearch.search import run as search_run
 
 runner = CliRunner()
 SMALL = ["--data", "synthetic", "--alpha", "1.0:2.0:0.2", "--beta", "1.0:1.4:0.2", "--gamma", "1.0:1.4:0.2",
          "--tolerance", "0.1", "--rungs", "2x1", "--references", "none", "--batch-size", "32", "--workers", "1",
          "--no-cache", "--study", "rep"]
-
-
-@pytest.fixture
-def fake_grid(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """run_search with the fake trainer; set the list's item to True to end it 'interrupted'."""
-    interrupt = [False]
-
-    def fake_run(config, **kwargs):
-        outcome = search_run.run_search(config, trainer=search_fakes.fake_train, **kwargs)
-        outcome.interrupted = outcome.interrupted or interrupt[0]
-        return outcome
-
-    monkeypatch.setattr("scalesearch.cli.grid.run_search", fake_run)
-    return interrupt
 
 
 def test_grid_writes_the_report(fake_grid: list[bool], tiny_file: Path, tmp_path: Path) -> None:

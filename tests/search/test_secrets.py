@@ -13,14 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import search_fakes
 from audit_studies import Counting
 from typer.testing import CliRunner
 
 from scalesearch.audit import run as audit_run
 from scalesearch.cli.main import app
 from scalesearch.core.redaction import MASKED_NOTE
-from scalesearch.search import run as search_run
 
 runner = CliRunner()
 SECRET = "Pl4nted-S3cret"
@@ -46,20 +44,6 @@ def files_holding(root: Path, text: str) -> list[Path]:
 
 def printed(result) -> str:
     return result.stdout + result.stderr
-
-
-@pytest.fixture
-def fake_grid(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """run_search with the fake trainer in this process; set the list's item to end it 'interrupted'."""
-    interrupt = [False]
-
-    def fake_run(config, **kwargs):
-        outcome = search_run.run_search(config, trainer=search_fakes.fake_train, **kwargs)
-        outcome.interrupted = outcome.interrupted or interrupt[0]
-        return outcome
-
-    monkeypatch.setattr("scalesearch.cli.grid.run_search", fake_run)
-    return interrupt
 
 
 def grid_args(tiny_file: Path, tmp_path: Path, *storage: str) -> list[str]:
