@@ -5,7 +5,6 @@ rest will take. ``prepare`` trains nothing, so the CLI can say how long the audi
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -46,12 +45,16 @@ class AuditConfig:
     """How to audit. ``sample``: networks retrained (the leaders set always, then a stratified sample over the
     rest of the ranking up to this many; at least 2 of the rest, so a large leaders set can exceed it);
     ``epochs`` / ``proxy_width``: the audit's fidelity (None: 2x the study's final-rung epochs, 2x its proxy
-    width, capped at 4); ``seeds``: seeds per network; ``resamples`` / ``bootstrap_seed``: the bootstrap
-    intervals; ``cache_path``: the proxy-run cache (None: the default one, which `grid` also uses)."""
+    width, capped at 4); ``train_subset`` / ``val_subset``: images per run (None: the study's; more training
+    images are more compute, counted in the ratio); ``seeds``: seeds per network; ``resamples`` /
+    ``bootstrap_seed``: the bootstrap intervals; ``cache_path``: the proxy-run cache (None: the default one,
+    which `grid` also uses)."""
 
     sample: int = DEFAULT_SAMPLE
     epochs: int | None = None
     proxy_width: float | None = None
+    train_subset: int | None = None  # training images per run (None: the study's)
+    val_subset: int | None = None  # validation images (None: the study's)
     seeds: int = DEFAULT_SEEDS
     resamples: int = RESAMPLES
     bootstrap_seed: int = 0
@@ -76,6 +79,9 @@ class AuditConfig:
             self.proxy_width, bool) and 0 < self.proxy_width <= MAX_WIDTH), "proxy_width",
              f"must lie in (0, {MAX_WIDTH:g}]")
         need(is_int(self.resamples) and self.resamples >= 100, "resamples", "must be an integer >= 100")
+        for name in ("train_subset", "val_subset"):
+            value = getattr(self, name)
+            need(value is None or (is_int(value) and value >= 1), name, "must be a whole number of images >= 1")
 
 
 @dataclass(frozen=True)
@@ -141,8 +147,14 @@ class AuditPlan:
 
     @property
     def nominal_ratio(self) -> float:
-        """Training compute per network, audit over the study's final rung: epochs x width^2."""
-        return (self.proxy.epochs / self.study_epochs) * (self.proxy.proxy_width / self.study_width) ** 2
+        """Training compute per network, audit over the study's final rung: epochs x width^2 x images."""
+        images = training_images(self.proxy, self.data) / training_images(self.study_proxy, self.data)
+        return (self.proxy.epochs / self.study_epochs) * (self.proxy.proxy_width / self.study_width) ** 2 * images
+
+    @property
+    def study_proxy(self) -> ProxyConfig:
+        """The proxy setting of the study's final rung."""
+        return stored_proxy(self.record.study_settings, epochs=self.study_epochs)
 
     @property
     def estimate_seconds(self) -> float | None:
@@ -226,10 +238,12 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
     study_epochs, study_seeds = record.rungs[final] if final < len(record.rungs) else record.rungs[-1]
     settings = record.study_settings
     study_width = float(stored_proxy(settings, epochs=study_epochs).proxy_width)
+    images = {k: getattr(config, k) for k in ("train_subset", "val_subset") if getattr(config, k) is not None}
     proxy = stored_proxy(settings, epochs=config.epochs or EPOCH_FACTOR * study_epochs,
                          proxy_width=config.proxy_width or min(MAX_WIDTH, WIDTH_FACTOR * study_width),
-                         device=config.device)
+                         device=config.device, **images)
     data = load_data(settings.data)
+    data.check_subsets(proxy.train_subset, proxy.val_subset)
     lead = leaders(rows, runs)
     leader_networks = [m.network for m in lead.members]
     chosen = choose_sample(speakers, leader_networks, config.sample)
@@ -244,7 +258,7 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
     final_runs = [r.result for rs in runs.get(final, {}).values() for r in ranking.per_seed(rs).values()]
     seconds = [r.seconds for r in final_runs if r.seconds and math.isfinite(r.seconds)]
     threads = [r.threads for r in final_runs if r.threads]
-    study_proxy = dataclasses.replace(proxy, epochs=study_epochs, proxy_width=study_width)
+    study_proxy = stored_proxy(settings, epochs=study_epochs, device=config.device)
     ratios = [_training_madds(record.networks[n].spec, proxy, data) / _training_madds(record.networks[n].spec,
                                                                                        study_proxy, data)
               for n in chosen]
@@ -261,8 +275,13 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
     return p
 
 
+def training_images(proxy: ProxyConfig, data: Dataset) -> int:
+    """Training images one run of ``proxy`` sees per epoch."""
+    n = len(data.train_y)
+    return n if proxy.train_subset is None else min(proxy.train_subset, n)
+
+
 def _training_madds(spec: NetSpec, proxy: ProxyConfig, data: Dataset) -> float:
-    """Multiply-adds one run spends per training image over all its epochs: the proxy's forward count (fvcore,
-    cached) x epochs. Backward costs about twice the forward for every proxy alike, so it cancels in a ratio;
-    so does the number of images."""
-    return measure(proxy_spec(spec, proxy, data)).flops * proxy.epochs
+    """Multiply-adds one run spends on training: the proxy's forward count (fvcore, cached) x epochs x training
+    images. Backward costs about twice the forward for every proxy alike, so it cancels in a ratio."""
+    return measure(proxy_spec(spec, proxy, data)).flops * proxy.epochs * training_images(proxy, data)

@@ -32,7 +32,10 @@ class _Plain:
     """``to_dict``: every field in order, nested records and tuples made plain; ``from_dict``: the flat case."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]  # a mixin: its subclasses are the dataclasses
+        """Every field, but one added later (default None) that is None: files of earlier audits read and write
+        back unchanged."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)  # type: ignore[arg-type]  # a mixin: its subclasses are the dataclasses
+                if not (f.default is None and getattr(self, f.name) is None)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Any:
@@ -50,6 +53,8 @@ class AuditSettings(_Plain):
     resamples: int
     bootstrap_seed: int
     data: str | None
+    train_subset: int | None = None  # images per run (None: all; audit.json files before this field: all)
+    val_subset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,13 @@ class StudyFidelity(_Plain):
     seeds: int
     proxy_width: float
     ranked_networks: int
+    train_subset: int | None = None
+    val_subset: int | None = None
 
 
-COMPUTE_RULE = ("training multiply-adds per network (fvcore count of the proxy x epochs), audit / final rung, mean "
-                "over the sample")
-NOMINAL_RULE = "epochs x proxy width^2, audit / final rung"
+COMPUTE_RULE = ("training multiply-adds per network (fvcore count of the proxy x epochs x training images), audit / "
+                "final rung, mean over the sample")
+NOMINAL_RULE = "epochs x proxy width^2 x training images, audit / final rung"
 MEASURED_RULE = "training seconds x torch threads, audit / final rung"
 
 

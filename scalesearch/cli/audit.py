@@ -57,6 +57,11 @@ class AuditDisplay:
         self.progress.update(self.task, completed=done, total=total, doing=text)
 
 
+def _images(train: int | None, val: int | None) -> str:
+    parts = [f"{n:,} {what} images" for n, what in ((train, "training"), (val, "validation")) if n is not None]
+    return ", " + ", ".join(parts) if parts else ""
+
+
 def plan_line(p: AuditPlan) -> str:
     """What the audit will train and how long that takes, said before it starts."""
     eta = p.estimate_seconds
@@ -67,7 +72,8 @@ def plan_line(p: AuditPlan) -> str:
             f"{p.runs_to_train} to train (the study recorded no run time to estimate from)")
     return (f"audit of study {p.study_name}: {len(p.sample)} of {p.ranked_networks} ranked networks x "
             f"{p.config.seeds} seed(s) = {p.runs_needed} runs at {p.proxy.epochs} epoch(s), proxy width "
-            f"{p.proxy.proxy_width:g} ({p.compute_ratio:.1f}x the final rung's training multiply-adds per network); "
+            f"{p.proxy.proxy_width:g}{_images(p.proxy.train_subset, p.proxy.val_subset)} "
+            f"({p.compute_ratio:.1f}x the final rung's training multiply-adds per network); "
             f"{len(p.cached)} cached; {when}")
 
 
@@ -89,6 +95,13 @@ def audit(
     proxy_width: Annotated[float | None, typer.Option(
         "--proxy-width", rich_help_panel=FIDELITY,
         help=f"Proxy width of the audit (default: {WIDTH_FACTOR:g}x the study's, at most 4).")] = None,
+    train_subset: Annotated[int | None, typer.Option(
+        "--train-subset", rich_help_panel=FIDELITY,
+        help="Training images per run (default: the study's); more images are more compute, counted in the ratio.")
+    ] = None,
+    val_subset: Annotated[int | None, typer.Option(
+        "--val-subset", rich_help_panel=FIDELITY,
+        help="Validation images, one fixed stratified choice (default: the study's).")] = None,
     device: Annotated[str, typer.Option("--device", rich_help_panel=FIDELITY,
                                         help="Training device: auto, cpu, cuda, cuda:N or mps.")] = "auto",
     storage: Annotated[str | None, typer.Option(
@@ -111,7 +124,7 @@ def audit(
     Finished runs go to the proxy-run cache: after Ctrl-C, the same command resumes.
     """
     config = AuditConfig(sample=sample, seeds=seeds, resamples=resamples, epochs=epochs, proxy_width=proxy_width,
-                         device=device)
+                         train_subset=train_subset, val_subset=val_subset, device=device)
     if storage is not None and study_dir is None:
         raise UsageError("--storage: also give STUDY_DIR, the folder audit.json goes into")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -154,8 +167,9 @@ def show(result: AuditResult) -> None:
                      "-" if s.audit_score is None else f"{s.audit_score:.4f}",
                      "-" if s.audit_rank is None else str(s.audit_rank)])
     cfg, fid = d.config, d.study_fidelity
-    title = (f"Audit: {cfg.epochs} epoch(s), width {cfg.proxy_width:g} x {cfg.seeds} seed(s) against the "
-             f"study's {fid.epochs} epochs, width {fid.proxy_width:g}")
+    title = (f"Audit: {cfg.epochs} epoch(s), width {cfg.proxy_width:g}{_images(cfg.train_subset, None)} x "
+             f"{cfg.seeds} seed(s) against the study's {fid.epochs} epochs, width {fid.proxy_width:g}"
+             f"{_images(fid.train_subset, None)}")
     caption = ("study #: the network's place in the study's ranking (* a leader); study acc at the rung it reached; "
                "audit acc: mean ± half the seed range; audit #: its place in the audit")
     console.print(table(title, ["study #", "alpha", "beta", "gamma", "reference", "study acc", "audit acc",

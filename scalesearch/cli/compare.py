@@ -21,6 +21,7 @@ from scalesearch.train import DEFAULT_DATA, ProxyConfig, load_data, resolve_devi
 
 from .options import (
     BASELINE_HELP,
+    DATA_HELP,
     DEFAULT_BASELINE,
     DEFAULT_OPTIMIZER,
     OUTPUT,
@@ -36,12 +37,14 @@ from .options import (
     PolicyName,
     ProxyWidth,
     TrainSubset,
+    ValSubset,
     WeightDecay,
 )
 
 TARGET = "Strategies and target"
 # Proxy settings a study provides with --from (its own, at its final rung) unless given on the command line.
-STUDY_PROXY = ("batch_size", "base_resolution", "proxy_width", "train_subset", "optimizer", "lr", "weight_decay")
+STUDY_PROXY = ("batch_size", "base_resolution", "proxy_width", "train_subset", "val_subset", "optimizer", "lr",
+               "weight_decay")
 
 
 def compare(
@@ -70,8 +73,7 @@ def compare(
         "--phi-step", help="Resolution of each strategy's solved phi (bisection on the rounded network).",
         rich_help_panel=TARGET)] = 0.01,
     data: Annotated[str | None, typer.Option(
-        "--data", help="digits-300, digits-300-jitter or digits (embedded), synthetic, cifar10:DIR, cifar100:DIR "
-        "or imagefolder:DIR (default: digits-300, or the study's).", rich_help_panel=PROXY)] = None,
+        "--data", help=DATA_HELP + " (default: digits-300, or the study's).", rich_help_panel=PROXY)] = None,
     epochs: Annotated[int | None, typer.Option(
         "--epochs", help=f"Proxy training epochs (default: {lib.DEFAULT_EPOCHS}, the grid's final rung, or the "
         "study's).", rich_help_panel=PROXY)] = None,
@@ -83,6 +85,7 @@ def compare(
         rich_help_panel=PROXY)] = None,
     batch_size: BatchSize = DEFAULT_BATCH, base_resolution: BaseResolution = _D.base_resolution,
     proxy_width: ProxyWidth = _D.proxy_width, train_subset: TrainSubset = _D.train_subset,
+    val_subset: ValSubset = _D.val_subset,
     optimizer: Optimizer = DEFAULT_OPTIMIZER, lr: LearningRate = _D.lr, weight_decay: WeightDecay = _D.weight_decay,
     device: Device = _D.device,
     threads: Annotated[int | None, typer.Option(
@@ -99,7 +102,8 @@ def compare(
     given = {name: _typed(ctx, name) for name in STUDY_PROXY}
     values: dict[str, Any] = {  # ProxyConfig's keywords
         "batch_size": batch_size, "base_resolution": base_resolution, "proxy_width": proxy_width,
-        "train_subset": train_subset, "optimizer": optimizer.value, "lr": lr, "weight_decay": weight_decay}
+        "train_subset": train_subset, "val_subset": val_subset, "optimizer": optimizer.value,
+        "lr": lr, "weight_decay": weight_decay}
     if proxy is not None:  # the study's settings, overridden only by what was typed
         values = {k: v if given[k] else getattr(proxy, k) for k, v in values.items()}
     config = lib.CompareConfig(

@@ -22,6 +22,7 @@ from scalesearch.core.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.core.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.core.redaction import command_line, resume_text
 from scalesearch.core.settings import Pruner as StudyPruner, Sampler as StudySampler
+from scalesearch.core.tasks import MNIST_FORMAT, task_defaults
 from scalesearch.core.units import COST_UNITS, format_size, parse_size, parse_target
 from scalesearch.measure import LatencyConfig
 from scalesearch.report.outputs import OUTPUT_FILES, Outputs, write_outputs
@@ -44,6 +45,10 @@ SPACE, STUDY, OUTPUT = "Search space", "Study and workers", options.OUTPUT
 def _command() -> str:
     """The command line as run, every password masked: what best.json and the report record."""
     return command_line(sys.argv[1:])
+
+
+def _rungs_text(rungs: tuple[tuple[int, int], ...]) -> str:
+    return ",".join(f"{e}x{s}" for e, s in rungs)
 
 
 def quiet_optuna() -> None:
@@ -91,16 +96,19 @@ def grid(
     base_resolution: options.BaseResolution = None,
     proxy_width: options.ProxyWidth = _D.proxy_width,
     train_subset: options.TrainSubset = None,
+    val_subset: options.ValSubset = None,
     optimizer: options.Optimizer = options.DEFAULT_OPTIMIZER,
     lr: options.LearningRate = None,
     device: options.Device = _D.device,
-    rungs: Annotated[str, typer.Option(
+    rungs: Annotated[str | None, typer.Option(
         "--rungs", rich_help_panel=STUDY, metavar="ExS,...",
         help="Successive halving: epochs x seeds per rung, cheapest first; every network trains at the first "
-             "rung, the leading --promote fraction moves up each time.")] = ",".join(map(str, _G.rungs)),
-    promote: Annotated[float, typer.Option(
+             f"rung, the leading --promote fraction moves up each time (default: {','.join(map(str, _G.rungs))}; "
+             f"fashion-mnist and mnist: {_rungs_text(MNIST_FORMAT.rungs)}).")] = None,
+    promote: Annotated[float | None, typer.Option(
         "--promote", rich_help_panel=STUDY,
-        help="Fraction of a rung's networks trained again at the next rung (at least 3).")] = _G.promote,
+        help=f"Fraction of a rung's networks trained again at the next rung, at least 3 (default: {_G.promote:g}).")
+    ] = None,
     sampler: Annotated[Sampler, typer.Option("--sampler", rich_help_panel=STUDY,
                                              help="grid (every candidate), tpe or random (--n-trials).")
                        ] = Sampler.GRID,
@@ -147,13 +155,27 @@ def grid(
     Outputs OUT/STUDY/trials.csv (a row per triple), best.json (for `scalesearch scale --from`) and the report
     (OUT/STUDY/report/index.html with every plot).
     """
+    task = task_defaults(data)
+    given = {"--train-subset": train_subset, "--val-subset": val_subset, "--rungs": rungs, "--promote": promote}
+    if task is not None and not all(v is not None for v in given.values()):
+        train_subset = task.train_subset if train_subset is None else train_subset
+        val_subset = task.val_subset if val_subset is None else val_subset
+        rungs = _rungs_text(task.rungs) if rungs is None else rungs
+        promote = task.promote if promote is None else promote
+        if not json_out:
+            err_console.print(f"{data}: the measured defaults for this data (docs/training.md, 'On real data'): "
+                              f"{task.flags()}; an option given on the command line wins", highlight=False,
+                              soft_wrap=True, markup=False)
     config = build_config(
         target_flops=target_flops, cost=cost, target=target, w=w, baseline=baseline, policy=policy, alpha=alpha,
         beta=beta, gamma=gamma, tolerance=tolerance, constraint=constraint, references=references, data=data,
         proxy=ProxyConfig(batch_size=batch_size, base_resolution=base_resolution, proxy_width=proxy_width,
-                          train_subset=train_subset, optimizer=optimizer.value, lr=lr, device=device),
-        rungs=rungs, promote=promote, sampler=sampler, n_trials=n_trials, pruner=pruner, dedup=dedup, study=study,
-        storage=storage, out=out, workers=workers, devices=devices, cache=cache, heartbeat=heartbeat, grace=grace,
+                          train_subset=train_subset, val_subset=val_subset, optimizer=optimizer.value, lr=lr,
+                          device=device),
+        rungs=rungs if rungs is not None else ",".join(map(str, _G.rungs)),
+        promote=promote if promote is not None else _G.promote, sampler=sampler, n_trials=n_trials, pruner=pruner,
+        dedup=dedup, study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
+        heartbeat=heartbeat, grace=grace,
         latency=options.latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads)
         if cost.value == "latency" else None,
     )

@@ -126,10 +126,9 @@ def latency_config(device: str, batch: int, dtype: DtypeName, mode: ModeName, th
 
 # -- proxy training (train and grid) ---------------------------------------------------------------------
 
-Data = Annotated[str, typer.Option(
-    "--data", help="digits-300, digits-300-jitter or digits (embedded), synthetic, cifar10:DIR, cifar100:DIR "
-    "or imagefolder:DIR.",
-    rich_help_panel=PROXY)]
+DATA_HELP = ("digits-300, digits-300-jitter or digits (embedded), synthetic, fashion-mnist (Debian's "
+             "dataset-fashion-mnist), mnist:DIR (MNIST-format IDX files), cifar10:DIR, cifar100:DIR or imagefolder:DIR")
+Data = Annotated[str, typer.Option("--data", help=DATA_HELP + ".", rich_help_panel=PROXY)]
 Epochs = Annotated[int, typer.Option("--epochs", help="Proxy training epochs.", rich_help_panel=PROXY)]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Proxy training batch size.", rich_help_panel=PROXY)]
 BaseResolution = Annotated[int | None, typer.Option(
@@ -140,8 +139,11 @@ ProxyWidth = Annotated[float, typer.Option(
     "--proxy-width", help="Width multiplier applied on top of the candidate's width for the proxy run.",
     rich_help_panel=PROXY)]
 TrainSubset = Annotated[int | None, typer.Option(
-    "--train-subset", help="Train on this many training images (seeded choice; default: all).",
-    rich_help_panel=PROXY)]
+    "--train-subset", help="Train on this many training images, drawn by each seed and the same for every network "
+    "(default: all; fashion-mnist and mnist: 2000 in a search).", rich_help_panel=PROXY)]
+ValSubset = Annotated[int | None, typer.Option(
+    "--val-subset", help="Validate on this many validation images, one fixed class-stratified choice for every "
+    "network and seed (default: all; fashion-mnist and mnist: 1000 in a search).", rich_help_panel=PROXY)]
 Optimizer = Annotated[OptimizerName, typer.Option(
     "--optimizer", help="sgd (Nesterov momentum) or adamw.", rich_help_panel=PROXY)]
 LearningRate = Annotated[float | None, typer.Option(
@@ -161,5 +163,5 @@ __all__ = [
     "LatencyBatch", "LatencyDevice", "LatencyDtype", "LatencyMode", "LatencyThreads", "latency_config",
     "Alpha", "BaseResolution", "Baseline", "BatchSize", "Beta", "Counter", "Data", "Depth", "Device", "Epochs",
     "Gamma", "ImageSize", "Json", "LearningRate", "Optimizer", "Phi", "Policy", "ProxyWidth", "Resolution",
-    "TrainSubset", "WeightDecay", "Width",
+    "TrainSubset", "ValSubset", "WeightDecay", "Width", "DATA_HELP",
 ]

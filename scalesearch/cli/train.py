@@ -40,6 +40,7 @@ from .options import (
     ProxyWidth,
     Resolution,
     TrainSubset,
+    ValSubset,
     WeightDecay,
     Width,
 )
@@ -63,6 +64,7 @@ def train(
     base_resolution: BaseResolution = _D.base_resolution,
     proxy_width: ProxyWidth = _D.proxy_width,
     train_subset: TrainSubset = _D.train_subset,
+    val_subset: ValSubset = _D.val_subset,
     optimizer: Optimizer = DEFAULT_OPTIMIZER,
     lr: LearningRate = _D.lr,
     weight_decay: WeightDecay = _D.weight_decay,
@@ -99,7 +101,7 @@ def train(
     _, net = resolve_network(baseline, m, image_size, policy.value)
     config = ProxyConfig(
         epochs=epochs, batch_size=batch_size, base_resolution=base_resolution, proxy_width=proxy_width,
-        train_subset=train_subset, optimizer=optimizer.value, lr=lr, weight_decay=weight_decay,
+        train_subset=train_subset, val_subset=val_subset, optimizer=optimizer.value, lr=lr, weight_decay=weight_decay,
         label_smoothing=label_smoothing, warmup_epochs=warmup_epochs, bn_recalibration=bn_recalibration,
         augment=augment, compile=compile_, device=device, threads=threads,
     )

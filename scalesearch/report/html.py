@@ -70,7 +70,7 @@ def summary_md(v: StudyView, table: pd.DataFrame) -> str:
     state = "" if v.finished else f"\n**{v.unfinished.capitalize()}.**\n"
     return (f"# Study {v.name}\n{state}\n{markdown(table)}\n"
             f"score = proxy accuracy x (FLOPs / {format_size(v.record.target_flops)})^{v.record.w:g}; FLOPs are "
-            f"fvcore multiply-adds.\n\nNoise: {v.noise.verdict}.\n\n{_evidence_md(v)}{_audit_md(v)}"
+            f"fvcore multiply-adds.\n\n{v.data_line}\n\nNoise: {v.noise.verdict}.\n\n{_evidence_md(v)}{_audit_md(v)}"
             f"Reproduce: `{v.command}`\n")
 
 
@@ -123,6 +123,7 @@ def page(v: StudyView, table: pd.DataFrame, plots: list[tuple[Path, str, str]]) 
 <p>Baseline <b>{e(v.record.study_settings.baseline)}</b>,
 {len(v.record.candidates)} candidates, target T = {e(format_size(v.record.target_flops))} multiply-adds,
 score = proxy accuracy x (FLOPs / T)^{v.record.w:g}.</p>
+<p>{e(v.data_line)}</p>
 <h2>Noise verdict</h2><p>{e(v.noise.verdict)}</p>{evidence}{audit}
 <h2>Ranked candidates</h2>{ranked}
 <p>Every column, exact: <code>trials.csv</code>; the winner with its settings: <code>best.json</code>.</p>

@@ -15,6 +15,7 @@ from scalesearch.core.evidence import Evidence, partial
 from scalesearch.core.record import StudyRecord
 from scalesearch.core.redaction import redact_command
 from scalesearch.report.table import frame, ranked_study
+from scalesearch.train.load import source_classes
 
 LEADERS = 5  # leaders highlighted in the plots when best.json names none
 
@@ -85,6 +86,21 @@ class StudyView:
         return list(dict.fromkeys(network[i] for i in self.leaders))
 
     @property
+    def data_line(self) -> str:
+        """What the proxies trained on: the source, its class names when the source fixes them, the subsets."""
+        settings = self.record.study_settings
+        proxy = settings.proxy
+        text = f"Data: {settings.data}"
+        names = source_classes(settings.data)
+        if names:
+            text += f" ({len(names)} classes: {', '.join(names)})"
+        train, val = proxy.get("train_subset"), proxy.get("val_subset")
+        parts = [f"{n:,} {what}" for n, what in ((train, "training images per run, drawn by each seed"),
+                                                   (val, "validation images, one fixed stratified choice"))
+                 if isinstance(n, int)]
+        return text + ("; " + "; ".join(parts) if parts else "") + "."
+
+    @property
     def command(self) -> str:
         """The command that reproduces the study: the one best.json recorded (any password in it masked: an
         earlier version recorded it as typed), else rebuilt from the settings."""
@@ -139,7 +155,8 @@ _FLAGS = {"baseline": "--baseline", "policy": "--policy", "alpha": "--alpha", "b
           "promote": "--promote", "references": "--references", "sampler": "--sampler", "pruner": "--pruner",
           "target_flops": "--target-flops", "w": "--w"}
 _PROXY_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "base_resolution": "--base-resolution",
-                "proxy_width": "--proxy-width", "train_subset": "--train-subset", "optimizer": "--optimizer",
+                "proxy_width": "--proxy-width", "train_subset": "--train-subset", "val_subset": "--val-subset",
+                "optimizer": "--optimizer",
                 "lr": "--lr"}
 
 

@@ -36,6 +36,8 @@ def trained_settings(proxy: ProxyConfig, epochs: int | None = None) -> dict[str,
     """The proxy's study settings (those that change a trained result), in field order; the epochs are
     ``epochs`` when given (a rung's), else the proxy's own."""
     out = {name: getattr(proxy, name) for name in study_fields(ProxyConfig)}
+    if out.get("val_subset") is None:  # a newer field: left out when unset, so earlier studies keep their
+        out.pop("val_subset", None)    # fingerprints and cached runs
     if epochs is not None:
         out["epochs"] = epochs
     return out

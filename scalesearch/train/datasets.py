@@ -56,6 +56,16 @@ class Dataset:
         """The stored (cache) size in pixels; training resizes from it."""
         return int(self.train_x.shape[-1])
 
+    def check_subsets(self, train_subset: int | None, val_subset: int | None) -> None:
+        """Refuse a training or validation subset that leaves a class without an image (an empty one too):
+        the accuracies it gives would not be of this task. One line, exit 3, before anything trains."""
+        for flag, n, total in (("--train-subset", train_subset, len(self.train_y)),
+                               ("--val-subset", val_subset, len(self.val_y))):
+            if n is not None and n < min(self.num_classes, total):
+                what = "is empty" if n <= 0 else f"cannot hold one image of each of the {self.num_classes} classes"
+                raise DataError(f"{self.name}: {flag} {n} {what}; use at least {self.num_classes} (of {total:,} "
+                                "images), or leave it out for all")
+
     def describe(self) -> str:
         return (f"{self.name}: {len(self.train_y)} train / {len(self.val_y)} val images, {self.num_classes} "
                 f"classes, stored at {self.image_size} px, base proxy resolution {self.base_resolution} px")
@@ -88,6 +98,29 @@ def stratified_split(y: torch.Tensor, fraction: float, g: torch.Generator) -> tu
     return torch.cat(train).sort().values, torch.cat(held).sort().values
 
 
+VAL_SUBSET_SEED = 0  # one fixed choice: every network, seed and study of a task validates on the same images
+
+
+def stratified_subset(y: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
+    """Sorted indices of ``n`` of the labels ``y``, each class in proportion to its share (up to rounding),
+    drawn at random within each class. Deterministic for a given generator state; all of them when n >= len(y).
+
+    Each image's key is (its rank in a random order of its class + 1/2) / the class's size; the n smallest
+    keys take the same fraction of every class, so no rounding rule has to hand out the remainder."""
+    if n >= len(y):
+        return torch.arange(len(y))
+    order = torch.randperm(len(y), generator=g)
+    labels = y[order]
+    sizes = torch.bincount(labels).double()
+    by_class = torch.argsort(labels, stable=True)  # positions grouped by class, random order within each
+    starts = torch.cumsum(sizes, 0) - sizes
+    rank = torch.empty(len(y), dtype=torch.float64)
+    rank[by_class] = torch.arange(len(y), dtype=torch.float64) - starts[labels[by_class]]
+    key = (rank + 0.5) / sizes[labels]
+    chosen = order[torch.argsort(key, stable=True)[:n]]
+    return chosen.sort().values
+
+
 # -- the registry ----------------------------------------------------------------------------------------
 
 class SourceLoader(Protocol):
@@ -105,6 +138,7 @@ class DataSource:
     description: str  # one line for listings and help
     load: SourceLoader
     argument: str | None = None  # placeholder for what follows the colon ("DIR"); None: takes nothing
+    classes: tuple[str, ...] | None = None  # the class names when the source fixes them (reports name them)
 
     @property
     def form(self) -> str:
@@ -115,8 +149,8 @@ class DataSource:
 _SOURCES: dict[str, DataSource] = {}
 
 
-def register_source(kind: str, description: str, *, argument: str | None = None
-                    ) -> Callable[[SourceLoader], SourceLoader]:
+def register_source(kind: str, description: str, *, argument: str | None = None,
+                    classes: tuple[str, ...] | None = None) -> Callable[[SourceLoader], SourceLoader]:
     """Decorator: make ``load`` the reader of data sources named ``kind`` (lower case, no colon)."""
     if not kind or kind != kind.lower() or ":" in kind:
         raise ValueError(f"data source kind {kind!r}: use a lower-case name without a colon")
@@ -124,7 +158,8 @@ def register_source(kind: str, description: str, *, argument: str | None = None
     def add(load: SourceLoader) -> SourceLoader:
         if kind in _SOURCES:
             raise ValueError(f"data source kind {kind!r} is registered twice")
-        _SOURCES[kind] = DataSource(kind=kind, description=description, load=load, argument=argument)
+        _SOURCES[kind] = DataSource(kind=kind, description=description, load=load, argument=argument,
+                                    classes=classes)
         return load
 
     return add

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 # Importing the built-in sources registers them; this module is the only place that needs them all.
+import scalesearch.train.mnist  # noqa: F401
 import scalesearch.train.sources  # noqa: F401
 from scalesearch.core.errors import DataError
 from scalesearch.core.settings import DEFAULT_DATA  # the study settings' default
@@ -20,6 +21,13 @@ def source_forms() -> str:
     """The accepted forms, for messages: ``digits (the default), synthetic, ... or imagefolder:DIR``."""
     forms = [s.form + (" (the default)" if s.kind == DEFAULT_DATA else "") for s in registered_sources()]
     return ", ".join(forms[:-1]) + f" or {forms[-1]}" if len(forms) > 1 else "".join(forms)
+
+
+def source_classes(source: str) -> tuple[str, ...] | None:
+    """The class names of data source ``source`` when the source fixes them (``fashion-mnist``), without reading
+    any image; None for a source whose classes come from its files."""
+    found = find_source(source.strip().partition(":")[0]) if isinstance(source, str) else None
+    return found.classes if found is not None else None
 
 
 def load_data(source: str, *, seed: int = 0, cache_size: int | None = None) -> Dataset:

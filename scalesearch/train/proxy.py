@@ -31,7 +31,7 @@ from scalesearch.core.settings import runtime_setting, study_setting
 from scalesearch.core.spec import NetSpec
 from scalesearch.nn.build import build
 from scalesearch.train import loop, runtime
-from scalesearch.train.datasets import Dataset
+from scalesearch.train.datasets import VAL_SUBSET_SEED, Dataset, stratified_subset
 from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepDone
 from scalesearch.train.load import load_data
 from scalesearch.train.runtime import set_threads
@@ -51,7 +51,8 @@ class ProxyConfig:
     batch_size: int = study_setting(128)
     base_resolution: int | None = study_setting(None)  # None: the data source's documented base
     proxy_width: float = study_setting(0.25)  # multiplier on top of the candidate's width
-    train_subset: int | None = study_setting(None)  # None: every training image
+    train_subset: int | None = study_setting(None)  # None: every training image; a seeded choice per seed index
+    val_subset: int | None = study_setting(None)  # None: every validation image; one fixed stratified choice
     optimizer: str = study_setting("sgd")
     lr: float | None = study_setting(None)
     weight_decay: float | None = study_setting(None)
@@ -83,8 +84,10 @@ class ProxyConfig:
         need("base_resolution", self.base_resolution is None or (is_int(self.base_resolution)
              and self.base_resolution >= 8), "must be an integer number of pixels >= 8")
         need("proxy_width", is_num(self.proxy_width) and 0 < self.proxy_width <= 4, "must lie in (0, 4]")
-        need("train_subset", self.train_subset is None or (is_int(self.train_subset) and self.train_subset >= 2),
-             "must be an integer >= 2 (or None for all)")
+        for name in ("train_subset", "val_subset"):  # too few for the data's classes: Dataset.check_subsets
+            value = getattr(self, name)
+            need(name, value is None or (is_int(value) and value >= 0), "must be a whole number of images (or None "
+                 "for all)")
         need("optimizer", self.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}")
         need("lr", self.lr is None or (is_num(self.lr) and self.lr > 0), "must be a positive number")
         need("weight_decay", self.weight_decay is None or (is_num(self.weight_decay) and self.weight_decay >= 0),
@@ -214,14 +217,20 @@ def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: 
          emit: Callable[[ProgressEvent], None]) -> None:
     g = torch.Generator().manual_seed(seed)  # data order and augmentation; the model uses the global RNG
     res = pspec.resolution
+    data.check_subsets(config.train_subset, config.val_subset)
     train_x, train_y = data.train_x, data.train_y
     if config.train_subset is not None and config.train_subset < len(train_y):
+        # drawn by the run's seed: every network trained on seed index k sees the same images (paired)
         keep = torch.randperm(len(train_y), generator=g)[: config.train_subset].sort().values
         train_x, train_y = train_x[keep], train_y[keep]
-    nbytes = (len(train_y) + len(data.val_y)) * 3 * res * res
+    val_x, val_y = data.val_x, data.val_y
+    if config.val_subset is not None and config.val_subset < len(val_y):
+        keep = stratified_subset(val_y, config.val_subset, torch.Generator().manual_seed(VAL_SUBSET_SEED))
+        val_x, val_y = val_x[keep], val_y[keep]
+    nbytes = (len(train_y) + len(val_y)) * 3 * res * res
     on_device = runtime.data_fits(nbytes, device)
     train = state["train"] = loop.DeviceImages(train_x, train_y, res, device, on_device)
-    val = state["val"] = loop.DeviceImages(data.val_x, data.val_y, res, device, on_device, train.channel_mean,
+    val = state["val"] = loop.DeviceImages(val_x, val_y, res, device, on_device, train.channel_mean,
                                            train.channel_std)
     batch = min(config.batch_size, len(train))
     recal_idx = torch.randperm(len(train), generator=g)[: config.bn_recalibration].to(device)

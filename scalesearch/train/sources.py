@@ -51,7 +51,11 @@ MAX_UNREADABLE = 0.05  # skip up to 5% unreadable images (and say so); more than
 
 # -- embedded sources -------------------------------------------------------------------------------
 
-@register_source("digits", "scikit-learn's 1,797 real 8x8 handwritten digits, embedded; a fixed split")
+DIGIT_NAMES = tuple(str(i) for i in range(10))
+
+
+@register_source("digits", "scikit-learn's 1,797 real 8x8 handwritten digits, embedded; a fixed split",
+                 classes=DIGIT_NAMES)
 def digits(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
     """``seed`` is ignored on purpose: the split is fixed, so accuracies from different runs and seeds compare."""
     from sklearn.datasets import load_digits  # scikit-learn loads slowly: only when the digits are asked for
@@ -73,7 +77,7 @@ DIGITS_FEW = 300  # training images of the default task: 30 per class
 
 
 @register_source("digits-300", "the digits with 300 training images (30 per class, fixed), the same 359 "
-                 "for validation: the default task")
+                 "for validation: the default task", classes=DIGIT_NAMES)
 def digits_300(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
     """The default task: the digits' fixed split, with the training set cut to 30 images per class (a fixed,
     stratified choice; ``seed`` is ignored). With all 1,438 training images a network trained for a dozen
@@ -122,7 +126,7 @@ def redraw(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 
 @register_source("digits-300-jitter", "the digits-300 images, each redrawn once at a random size, angle and "
-                 "place with pixel noise")
+                 "place with pixel noise", classes=DIGIT_NAMES)
 def digits_300_jitter(argument: str, *, seed: int, cache_size: int | None) -> Dataset:
     """digits-300's 300 training and 359 validation digits, each redrawn once in a 32 px frame (fixed seeds;
     ``seed`` is ignored) by ``redraw``. On digits-300 an audit at 6x the search's training compute reaches
