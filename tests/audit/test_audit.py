@@ -16,7 +16,7 @@ from search_fakes import fake_train
 from scalesearch.audit import AUDIT_FILE, AuditConfig, audit, prepare
 from scalesearch.audit.plan import choose_sample
 from scalesearch.audit.stats import bootstrap, kendall, pooled_std
-from scalesearch.core.errors import FieldError, SearchError, UsageError
+from scalesearch.core.errors import DataError, FieldError, SearchError, UsageError
 from scalesearch.core.evidence import spearman
 from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.core.spec import NetSpec
@@ -112,6 +112,21 @@ def test_audit_writes_audit_json_and_the_report_shows_it(study: Path, tmp_path: 
     assert rep.view.audit_lines == data["lines"]
 
 
+def test_more_training_images_count_in_the_compute_ratio(study: Path, tmp_path: Path) -> None:
+    # The study trained on all 800 synthetic images at 4 epochs, width 0.25; the same fidelity on 400 images is
+    # half the compute, counted and nominal alike, and audit.json records the subsets of both sides.
+    half = config(tmp_path, epochs=4, proxy_width=0.25, train_subset=400, val_subset=100)
+    p = prepare(study, half)
+    assert p.proxy.train_subset == 400 and p.proxy.val_subset == 100
+    assert p.nominal_ratio == pytest.approx(0.5) and p.compute_ratio == pytest.approx(0.5)
+    audit(study, half, trainer=Counting())
+    data = json.loads((study / AUDIT_FILE).read_text())
+    assert data["config"]["train_subset"] == 400 and data["config"]["val_subset"] == 100
+    assert "train_subset" not in data["study_fidelity"]  # the study used every image: the field is left out
+    with pytest.raises(DataError, match="--val-subset 3 cannot hold one image of each of the 10 classes"):
+        prepare(study, config(tmp_path, val_subset=3))
+
+
 def test_an_interrupted_audit_resumes_from_the_cache(study: Path, tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         audit(study, config(tmp_path), trainer=Counting(stop_after=3))
@@ -174,6 +189,8 @@ def test_bad_settings_are_refused_by_field() -> None:
         AuditConfig(sample=2)
     with pytest.raises(FieldError, match="proxy_width"):
         AuditConfig(proxy_width=5.0)
+    with pytest.raises(FieldError, match="train_subset"):
+        AuditConfig(train_subset=0)
 
 
 def test_a_folder_that_is_no_study_is_refused(tmp_path: Path) -> None:
