@@ -194,3 +194,34 @@ def test_empty_or_too_small_subsets_exit_3(tmp_path: Path, extra: list[str], exp
                                  "--threads", "1", *extra])
     assert result.exit_code == 3, result.output
     assert expected in result.output and "Traceback" not in result.output
+
+
+def _damage(folder: Path, defect: str) -> None:
+    if defect == "a file missing":
+        (folder / NAMES["train_labels"]).unlink()
+    elif defect == "not IDX":
+        (folder / NAMES["val_images"]).write_bytes(b"<html>a download error page</html>")
+    elif defect == "truncated gzip":
+        path = folder / NAMES["train_images"]
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes())[:-30])
+        path.unlink()
+    elif defect == "counts disagree":
+        (folder / NAMES["val_labels"]).write_bytes(idx_bytes(np.zeros(7, dtype=np.uint8)))
+    elif defect == "label beyond the classes":
+        (folder / NAMES["train_labels"]).write_bytes(idx_bytes(np.full(40, 10, dtype=np.uint8)))
+
+
+@pytest.mark.parametrize("defect, expected", [
+    ("no folder", "does not exist"), ("a file missing", "lacks train-labels-idx1-ubyte"),
+    ("not IDX", "not an IDX file"), ("truncated gzip", "corrupted or truncated gzip"),
+    ("counts disagree", "holds 7 labels"), ("label beyond the classes", "label 10 is beyond the 10 classes"),
+])
+def test_bad_mnist_folders_are_one_line_exit_3(tmp_path: Path, defect: str, expected: str) -> None:
+    folder = tmp_path / "data"
+    if defect != "no folder":
+        write_mnist(folder)
+        _damage(folder, defect)
+    result = runner.invoke(app, ["train", "--data", f"mnist:{folder}", "--epochs", "1", "--threads", "1"])
+    assert result.exit_code == 3, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], result.output
