@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare
+from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare, training_images
 from scalesearch.audit.record import (
     COMPUTE_RULE,
     MEASURED_RULE,
@@ -234,9 +234,11 @@ def verdict_lines(d: AuditRecord, p: AuditPlan) -> tuple[list[str], str]:
     label = {s.network: s.label for s in p.sample}
     c, noise = d.compute, d.seed_noise
     measured = f"; {c.measured_ratio:.1f}x in thread-seconds" if c.measured_ratio else ""
+    subsets = p.proxy.train_subset is not None or p.study_proxy.train_subset is not None
+    images = f", {training_images(p.proxy, p.data):,} training images" if subsets else ""
     out = [f"audit: {d.networks_compared} networks x {p.config.seeds} seed(s) at {p.proxy.epochs} epoch(s), proxy "
-           f"width {p.proxy.proxy_width:g}: {c.ratio:.1f}x the final rung's training multiply-adds per network "
-           f"(nominal epochs x width^2: {c.nominal_ratio:.1f}x{measured})"]
+           f"width {p.proxy.proxy_width:g}{images}: {c.ratio:.1f}x the final rung's training multiply-adds per "
+           f"network (nominal epochs x width^2{' x images' if subsets else ''}: {c.nominal_ratio:.1f}x{measured})"]
     if c.ratio < MIN_RATIO:
         out.append(f"note: under {MIN_RATIO:g}x the study's compute per run, the audit is a second opinion at a "
                    "similar fidelity, not a reference")

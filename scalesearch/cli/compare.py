@@ -47,6 +47,15 @@ STUDY_PROXY = ("batch_size", "base_resolution", "proxy_width", "train_subset", "
                "weight_decay")
 
 
+def _references(text: str) -> tuple[str, ...]:
+    value = text.strip().lower()
+    if value == "all":
+        return tuple(lib.REFERENCES)
+    if value in ("none", ""):
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 def compare(
     ctx: typer.Context,
     from_: Annotated[Path | None, typer.Option(
@@ -69,6 +78,10 @@ def compare(
     tolerance: Annotated[float, typer.Option(
         "--tolerance", help="Each row's measured multiply-adds must lie within this fraction of the target.",
         rich_help_panel=TARGET)] = lib.DEFAULT_TOLERANCE,
+    references: Annotated[str, typer.Option(
+        "--references", metavar="all|none|NAME,...",
+        help=f"Reference strategies given a row beside the single dimensions and compound ({', '.join(lib.REFERENCES)}"
+        "; each costs a row of training).", rich_help_panel=TARGET)] = "all",
     phi_step: Annotated[float, typer.Option(
         "--phi-step", help="Resolution of each strategy's solved phi (bisection on the rounded network).",
         rich_help_panel=TARGET)] = 0.01,
@@ -111,7 +124,7 @@ def compare(
         proxy=ProxyConfig(epochs=epochs or (proxy.epochs if proxy else lib.DEFAULT_EPOCHS), device=device,
                           threads=threads, **values),
         seeds=seeds if seeds is not None else max(study_seeds or 0, lib.DEFAULT_SEEDS), tolerance=tolerance,
-        cache_size=cache_size, phi_resolution=phi_step)
+        cache_size=cache_size, phi_resolution=phi_step, references=_references(references))
     folder = out or (from_ / "compare" if from_ is not None and from_.is_dir() else Path("results") / "compare")
     check_writable_dir(folder, "--out", files=list(lib.FILES.values()))  # before any counting or training
     resolve_device(config.proxy.device)  # a bad --device fails before any counting

@@ -31,7 +31,8 @@ RULE = (f"compound beats a single dimension when its mean paired accuracy differ
 @dataclass(frozen=True)
 class CompareConfig:
     """How the rows are trained and matched. ``proxy.epochs`` is the training length; ``seeds`` runs
-    0..seeds-1 for every row; ``tolerance``: each row's measured FLOPs within this fraction of the target."""
+    0..seeds-1 for every row; ``tolerance``: each row's measured FLOPs within this fraction of the target;
+    ``references``: which reference strategies get a row beside the single dimensions and compound."""
 
     data: str = DEFAULT_DATA
     proxy: ProxyConfig = field(default_factory=lambda: ProxyConfig(epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH))
@@ -41,8 +42,13 @@ class CompareConfig:
     cache_size: int | None = None
     cache_path: Path | None = None  # None: the shared proxy-run cache ($SCALESEARCH_CACHE_DIR/proxy.sqlite)
     phi_resolution: float = 0.01
+    references: tuple[str, ...] = REFERENCES  # the reference strategies trained beside the four rows of Table 3
 
     def __post_init__(self) -> None:
+        unknown = [r for r in self.references if r not in REFERENCES]
+        if unknown or len(set(self.references)) != len(self.references):
+            raise FieldError("references", ",".join(self.references) or "none",
+                             f"choose from {', '.join(REFERENCES)} (each once), all or none")
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise FieldError("seeds", self.seeds, "must be an integer >= 1 (2 or more to measure the noise)")
         if not (isinstance(self.tolerance, (int, float)) and 0 < self.tolerance < 1):
@@ -56,4 +62,4 @@ class CompareConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"data": self.data, "proxy": dataclasses.asdict(self.proxy), "seeds": self.seeds,
                 "tolerance": self.tolerance, "counter": self.counter, "cache_size": self.cache_size,
-                "phi_resolution": self.phi_resolution}
+                "phi_resolution": self.phi_resolution, "references": list(self.references)}

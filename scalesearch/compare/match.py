@@ -29,10 +29,13 @@ class Planned:
         return self.member.cost.flops / self.target_flops
 
 
-def recipes(coefficients: tuple[float, float, float], policy: str) -> dict[str, Recipe]:
+def recipes(coefficients: tuple[float, float, float], policy: str,
+            references: tuple[str, ...] = REFERENCES) -> dict[str, Recipe]:
+    """The rows' recipes in table order: the single dimensions, compound, then ``references`` as REFERENCES
+    orders them."""
     out = {name: Recipe.from_strategy(name, policy) for name in SINGLE}
     out[COMPOUND] = Recipe(*coefficients, policy=policy)
-    out.update({name: Recipe.from_strategy(name, policy) for name in REFERENCES})
+    out.update({name: Recipe.from_strategy(name, policy) for name in REFERENCES if name in references})
     return out
 
 
@@ -45,7 +48,7 @@ def match_models(base: NetSpec, coefficients: tuple[float, float, float], phi: f
     base_cost = measure(base, config.counter)
     target = round(base_cost.flops * 2.0**phi)
     rows = []
-    for model, recipe in recipes(coefficients, policy).items():
+    for model, recipe in recipes(coefficients, policy, config.references).items():
         if progress is not None:
             progress(model)
         rows.append(_solve(base, model, recipe, phi, target, config))

@@ -78,7 +78,18 @@ def test_a_strategy_that_cannot_reach_the_target_is_named(tmp_path: Path) -> Non
         lib.match_models(compare_spec(), PAPER, 1.0, config(tmp_path, tolerance=1e-6))
 
 
-@pytest.mark.parametrize("changes, text", [({"seeds": 0}, "seeds"), ({"tolerance": 0}, "tolerance")])
+def test_references_choose_the_rows_beside_table_3(tmp_path: Path) -> None:
+    _, rows = lib.match_models(compare_spec(), PAPER, 1.0, config(tmp_path, references=()))
+    assert [r.model for r in rows] == [*lib.SINGLE, lib.COMPOUND]
+    _, rows = lib.match_models(compare_spec(), PAPER, 1.0, config(tmp_path, references=("dwr", "paper")))
+    assert [r.model for r in rows] == [*lib.SINGLE, lib.COMPOUND, "paper", "dwr"]  # in table order
+    result = lib.compare(compare_spec(), PAPER, 1.0, config(tmp_path, references=()), trainer=FakeTrainer())
+    assert [r.planned.model for r in result.rows] == [*lib.SINGLE, lib.COMPOUND]
+
+
+@pytest.mark.parametrize("changes, text", [({"seeds": 0}, "seeds"), ({"tolerance": 0}, "tolerance"),
+                                           ({"references": ("paper", "bogus")}, "references"),
+                                           ({"references": ("dwr", "dwr")}, "references")])
 def test_bad_settings_name_their_field(tmp_path: Path, changes: dict[str, object], text: str) -> None:
     with pytest.raises(FieldError) as err:
         config(tmp_path, **changes)
