@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 
 # Importing the built-in sources registers them; this module is the only place that needs them all.
-import scalesearch.train.mnist  # noqa: F401
-import scalesearch.train.sources  # noqa: F401
+import scalesearch.train.sources  # noqa: F401  # (registration order is the order of listings)
+
+import scalesearch.train.mnist  # noqa: F401  # isort: skip
 from scalesearch.core.errors import DataError
 from scalesearch.core.settings import DEFAULT_DATA  # the study settings' default
 from scalesearch.train.datasets import Dataset, find_source, registered_sources

@@ -267,4 +267,10 @@ def test_ctrl_c_stops_the_workers_without_a_traceback_and_the_rerun_resumes(tiny
     frame = pd.read_csv(out / "sig" / "trials.csv")
     assert (frame["status"] == "ok").all() and (frame["seeds"] == 2).all()
     runs = Counter((arch, res, seed) for arch, res, seed, _ in log_lines(trained))
-    assert set(runs.values()) == {1} and log_lines(trained)[: len(before)] == before  # nothing trained twice
+    # Nothing stored is trained twice. A run whose training ended as the SIGINT arrived, before its worker stored
+    # the result, is lost with the run in progress and trained again: at most one per worker (2), and only
+    # among the runs that had logged their end by then (seen on a loaded machine: the signal lands in that gap).
+    twice = {k for k, v in runs.items() if v > 1}
+    assert set(runs.values()) <= {1, 2} and len(twice) <= 2, runs
+    assert twice <= {(arch, res, seed) for arch, res, seed, _ in before}
+    assert log_lines(trained)[: len(before)] == before

@@ -166,16 +166,16 @@ def test_unknown_or_incomplete_sources(source: str) -> None:
 def test_unknown_source_lists_the_accepted_forms() -> None:
     with pytest.raises(DataError, match=r"'svhn': use digits, digits-300 \(the default\), digits-300-jitter, "
                                         r"synthetic, cifar10:DIR, "
-                                        r"cifar100:DIR or imagefolder:DIR$"):
+                                        r"cifar100:DIR, imagefolder:DIR, mnist:DIR or fashion-mnist$"):
         load_data("svhn")
 
 
 def test_every_builtin_source_is_registered_with_a_description() -> None:
     sources = {s.kind: s for s in registered_sources()}
     assert list(sources) == ["digits", "digits-300", "digits-300-jitter", "synthetic", "cifar10", "cifar100",
-                             "imagefolder"]
+                             "imagefolder", "mnist", "fashion-mnist"]
     assert all(s.description for s in sources.values())
-    assert [k for k, s in sources.items() if s.argument] == ["cifar10", "cifar100", "imagefolder"]
+    assert [k for k, s in sources.items() if s.argument] == ["cifar10", "cifar100", "imagefolder", "mnist"]
 
 
 def test_load_data_dispatches_through_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,7 +31,7 @@ from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepD
 
 @pytest.mark.parametrize("field, value", [
     ("epochs", 0), ("batch_size", 1), ("proxy_width", 0.0), ("optimizer", "lamb"), ("lr", -1.0),
-    ("warmup_epochs", 5.0), ("label_smoothing", 1.0), ("train_subset", 1), ("threads", 0), ("base_resolution", 4),
+    ("warmup_epochs", 5.0), ("label_smoothing", 1.0), ("train_subset", -1), ("threads", 0), ("base_resolution", 4),
     ("epochs", True),
 ])
 def test_config_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
