@@ -13,8 +13,10 @@ from __future__ import annotations
 
 def main() -> None:
     try:
+        from scalesearch.cli.interrupt import deliver_lost_interrupts
         from scalesearch.cli.main import app
 
+        deliver_lost_interrupts()
         app()  # standalone: exits through SystemExit with the command's code
     except KeyboardInterrupt:
         import sys

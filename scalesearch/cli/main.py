@@ -21,7 +21,7 @@ from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from scalesearch import __version__
-from scalesearch.cli.interrupt import INTERRUPTED, interrupted
+from scalesearch.cli.interrupt import INTERRUPTED, deliver_lost_interrupts, interrupted
 from scalesearch.cli.output import err_console
 from scalesearch.core.errors import FieldError, ScaleSearchError
 from scalesearch.core.redaction import redact_text
@@ -188,6 +188,7 @@ _register()
 def main() -> None:
     """What `python -m scalesearch.cli.main` runs; the console script starts in scalesearch.cli.entry, which
     also catches a Ctrl-C while this module loads."""
+    deliver_lost_interrupts()
     app()
 
 

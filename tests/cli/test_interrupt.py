@@ -86,3 +86,42 @@ def test_the_console_script_starts_where_nothing_heavy_is_loaded_yet() -> None:
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'rich', 'torch', 'pandas', 'optuna'}))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_ctrl_c_lost_in_a_gc_callback_reaches_the_main_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A weakref callback cannot raise: Python prints "Exception ignored in ..." with a traceback and goes on.
+    # With the hook, the KeyboardInterrupt is raised in the main flow instead, and nothing is printed.
+    import sys
+    import time
+    import weakref
+
+    from scalesearch.cli.interrupt import deliver_lost_interrupts
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    printed: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: printed.append(u))
+    deliver_lost_interrupts()
+    deliver_lost_interrupts()  # once is enough: a second call does not wrap the hook again
+
+    class Thing:
+        pass
+
+    def stop(_: object) -> None:
+        raise KeyboardInterrupt
+
+    thing = Thing()
+    ref = weakref.ref(thing, stop)
+    with pytest.raises(KeyboardInterrupt):
+        del thing  # the callback runs here and cannot raise
+        deadline = time.monotonic() + 5  # it arrives a moment later (a hang guard, not a timing assert)
+        while time.monotonic() < deadline:
+            pass
+    assert ref() is None and printed == []
+
+    def other(_: object) -> None:
+        raise ValueError("not an interrupt")
+
+    thing = Thing()
+    keep = weakref.ref(thing, other)
+    del thing
+    assert keep() is None and len(printed) == 1 and printed[0].exc_type is ValueError  # type: ignore[attr-defined]
