@@ -27,6 +27,7 @@ from scalesearch.search.runcache import ProxyRunCache, run_scope
 from scalesearch.search.schedule import MAX_EPOCHS, MAX_SEEDS, Rung, Schedule, snapshot, tally
 from scalesearch.search.storage import default_url, load_study_at, redact
 from scalesearch.train import Dataset, ProxyConfig, available_cores, load_data, proxy_spec
+from scalesearch.train.proxy import training_images
 
 DEFAULT_SAMPLE = 12  # networks retrained: enough for a Spearman interval narrower than +-0.3 at rho ~0.8
 DEFAULT_SEEDS = 2  # the fewest that measure the audit's own seed noise
@@ -273,12 +274,6 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
     finally:
         cache.close()
     return p
-
-
-def training_images(proxy: ProxyConfig, data: Dataset) -> int:
-    """Training images one run of ``proxy`` sees per epoch."""
-    n = len(data.train_y)
-    return n if proxy.train_subset is None else min(proxy.train_subset, n)
 
 
 def _training_madds(spec: NetSpec, proxy: ProxyConfig, data: Dataset) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare, training_images
+from scalesearch.audit.plan import AuditConfig, AuditPlan, Sampled, prepare
 from scalesearch.audit.record import (
     COMPUTE_RULE,
     MEASURED_RULE,
@@ -41,6 +41,7 @@ from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.measure.latency import device_name
 from scalesearch.report.render import AUDIT_FILE, AUDIT_FORMAT  # the report reads what this writes
 from scalesearch.train import resolve_device, train_proxy
+from scalesearch.train.proxy import training_images
 
 MIN_RATIO = 4.0  # the least compute per run, over the final rung's, that makes the audit a reference
 STRONG, MODERATE = 0.8, 0.5  # Spearman thresholds of the plain-words verdict

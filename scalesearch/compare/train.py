@@ -11,6 +11,7 @@ from scalesearch.compare.match import Planned
 from scalesearch.core.runs import ProxyResult
 from scalesearch.search.runcache import ProxyRunCache
 from scalesearch.train import Dataset, ProxyConfig, proxy_spec, train_proxy
+from scalesearch.train.proxy import training_images
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,7 @@ def estimate_seconds(rows: Sequence[Planned], dataset: Dataset, config: CompareC
     from scalesearch.train import resolve_device
 
     device = resolve_device(config.proxy.device)
-    n = len(dataset.train_y) if config.proxy.train_subset is None else min(config.proxy.train_subset,
-                                                                            len(dataset.train_y))
+    n = training_images(config.proxy, dataset)
     batch = min(config.proxy.batch_size, n)
     steps = max(1, n // batch) * config.proxy.epochs
     timing = LatencyConfig(device=str(device), batch=batch, mode="train", threads=config.proxy.threads, warmup=1,

@@ -36,7 +36,7 @@ from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepD
 from scalesearch.train.load import load_data
 from scalesearch.train.runtime import set_threads
 
-__all__ = ["ProxyConfig", "ProxyResult", "proxy_spec", "set_threads", "train_proxy"]
+__all__ = ["ProxyConfig", "ProxyResult", "proxy_spec", "set_threads", "train_proxy", "training_images"]
 
 OPTIMIZERS = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}  # name: (default lr, default weight decay)
 
@@ -113,6 +113,12 @@ class ProxyConfig:
     @property
     def decay(self) -> float:
         return self.weight_decay if self.weight_decay is not None else OPTIMIZERS[self.optimizer][1]
+
+
+def training_images(config: ProxyConfig, data: Dataset) -> int:
+    """Training images one run of ``config`` sees per epoch: its subset, or every training image."""
+    n = len(data.train_y)
+    return n if config.train_subset is None else min(config.train_subset, n)
 
 
 @dataclass
