@@ -21,6 +21,14 @@ def test_scaled_spec_round_trip_keeps_the_record(tmp_path):
     assert load_spec(save_spec(spec, tmp_path / "s.yaml")) == spec
 
 
+def test_json_floats_without_a_dot_load_back(tmp_path, tiny_spec):
+    # json writes 1e-05 where YAML 1.1, which reads the files, wants a dot: the loader takes both.
+    spec = tiny_spec.__class__(**{**tiny_spec.__dict__, "dropout": 1e-05})
+    path = save_spec(spec, tmp_path / "net.json")
+    assert '"dropout": 1e-05' in path.read_text()
+    assert load_spec(path) == spec
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(SpecError, match="spec file not found"):
         load_spec(tmp_path / "nope.yaml")
