@@ -41,6 +41,17 @@ def test_docs_spec_example_loads_and_runs(tmp_path):
     assert out.shape == (1, spec.num_classes)
 
 
+def test_every_docs_spec_example_loads_and_runs(tmp_path):
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "scaling.md").read_text(), re.S)
+    assert len(blocks) >= 2  # the general example and the RegNet-Y / ConvNeXt one
+    for i, text in enumerate(blocks):
+        path = tmp_path / f"example{i}.yaml"
+        path.write_text(text)
+        spec = load_spec(path)
+        out = build(spec).eval()(torch.zeros(1, 3, spec.resolution, spec.resolution))
+        assert out.shape == (1, spec.num_classes)
+
+
 def test_the_docs_show_every_command():
     shown = {shlex.split(line)[1] for _, line in _commands()}
     assert shown >= {"baselines", "flops", "scale", "train", "grid", "report", "compare", "audit"}

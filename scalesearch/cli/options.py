@@ -71,7 +71,7 @@ class SpecFormat(StrEnum):
 
 
 POLICY_HELP = "Rounding of layers, channels and pixels: " + _either(
-    [f"{name} ({p.depth} depth)" for name, p in POLICIES.items()]) + "."
+    [f"{name} ({p.depth} depth{'' if p.scale_stem else ', stem kept'})" for name, p in POLICIES.items()]) + "."
 COUNTER_HELP = ("FLOP counter: fvcore (counts BN and pooling too) or meta (torch FlopCounterMode on the meta "
                 "device: conv+linear only, no memory). Both count multiply-adds.")
 BASELINE_HELP = "A registered baseline name (see `scalesearch baselines`) or a spec file."

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from scalesearch.core.errors import UnknownBaselineError
-from scalesearch.core.scaling import scale
+from scalesearch.core.scaling import fit_groups, scale
 from scalesearch.core.spec import Activation, BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
 
 MB = BlockKind.MBCONV
@@ -137,6 +138,74 @@ def resnet_50() -> NetSpec:
     )
 
 
+def regnet_widths(depth: int, w_0: int, w_a: float, w_m: float, quantum: int = 8) -> list[tuple[int, int]]:
+    """RegNet's quantized linear widths as (width, blocks) per stage (Radosavovic et al. 2020, section 3.3,
+    eqs. 2-4): block j of ``depth`` wants u_j = w_0 + w_a * j channels; s_j = log(u_j / w_0) / log(w_m) is
+    rounded so that widths step by powers of w_m, w_j = w_0 * w_m ** round(s_j), then to a multiple of
+    ``quantum``. Consecutive blocks of one width form a stage."""
+    widths = []
+    for j in range(depth):
+        step = round(math.log((w_0 + w_a * j) / w_0) / math.log(w_m))
+        widths.append(int(round(w_0 * w_m**step / quantum)) * quantum)
+    stages: list[tuple[int, int]] = []
+    for w in widths:
+        if stages and stages[-1][0] == w:
+            stages[-1] = (w, stages[-1][1] + 1)
+        else:
+            stages.append((w, 1))
+    return stages
+
+
+def _regnet_y(name: str, depth: int, w_0: int, w_a: float, w_m: float, group_width: int) -> NetSpec:
+    """A RegNet-Y from its five design parameters: 3x3 stride-2 stem to 32 channels (conv-bn-relu), one
+    stage per width of :func:`regnet_widths`, each starting at stride 2, Y blocks (bottleneck ratio 1,
+    squeeze-excite 0.25 of the block's input), ReLU, no head conv. Every width is a multiple of the group
+    width after RegNet's compatibility step (scalesearch.core.scaling.fit_groups), which scaling applies
+    again to every width it rounds."""
+    stages = tuple(
+        StageSpec(block=BlockKind.REGNET_Y, kernel=3, stride=2, expansion=1, channels=w, layers=n, se_ratio=0.25,
+                  group_width=g)
+        for (w, g), n in ((fit_groups(w, 1, group_width), n) for w, n in regnet_widths(depth, w_0, w_a, w_m))
+    )
+    return NetSpec(
+        name=name, stem=StemSpec(channels=32, kernel=3, stride=2), stages=stages, head=HeadSpec(channels=0),
+        resolution=224, activation=Activation.RELU, dropout=0.0,
+    )
+
+
+def regnety_400mf() -> NetSpec:
+    """RegNetY-400MF: d=16, w_0=48, w_a=27.89, w_m=2.09, g=8 (pycls's model zoo, torchvision
+    ``regnet_y_400mf``). Stages (width, blocks): (48, 1), (104, 3), (208, 6), (440, 6)."""
+    return _regnet_y("regnety-400mf", depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8)
+
+
+def regnety_800mf() -> NetSpec:
+    """RegNetY-800MF: d=14, w_0=56, w_a=38.84, w_m=2.4, g=16 (torchvision ``regnet_y_800mf``). Stages
+    (width, blocks): (64, 1), (144, 3), (320, 8), (784, 2)."""
+    return _regnet_y("regnety-800mf", depth=14, w_0=56, w_a=38.84, w_m=2.4, group_width=16)
+
+
+def convnext_tiny() -> NetSpec:
+    """ConvNeXt-T, Liu et al. 2022 (the paper's variants: 'ConvNeXt-T: C = (96, 192, 384, 768), B = (3, 3, 9, 3)'):
+    a 4x4 stride-4 patchify stem, four stages of ConvNeXt blocks (7x7 depthwise, expansion 4, GELU,
+    layer scale 1e-6), each later stage entered through a 2x2 stride-2 downsampling layer, LayerNorm on the
+    pooled features. Stochastic depth 0.1 (torchvision's ``convnext_tiny`` default); no dropout."""
+    cnx = BlockKind.CONVNEXT
+    table = [  # (stride of the first block, channels, blocks)
+        (1, 96, 3),
+        (2, 192, 3),
+        (2, 384, 9),
+        (2, 768, 3),
+    ]
+    stages = tuple(StageSpec(block=cnx, kernel=7, stride=s, expansion=4, channels=c, layers=n, layer_scale=1e-6)
+                   for s, c, n in table)
+    return NetSpec(
+        name="convnext-tiny", stem=StemSpec(channels=96, kernel=4, stride=4, patchify=True), stages=stages,
+        head=HeadSpec(channels=0, layer_norm=True), resolution=224, activation=Activation.GELU, dropout=0.0,
+        drop_path=0.1,
+    )
+
+
 _REGISTRY: dict[str, Callable[[], NetSpec]] = {
     "efficientnet-b0": efficientnet_b0,
     **{name: _released(name) for name in RELEASED_EFFICIENTNETS},
@@ -144,6 +213,9 @@ _REGISTRY: dict[str, Callable[[], NetSpec]] = {
     "mobilenet-v1": mobilenet_v1,
     "mobilenet-v2": mobilenet_v2,
     "resnet-50": resnet_50,
+    "regnety-400mf": regnety_400mf,
+    "regnety-800mf": regnety_800mf,
+    "convnext-tiny": convnext_tiny,
 }
 DEFAULT_BASELINE = "efficientnet-b0"  # what the commands and a search start from unless told otherwise
 

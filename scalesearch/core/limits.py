@@ -13,10 +13,12 @@ gradients and momentum). Beyond them an fvcore count runs on the meta device ins
 says so), and timing or training is refused in one line before anything is allocated.
 
 ``estimate`` sizes a spec in closed form per stage, mirroring scalesearch.nn.blocks for every block kind:
-parameters (conv weights, batch norm, squeeze-excite biases, classifier) and activations as scalesearch's
-counters define them (output elements of every conv and linear layer at batch 1). It uses Python integers
-and the builder's own rounding, so it is exact for the blocks as written (tests/test_size_golden.py holds it
-to the meta counter over every baseline, phi 0..8 and the paper's Table 3 rows).
+parameters (conv weights, batch norm, squeeze-excite and ConvNeXt's conv biases, layer norms and layer scales,
+classifier) and activations as scalesearch's counters define them (output elements of every conv and linear
+layer at batch 1), and the feature map's side before pooling (a ConvNeXt below 32 px has none left). It uses
+Python integers and the builder's own rounding, so it is exact for the blocks as written
+(tests/core/test_size_golden.py holds it to the meta counter over every baseline, phi 0..8 and the paper's
+Table 3 rows, and over every block kind exactly).
 """
 
 from __future__ import annotations
@@ -69,11 +71,14 @@ class SizeEstimate:
     channels: int  # the widest layer's channels (expanded ones included)
     activations: int  # conv and linear output elements at batch 1
     params: int
+    side: int  # the feature map's side before global pooling (0: the downsampling left no pixel)
 
 
-def _out(side: int, kernel: int, stride: int) -> int:
-    """Output side of a conv with 'same' padding (kernel - 1) // 2, as scalesearch.nn.layers.ConvBNAct pads."""
-    return max(0, (side + 2 * ((kernel - 1) // 2) - kernel) // stride + 1)
+def _out(side: int, kernel: int, stride: int, padding: int | None = None) -> int:
+    """Output side of a conv with 'same' padding (kernel - 1) // 2, as scalesearch.nn.layers.ConvBNAct pads
+    (or with ``padding``: 0 for the non-overlapping patchify stem and ConvNeXt's downsampling)."""
+    pad = (kernel - 1) // 2 if padding is None else padding
+    return max(0, (side + 2 * pad - kernel) // stride + 1)
 
 
 def _conv(cin: int, cout: int, kernel: int, groups: int = 1) -> int:
@@ -81,11 +86,17 @@ def _conv(cin: int, cout: int, kernel: int, groups: int = 1) -> int:
     return cout * (cin // groups) * kernel * kernel + 2 * cout
 
 
-def _se(hidden: int, cin: int, ratio: float) -> tuple[int, int]:
-    """(params, activations) of a SqueezeExcite on ``hidden`` channels squeezing relative to ``cin``."""
+def _biased(cin: int, cout: int, kernel: int, groups: int = 1) -> int:
+    """Parameters of a plain conv with bias and no batch norm (ConvNeXt's layers)."""
+    return cout * (cin // groups) * kernel * kernel + cout
+
+
+def _se(hidden: int, cin: int, ratio: float, squeeze: int | None = None) -> tuple[int, int]:
+    """(params, activations) of a SqueezeExcite on ``hidden`` channels squeezing relative to ``cin``
+    (int(cin x ratio), or ``squeeze`` channels when given)."""
     if ratio <= 0:
         return 0, 0
-    squeeze = max(1, int(cin * ratio))
+    squeeze = max(1, int(cin * ratio)) if squeeze is None else squeeze
     return 2 * hidden * squeeze + squeeze + hidden, squeeze + hidden  # two biased 1x1 convs on a 1x1 map
 
 
@@ -116,15 +127,41 @@ def _block(kind: str, stage: Any, cin: int, side: int, stride: int) -> tuple[int
         if stride != 1 or cin != cout:
             p, a = p + _conv(cin, cout, 1), a + cout * _out(side, 1, stride) ** 2
         return p, a, max(mid, cout), out
+    if kind == "regnet_y":  # 1x1 to the bottleneck, grouped kxk (strided), SE, 1x1; projection on a change
+        mid = stage.bottleneck
+        se_p, se_a = _se(mid, cin, stage.se_ratio, max(1, int(round(cin * stage.se_ratio))))
+        p = _conv(cin, mid, 1) + _conv(mid, mid, k, mid // stage.group_width) + se_p + _conv(mid, cout, 1)
+        a = mid * a_in + mid * a_out + se_a + cout * a_out
+        if stride != 1 or cin != cout:
+            p, a = p + _conv(cin, cout, 1), a + cout * _out(side, 1, stride) ** 2
+        return p, a, max(mid, cout), out
+    if kind == "convnext":  # [LayerNorm + stride x stride conv], depthwise kxk, LayerNorm, 1x1 up, 1x1 down
+        p = a = 0
+        if stride != 1 or cin != cout:
+            out = _out(side, stride, stride, padding=0)
+            p, a = 2 * cin + _biased(cin, cout, stride), cout * out * out
+        else:
+            out = side
+        hidden, a_out = round(cout * e), out * out
+        p += _biased(cout, cout, k, cout) + 2 * cout + _biased(cout, hidden, 1) + _biased(hidden, cout, 1)
+        a += (cout + hidden + cout) * a_out
+        return p + (cout if stage.layer_scale > 0 else 0), a, max(hidden, cout), out
     return _conv(cin, cout, k), cout * a_out, cout, out  # conv
 
 
-def estimate(spec: Any) -> SizeEstimate:
+def estimate(spec: Any, resolution: int | None = None) -> SizeEstimate:
     """Size of a NetSpec from its fields alone, in closed form per stage: the first block of a stage, plus
-    ``layers - 1`` times the repeated one. Call ``check`` first (NetSpec does): it bounds every integer."""
+    ``layers - 1`` times the repeated one; at ``resolution`` px instead of the spec's when given. Call
+    ``check`` first (NetSpec does): it bounds every integer."""
     stem, stages = spec.stem, spec.stages
-    side = _out(spec.resolution, stem.kernel, stem.stride)
-    params, acts, widest = _conv(3, stem.channels, stem.kernel), stem.channels * side * side, stem.channels
+    pixels = spec.resolution if resolution is None else resolution
+    if stem.patchify:  # a biased kxk stride-k conv without padding, then a LayerNorm
+        side = _out(pixels, stem.kernel, stem.stride, padding=0)
+        params = _biased(3, stem.channels, stem.kernel) + 2 * stem.channels
+    else:
+        side = _out(pixels, stem.kernel, stem.stride)
+        params = _conv(3, stem.channels, stem.kernel)
+    acts, widest = stem.channels * side * side, stem.channels
     if stem.max_pool:  # MaxPool2d(3, 2, 1)
         side = _out(side, 3, 2)
     cin = stem.channels
@@ -137,13 +174,28 @@ def estimate(spec: Any) -> SizeEstimate:
     if spec.head.channels:
         params, acts = params + _conv(cin, spec.head.channels, 1), acts + spec.head.channels * side * side
         widest, cin = max(widest, spec.head.channels), spec.head.channels
+    if spec.head.layer_norm:  # on the pooled features
+        params += 2 * cin
     params, acts = params + cin * spec.num_classes + spec.num_classes, acts + spec.num_classes
-    return SizeEstimate(sum(s.layers for s in stages), spec.resolution, widest, acts, params)
+    return SizeEstimate(sum(s.layers for s in stages), pixels, widest, acts, params, side)
 
 
-def check(spec: Any) -> None:
+def smallest_resolution(spec: Any) -> int:
+    """The fewest pixels at which ``spec``'s downsampling leaves a feature map (side >= 1). Only layers without
+    padding (a patchify stem, ConvNeXt's downsampling) can leave none; the side grows with the input."""
+    lo, hi = 1, max(1, spec.resolution)
+    while estimate(spec, hi).side < 1:
+        lo, hi = hi + 1, hi * 2
+    while lo < hi:  # the first px in [lo, hi] with a pixel left
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if estimate(spec, mid).side >= 1 else (mid + 1, hi)
+    return lo
+
+
+def check(spec: Any) -> SizeEstimate:
     """SizeError (one line: the size, the limit, the variable that raises it) if ``spec`` is beyond a
-    structural limit. Exact integer tests, in an order that keeps every later one finite."""
+    structural limit. Exact integer tests, in an order that keeps every later one finite. Returns the
+    estimate it checked."""
     stem, stages = spec.stem, spec.stages
     for name in LIMITS:  # a bad value in any limit variable is refused on every spec, not only where it is used
         limit(name)
@@ -154,7 +206,9 @@ def check(spec: Any) -> None:
     _refuse_over(spec, "channels", max([stem.channels, spec.head.channels] + [s.channels for s in stages]),
                  "channels in its widest layer")
     _refuse_over(spec, "channels", spec.num_classes, "classes (the classifier's width)")
-    _refuse_over(spec, "channels", estimate(spec).channels, "channels in its widest layer")
+    size = estimate(spec)
+    _refuse_over(spec, "channels", size.channels, "channels in its widest layer")
+    return size
 
 
 def over_memory(spec: Any, batch: int = 1, training: bool = False) -> str | None:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from scalesearch.core.errors import FieldError, SizeError, SpecError
-from scalesearch.core.spec import NetSpec, ScalingRecord
+from scalesearch.core.spec import BlockKind, NetSpec, ScalingRecord, StageSpec
 
 MIN_CHANNELS = 8
 MIN_RESOLUTION = 32  # one pixel left after the usual stride-32 downsampling
@@ -44,6 +44,8 @@ class RoundingPolicy:
     depth: ``ceil`` (EfficientNet, timm default, torchvision) or ``round`` (pycls) of layers * d, >= 1.
     resolution: pixels * r to the nearest multiple of ``resolution_divisor``; 4 reproduces every released
     EfficientNet resolution (240, 260, 300, 380, 456, 528, 600 are all multiples of 4), as in pycls.
+    stem: scaled like the stages when ``scale_stem``, else kept.
+    Whatever the policy, a regnet_y stage's width is then fitted to its group width (:func:`fit_groups`).
     """
 
     name: str
@@ -51,6 +53,7 @@ class RoundingPolicy:
     width_divisor: int = 8
     width_guard: float = 0.9
     resolution_divisor: int = 4
+    scale_stem: bool = True
 
     def channels(self, channels: int, width: float) -> int:
         exact = channels * width
@@ -73,9 +76,33 @@ class RoundingPolicy:
         return max(MIN_RESOLUTION, int(pixels * multiplier / d + 0.5) * d)
 
 
+def make_divisible(value: float, divisor: int) -> int:
+    """``value`` to the nearest multiple of ``divisor`` (ties up, at least ``divisor``), plus one divisor if
+    that lands below 90% of it: torchvision's ``_make_divisible``, the TF reference's rule."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def fit_groups(channels: int, expansion: float, group_width: int) -> tuple[int, int]:
+    """RegNet's width/group compatibility: (channels, group width) such that a regnet_y block's bottleneck,
+    round(channels / expansion), is a whole number of groups. The group width is clamped to the bottleneck
+    and the bottleneck moved to a multiple of it by :func:`make_divisible` (torchvision
+    ``BlockParams._adjust_widths_groups_compatibilty``; pycls ``adjust_block_compatibility`` rounds the same
+    way to the nearest multiple). This is how RegNetY-800MF's first stage becomes 64 wide (w_0 = 56, g = 16).
+    For expansion >= 1, round(round(b x expansion) / expansion) == b, so the result always validates."""
+    bottleneck = max(1, int(round(channels / expansion)))
+    group_width = min(group_width, bottleneck)
+    bottleneck = make_divisible(bottleneck, group_width)
+    return int(round(bottleneck * expansion)), group_width
+
+
 POLICIES: dict[str, RoundingPolicy] = {
     "efficientnet": RoundingPolicy("efficientnet", depth="ceil"),
     "nearest": RoundingPolicy("nearest", depth="round"),
+    # pycls's scaler (Dollar et al. 2021, pycls/models/scaler.py), the rule RegNets are scaled by: depth
+    # round(d x layers) >= 1, widths round(w x channels / 8) x 8 with no 90% guard, the stem kept (torchvision
+    # builds every RegNet, 400MF to 128GF, on the same 32-channel stem), resolution to a multiple of 4.
+    "regnet": RoundingPolicy("regnet", depth="round", width_guard=0.0, scale_stem=False),
 }
 DEFAULT_POLICY = "efficientnet"
 
@@ -105,7 +132,9 @@ def scale(
     """Return a new spec with depth, width and resolution multiplied and rounded by ``policy``.
 
     Invariants: the input is not changed; the stem, every stage and the head keep their block kind,
-    kernel, stride and expansion; every stage keeps >= 1 layer and >= 8 channels; resolution >= 32 px.
+    kernel, stride and expansion; every stage keeps >= 1 layer and >= 8 channels; resolution >= 32 px; a
+    regnet_y stage's bottleneck stays a whole number of groups (its group width only shrinks, to the
+    bottleneck's width, where the stage becomes narrower than one group).
     ``image_size`` sets pixels directly instead of multiplying (the released B1..B7 use a hand table).
     ``max_resolution`` caps the pixels (EfficientNetV2 caps inference resolution at 480): beyond it only
     depth and width keep growing; the cap is recorded, and the achieved resolution shows where it bit.
@@ -123,11 +152,10 @@ def scale(
         raise FieldError("max_resolution", max_resolution, f"must be an integer number of pixels >= {MIN_RESOLUTION}")
 
     try:  # a finite multiplier times a layer count can still overflow to infinity (--depth 4e307)
-        stages = tuple(
-            dataclasses.replace(s, channels=pol.channels(s.channels, width), layers=pol.layers(s.layers, depth))
-            for s in spec.stages
-        )
-        stem = dataclasses.replace(spec.stem, channels=pol.channels(spec.stem.channels, width))
+        stages = tuple(_scaled_stage(s, pol, depth, width) for s in spec.stages)
+        stem = spec.stem
+        if pol.scale_stem:
+            stem = dataclasses.replace(stem, channels=pol.channels(stem.channels, width))
         head = spec.head
         if head.channels:
             head = dataclasses.replace(head, channels=pol.channels(head.channels, width))
@@ -162,8 +190,19 @@ def scale(
         )
     except SizeError:  # a valid network beyond a size limit: its own message says which and how to raise it
         raise
-    except SpecError as exc:  # cannot happen with the floors above; kept to name the cause if it does
-        raise SpecError(f"scaling {spec.name} produced an invalid spec: {exc}") from None
+    except SpecError as exc:  # the floors above keep every field valid, but not every resolution: a network
+        # whose downsampling does not pad (ConvNeXt's) needs a minimum (32 px for ConvNeXt)
+        raise SpecError(f"scaling {spec.name}: {exc}") from None
+
+
+def _scaled_stage(stage: StageSpec, pol: RoundingPolicy, depth: float, width: float) -> StageSpec:
+    """One stage at ``depth`` and ``width`` under ``pol``; a regnet_y stage's width is then fitted to its group
+    width (:func:`fit_groups`) before the stage is built, so it always validates."""
+    channels, group_width = pol.channels(stage.channels, width), stage.group_width
+    if stage.block is BlockKind.REGNET_Y:
+        channels, group_width = fit_groups(channels, stage.expansion, group_width)
+    return dataclasses.replace(stage, channels=channels, layers=pol.layers(stage.layers, depth),
+                               group_width=group_width)
 
 
 def _tidy(x: float) -> float:

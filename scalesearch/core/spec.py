@@ -30,12 +30,15 @@ class BlockKind(StrEnum):
     DEPTHWISE_SEPARABLE = "depthwise_separable"  # MobileNetV1: depthwise kxk, pointwise 1x1
     INVERTED_RESIDUAL = "inverted_residual"  # MobileNetV2: MBConv without squeeze-excite
     BOTTLENECK = "bottleneck"  # ResNet v1.5: 1x1 reduce, kxk (strided), 1x1 expand
+    REGNET_Y = "regnet_y"  # RegNet-Y: 1x1, grouped kxk (strided), squeeze-excite, 1x1; projection shortcut
+    CONVNEXT = "convnext"  # ConvNeXt: [downsample], depthwise 7x7, LayerNorm, 1x1 up, GELU, 1x1 down, layer scale
 
 
 class Activation(StrEnum):
     SILU = "silu"
     RELU = "relu"
     RELU6 = "relu6"
+    GELU = "gelu"  # ConvNeXt's (exact, not the tanh approximation)
 
 
 _REPR = reprlib.Repr()
@@ -68,12 +71,18 @@ def _check_float(owner: str, name: str, value: Any, lo: float, hi: float, hi_ope
 
 @dataclass(frozen=True)
 class StemSpec:
-    """The first convolution (conv-bn-act), optionally followed by a 3x3 stride-2 max pool (ResNet)."""
+    """The first convolution (conv-bn-act), optionally followed by a 3x3 stride-2 max pool (ResNet).
+
+    ``patchify``: ConvNeXt's stem instead (Liu et al. 2022, section 2.2 'Changing stem to Patchify'):
+    non-overlapping ``kernel`` x ``kernel`` patches (stride = kernel, no padding), a convolution with bias and a
+    LayerNorm, no activation.
+    """
 
     channels: int
     kernel: int = 3
     stride: int = 2
     max_pool: bool = False
+    patchify: bool = False
 
     def __post_init__(self) -> None:
         _check_int("stem", "channels", self.channels, 1)
@@ -81,16 +90,29 @@ class StemSpec:
         _check_int("stem", "stride", self.stride, 1)
         if not isinstance(self.max_pool, bool):
             raise _fail("stem", "max_pool", self.max_pool, "must be true or false")
+        if not isinstance(self.patchify, bool):
+            raise _fail("stem", "patchify", self.patchify, "must be true or false")
+        if self.patchify and self.stride != self.kernel:
+            raise _fail("stem", "stride", self.stride, f"a patchify stem's stride equals its kernel ({self.kernel})")
+        if self.patchify and self.max_pool:
+            raise _fail("stem", "max_pool", self.max_pool, "a patchify stem has no max pool")
 
 
 @dataclass(frozen=True)
 class StageSpec:
     """``layers`` repeats of one block kind; the first block has ``stride``, the rest stride 1.
 
-    ``expansion`` is the block's own ratio: hidden/input channels for MBConv, Fused-MBConv and
-    inverted residuals; output/bottleneck channels for the ResNet bottleneck (4 in ResNet-50); unused
-    (keep 1) for conv and depthwise-separable. ``se_ratio`` squeezes to se_ratio x the block's input
-    channels (0 disables squeeze-excite).
+    ``expansion`` is the block's own ratio: hidden/input channels for MBConv, Fused-MBConv, inverted
+    residuals and ConvNeXt (4 in ConvNeXt); output/bottleneck channels for the ResNet bottleneck (4 in
+    ResNet-50) and RegNet-Y (the paper's bottleneck ratio b, 1 in RegNet-Y); unused (keep 1) for conv and
+    depthwise-separable. ``se_ratio`` squeezes to se_ratio x the block's input channels (0 disables
+    squeeze-excite; RegNet-Y uses 0.25, ConvNeXt has none).
+
+    Two fields belong to one kind each and stay at 0 elsewhere:
+    ``group_width`` (regnet_y): channels per group of the grouped kxk conv, so groups = bottleneck width /
+    group_width (Radosavovic et al. 2020, 'Designing Network Design Spaces', the X block's g); the
+    bottleneck width must be a multiple of it. ``layer_scale`` (convnext): the initial value of the
+    per-channel scale on the residual branch (Touvron et al. 2021; ConvNeXt uses 1e-6); 0: no layer scale.
     """
 
     block: BlockKind
@@ -100,6 +122,8 @@ class StageSpec:
     stride: int = 1
     expansion: float = 1.0
     se_ratio: float = 0.0
+    group_width: int = 0
+    layer_scale: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.block, BlockKind):
@@ -118,17 +142,43 @@ class StageSpec:
         _check_int("stage", "stride", self.stride, 1)
         _check_float("stage", "expansion", self.expansion, 1.0, 64.0)
         _check_float("stage", "se_ratio", self.se_ratio, 0.0, 1.0)
+        _check_int("stage", "group_width", self.group_width, 0)
+        _check_float("stage", "layer_scale", self.layer_scale, 0.0, 1.0)
+        if self.block is BlockKind.REGNET_Y:
+            if self.group_width < 1:
+                raise _fail("stage", "group_width", self.group_width,
+                            "a regnet_y stage needs the channels per group of its grouped conv (>= 1)")
+            if self.bottleneck % self.group_width:
+                raise _fail("stage", "group_width", self.group_width,
+                            f"must divide the bottleneck width {self.bottleneck} (channels / expansion)")
+        elif self.group_width:
+            raise _fail("stage", "group_width", self.group_width, "only regnet_y stages have grouped convs (leave 0)")
+        if self.block is BlockKind.CONVNEXT:
+            if self.se_ratio:
+                raise _fail("stage", "se_ratio", self.se_ratio, "a convnext block has no squeeze-excite (leave 0)")
+        elif self.layer_scale:
+            raise _fail("stage", "layer_scale", self.layer_scale, "only convnext stages have a layer scale (leave 0)")
+
+    @property
+    def bottleneck(self) -> int:
+        """RegNet-Y's (and ResNeXt's) inner width: round(channels / expansion), at least 1 (torchvision's
+        ``w_b = int(round(width_out * bottleneck_multiplier))``, multiplier = 1 / expansion)."""
+        return max(1, int(round(self.channels / self.expansion)))
 
 
 @dataclass(frozen=True)
 class HeadSpec:
     """A final 1x1 conv-bn-act to ``channels`` (0: none, as in ResNet and MobileNetV1), then global
-    average pooling, dropout and the linear classifier."""
+    average pooling, dropout and the linear classifier. ``layer_norm``: a LayerNorm on the pooled features
+    before the classifier (ConvNeXt's head)."""
 
     channels: int = 0
+    layer_norm: bool = False
 
     def __post_init__(self) -> None:
         _check_int("head", "channels", self.channels, 0)
+        if not isinstance(self.layer_norm, bool):
+            raise _fail("head", "layer_norm", self.layer_norm, "must be true or false")
 
 
 @dataclass(frozen=True)
@@ -192,7 +242,10 @@ class NetSpec:
         _check_int("spec", "num_classes", self.num_classes, 2)
         _check_float("spec", "dropout", self.dropout, 0.0, 1.0, hi_open=True)
         _check_float("spec", "drop_path", self.drop_path, 0.0, 1.0, hi_open=True)
-        limits.check(self)  # before anything is built or counted
+        if limits.check(self).side < 1:  # before anything is built or counted
+            need = limits.smallest_resolution(self)
+            raise _fail("spec", "resolution", self.resolution, "too small for this network, whose downsampling "
+                        f"leaves no pixel before the classifier: it needs at least {need} px")
 
     # -- derived facts -------------------------------------------------------------------------
     @property
@@ -227,17 +280,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Fields added after spec files existed: written only when set, so every spec without them keeps the file and
+# the architecture key it had (the cost cache and the proxy-run cache are keyed by it).
+_WRITTEN_WHEN_SET = {"patchify": False, "group_width": 0, "layer_scale": 0.0, "layer_norm": False}
+
+
+def _part(obj: Any) -> dict[str, Any]:
+    return {k: _plain(getattr(obj, k)) for k in _fields(type(obj))
+            if not (k in _WRITTEN_WHEN_SET and getattr(obj, k) == _WRITTEN_WHEN_SET[k])}
+
+
 def to_dict(spec: NetSpec) -> dict[str, Any]:
-    """A JSON/YAML-ready dict. Keys follow the dataclass fields; enums become their string values."""
+    """A JSON/YAML-ready dict. Keys follow the dataclass fields (the kind-specific ones only when set); enums
+    become their string values."""
     out: dict[str, Any] = {"format": SPEC_FORMAT_VERSION, "name": spec.name}
     out["resolution"] = spec.resolution
     out["num_classes"] = spec.num_classes
     out["activation"] = spec.activation.value
     out["dropout"] = spec.dropout
     out["drop_path"] = spec.drop_path
-    out["stem"] = {k: _plain(v) for k, v in dataclasses.asdict(spec.stem).items()}
-    out["stages"] = [{k: _plain(getattr(s, k)) for k in _fields(StageSpec)} for s in spec.stages]
-    out["head"] = dataclasses.asdict(spec.head)
+    out["stem"] = _part(spec.stem)
+    out["stages"] = [_part(s) for s in spec.stages]
+    out["head"] = _part(spec.head)
     if spec.scaling is not None:
         out["scaling"] = {k: v for k, v in dataclasses.asdict(spec.scaling).items() if v is not None}
     return out

@@ -83,9 +83,18 @@ def _read_text(path: Path) -> str:
                         "spec files are YAML or JSON text") from None
 
 
+class _SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe YAML 1.1, which also reads the floats JSON writes without a dot (``1e-06``, ConvNeXt's
+    layer scale): YAML 1.1 would read them as strings, so a JSON spec file would not load back."""
+
+
+_SpecLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
+                                  list("-+0123456789"))
+
+
 def _parse(text: str) -> tuple[yaml.Node | None, object]:
     """Compose ``text`` once, refuse it if its aliases expand past MAX_SPEC_NODES, then build the data."""
-    loader = yaml.SafeLoader(text)
+    loader = _SpecLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -3,18 +3,18 @@
 Two counters, both reporting multiply-adds (one multiply-add = one "FLOP", the EfficientNet paper's,
 torchvision's, timm's and fvcore's convention):
 - ``fvcore`` (default): fvcore's FlopCountAnalysis on a real zero input, batch 1. Its total also counts
-  batch norm and pooling (2-4% over conv+linear) and skips SiLU, sigmoid and elementwise ops, which it
-  lists as unsupported. ``flops`` is that total; ``conv_linear_flops`` the paper-style figure.
+  batch and layer norm and pooling (2-4% over conv+linear) and skips SiLU, GELU, sigmoid and elementwise
+  ops, which it lists as unsupported. ``flops`` is that total; ``conv_linear_flops`` the paper-style figure.
 - ``meta``: torch's FlopCounterMode on the meta device: no memory, no compute, seconds even for B7.
   FlopCounterMode counts 2 per multiply-add and only matmul/conv ops, so it is halved and ``flops``
   equals ``conv_linear_flops``. Forward only: its backward count of grouped convs is wrong.
 
 A network beyond the memory limits (scalesearch.core.limits: activation elements or parameters at batch 1) is
 never given a real forward pass: asked for ``fvcore``, ``count`` counts it on the meta device instead and
-applies fvcore's own rules to the shapes (batch norm: 2 per element, adaptive average pooling: 1 per input
-element; max pooling and elementwise ops: not counted), so ``flops``, ``conv_linear_flops``, ``params``,
-``activations`` and the parts equal what fvcore would report; only the list of ops fvcore would call
-unsupported is empty. Such a Cost says ``device="meta"`` (a real fvcore count says ``"cpu"``).
+applies fvcore's own rules to the shapes (batch norm: 2 per element, layer norm: 5, adaptive average
+pooling: 1 per input element; max pooling and elementwise ops: not counted), so ``flops``,
+``conv_linear_flops``, ``params``, ``activations`` and the parts equal what fvcore would report; only the list
+of ops fvcore would call unsupported is empty. Such a Cost says ``device="meta"`` (a real fvcore count says ``"cpu"``).
 """
 
 from __future__ import annotations
@@ -87,8 +87,10 @@ class Cost:
 
 def _part_names(model: Net) -> list[str]:
     names = ["stem"] + [f"stages.{i}" for i in range(len(model.stages))]
-    # pool is a part of its own so that the parts add up to fvcore's total (it counts pooling).
-    return names + (["head"] if not isinstance(model.head, nn.Identity) else []) + ["pool", "classifier"]
+    # pool is a part of its own so that the parts add up to fvcore's total (it counts pooling); so is the
+    # LayerNorm on the pooled features of a ConvNeXt head.
+    names += ["head"] if not isinstance(model.head, nn.Identity) else []
+    return names + ["pool"] + (["norm"] if not isinstance(model.norm, nn.Identity) else []) + ["classifier"]
 
 
 def _part_params(model: Net) -> dict[str, int]:
@@ -135,7 +137,8 @@ def count_fvcore(spec: NetSpec) -> Cost:
 
 def _fvcore_rule_hooks(model: Net, sink: Counter[str]) -> list[Any]:
     """Hooks adding, per part, what fvcore counts beyond conv and linear in an eval pass: batch norm at 2
-    multiply-adds per element (1 without affine), adaptive average pooling at 1 per input element."""
+    multiply-adds per element (1 without affine), layer norm at 5 (4 without affine), adaptive average
+    pooling at 1 per input element."""
     def adder(part: str, per_element: int) -> Any:
         def hook(_m: nn.Module, inputs: Any, _out: Any) -> None:
             sink[part] += per_element * inputs[0].numel()
@@ -147,6 +150,8 @@ def _fvcore_rule_hooks(model: Net, sink: Counter[str]) -> list[Any]:
         for m in model.get_submodule(name).modules():
             if isinstance(m, nn.BatchNorm2d):
                 handles.append(m.register_forward_hook(adder(name, 2 if m.affine else 1)))
+            elif isinstance(m, nn.LayerNorm):
+                handles.append(m.register_forward_hook(adder(name, 5 if m.elementwise_affine else 4)))
             elif isinstance(m, nn.AdaptiveAvgPool2d):
                 handles.append(m.register_forward_hook(adder(name, 1)))
     return handles

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from scalesearch.core.spec import NetSpec
-from scalesearch.nn.blocks import BLOCKS, Block, ZeroInitLast
-from scalesearch.nn.layers import ConvBNAct
+from scalesearch.nn.blocks import BLOCKS, Block, OwnInit, ZeroInitLast
+from scalesearch.nn.layers import ConvBNAct, LayerNorm2d, PatchifyStem
 
 
 class Net(nn.Module):
@@ -16,7 +16,11 @@ class Net(nn.Module):
         super().__init__()
         self.spec = spec
         act = spec.activation
-        stem: list[nn.Module] = [ConvBNAct(3, spec.stem.channels, spec.stem.kernel, spec.stem.stride, act=act)]
+        stem: list[nn.Module]
+        if spec.stem.patchify:
+            stem = [PatchifyStem(spec.stem.channels, spec.stem.kernel)]
+        else:
+            stem = [ConvBNAct(3, spec.stem.channels, spec.stem.kernel, spec.stem.stride, act=act)]
         if spec.stem.max_pool:
             stem.append(nn.MaxPool2d(3, 2, 1))
         self.stem = nn.Sequential(*stem)
@@ -37,6 +41,7 @@ class Net(nn.Module):
 
         self.head = ConvBNAct(cin, spec.head.channels, 1, act=act) if spec.head.channels else nn.Identity()
         self.pool = nn.AdaptiveAvgPool2d(1)
+        self.norm = LayerNorm2d(spec.feature_channels) if spec.head.layer_norm else nn.Identity()  # on pooled features
         self.dropout = nn.Dropout(spec.dropout)
         self.classifier = nn.Linear(spec.feature_channels, spec.num_classes)
         self._init_weights()
@@ -56,6 +61,9 @@ class Net(nn.Module):
                 bound = 1.0 / m.out_features**0.5
                 nn.init.uniform_(m.weight, -bound, bound)
                 nn.init.zeros_(m.bias)
+        for m in self.modules():  # a family's own init (ConvNeXt's) replaces the generic one where it applies
+            if isinstance(m, OwnInit):
+                m.init_weights()
 
     def zero_init(self) -> None:
         """Start every residual block as the identity (each block's ``zero_init_last()``) and the classifier at
@@ -75,7 +83,7 @@ class Net(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.features(x)).flatten(1)
+        x = self.norm(self.pool(self.features(x))).flatten(1)
         return self.classifier(self.dropout(x))
 
 

@@ -1,4 +1,5 @@
-"""Small layers the blocks share: conv-bn-act, squeeze-and-excitation, stochastic depth."""
+"""Small layers the blocks share: conv-bn-act, squeeze-and-excitation, stochastic depth, and ConvNeXt's
+channel LayerNorm and patchify stem."""
 
 from __future__ import annotations
 
@@ -15,7 +16,42 @@ _ACTIVATIONS: dict[Activation, type[nn.Module]] = {
 
 
 def activation(kind: Activation) -> nn.Module:
+    if kind is Activation.GELU:
+        return nn.GELU()  # exact erf form, as ConvNeXt; GELU has no in-place variant
     return _ACTIVATIONS[kind](inplace=True)
+
+
+# ConvNeXt's LayerNorm epsilon (Liu et al. 2022; torchvision and timm use 1e-6 for every ConvNeXt).
+LAYER_NORM_EPS = 1e-6
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an (N, C, H, W) tensor at each position, as ConvNeXt normalises: the
+    channels are moved last for the norm and back. Counted as layer_norm by fvcore (5 per element)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels, eps=LAYER_NORM_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class PatchifyStem(nn.Module):
+    """ConvNeXt's stem: a biased kxk conv at stride k (non-overlapping patches, no padding), then LayerNorm."""
+
+    def __init__(self, cout: int, kernel: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, cout, kernel, kernel, bias=True)
+        self.norm = LayerNorm2d(cout)
+
+    def init_weights(self) -> None:
+        """ConvNeXt's init (torchvision, timm): truncated normal, std 0.02; zero bias."""
+        nn.init.trunc_normal_(self.conv.weight, std=0.02)
+        if self.conv.bias is not None:
+            nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x))
 
 
 class ConvBNAct(nn.Sequential):

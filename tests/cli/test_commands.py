@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from scalesearch import __version__
 from scalesearch.cli.main import app
+from scalesearch.core.baselines import baselines
 from scalesearch.core.specio import load_spec, save_spec
 
 runner = CliRunner()
@@ -31,7 +32,9 @@ def test_baselines_json_lists_all_with_exact_costs(tmp_path):
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["efficientnet-b0"]["params"] == 5_288_548
     assert rows["efficientnet-b7"]["flops"] == 37_745_884_192  # meta: conv+linear multiply-adds
-    assert len(pd.read_csv(save)) == len(rows) == 12
+    assert len(pd.read_csv(save)) == len(rows) == len(baselines()) == 15
+    assert (rows["regnety-400mf"]["params"], rows["regnety-800mf"]["params"], rows["convnext-tiny"]["params"]) == (
+        4_344_144, 6_432_512, 28_589_128)
 
 
 def test_baselines_table_states_the_convention():

@@ -33,7 +33,7 @@ def test_baselines_prints_a_line_per_network_when_stderr_is_no_terminal(monkeypa
     assert lines[0] == f"measuring {n} baselines (fvcore counter; each count is cached for the next run)"
     assert [re.match(r"\[(\d+)/(\d+)\] ", line).groups() for line in lines[1:]] == [  # type: ignore[union-attr]  # no match fails the test
         (str(i), str(n)) for i in range(1, n + 1)]
-    assert lines[1] == "[1/12] efficientnet-b0: 224.00K multiply-adds, 2.24K params"
+    assert lines[1] == f"[1/{n}] efficientnet-b0: 224.00K multiply-adds, 2.24K params"
     assert "efficientnet-b0" in result.stdout  # the table itself is on stdout
 
 

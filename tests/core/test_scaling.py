@@ -4,7 +4,8 @@ import pytest
 
 from scalesearch.core.baselines import baseline
 from scalesearch.core.errors import FieldError
-from scalesearch.core.scaling import POLICIES, compound, policy, scale
+from scalesearch.core.scaling import POLICIES, compound, fit_groups, make_divisible, policy, scale
+from scalesearch.core.spec import BlockKind
 
 
 def test_compound_is_powers():
@@ -111,6 +112,57 @@ def test_scale_rejects_bad_multipliers_by_field(kwargs):
 
 
 def test_unknown_policy():
-    with pytest.raises(FieldError, match="efficientnet, nearest") as info:
+    with pytest.raises(FieldError, match="efficientnet, nearest, regnet") as info:
         policy("floor")
     assert (info.value.field, info.value.value) == ("policy", "floor")
+
+
+# -- RegNet's group widths and the regnet policy ----------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("channels", "expansion", "group_width", "expected"),
+    [
+        (56, 1, 16, (64, 16)),  # RegNetY-800MF's first stage: 56 is 3.5 groups of 16 -> 64
+        (136, 1, 16, (144, 16)),  # and its second: 8.5 groups -> 9
+        (104, 1, 8, (104, 8)),  # already whole groups
+        (8, 1, 16, (8, 8)),  # narrower than one group: the group width shrinks to the bottleneck
+        (72, 2, 16, (96, 16)),  # bottleneck 36: 32 is below 90% of 36 -> 48 (3 groups), channels 2 x 48
+        (88, 1, 24, (96, 24)),  # 3.67 groups -> 4
+        (60, 1, 24, (72, 24)),  # 2.5 groups -> 3 (ties up)
+    ],
+)
+def test_fit_groups_makes_the_bottleneck_whole_groups(channels, expansion, group_width, expected):
+    assert fit_groups(channels, expansion, group_width) == expected
+
+
+def test_make_divisible_is_torchvisions_rule():
+    assert [make_divisible(v, 8) for v in (3, 12, 13, 20, 35.2, 36)] == [8, 16, 16, 24, 32, 40]
+    assert make_divisible(10, 8) == 16  # 8 would be below 90% of 10
+
+
+def test_regnet_policy_rounds_depth_to_nearest_keeps_the_stem_and_has_no_guard():
+    base = baseline("regnety-400mf")  # stages (48, 1), (104, 3), (208, 6), (440, 6); stem 32
+    spec = scale(base, depth=1.25, width=0.5, policy="regnet")
+    assert [s.layers for s in spec.stages] == [1, 4, 8, 8]  # 1.25, 3.75, 7.5, 7.5 to the nearest (ties up)
+    assert [s.channels for s in spec.stages] == [24, 56, 104, 224]  # nearest multiple of 8 (52 -> 56, 220 -> 224)
+    assert spec.stem.channels == 32 and spec.scaling.policy == "regnet"
+    assert POLICIES["regnet"].channels(20, 0.5) == 8  # the efficientnet policy's guard would give 16
+    assert scale(base, width=0.5).stem.channels == 16  # the other policies scale the stem
+
+
+@pytest.mark.parametrize("name", ["regnety-400mf", "regnety-800mf"])
+@pytest.mark.parametrize("policy_name", list(POLICIES))
+def test_every_scaled_regnet_is_a_whole_number_of_groups(name, policy_name):
+    base = baseline(name)
+    for step in range(1, 41):  # width 0.1 .. 4.0
+        spec = scale(base, width=step / 10, policy=policy_name)  # a StageSpec refuses any other
+        for stage in spec.stages:
+            assert stage.block is BlockKind.REGNET_Y
+            assert stage.bottleneck % stage.group_width == 0 and stage.channels >= 8
+
+
+def test_scaling_convnext_keeps_its_layers_and_stem_in_step():
+    spec = scale(baseline("convnext-tiny"), *compound(1.2, 1.1, 1.15, 1))
+    assert [(s.channels, s.layers) for s in spec.stages] == [(104, 4), (208, 4), (424, 11), (848, 4)]
+    assert spec.stem.channels == spec.stages[0].channels and spec.stem.patchify and spec.head.layer_norm
+    assert all(s.layer_scale == 1e-6 and s.kernel == 7 and s.expansion == 4 for s in spec.stages)

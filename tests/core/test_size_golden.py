@@ -67,7 +67,7 @@ def test_estimate_is_within_2x_on_table_3_and_the_baselines() -> None:
 @pytest.mark.slow
 def test_estimate_is_within_2x_on_the_golden_table() -> None:
     specs = _golden()
-    assert len(specs) > 150  # 12 baselines x (9 phis + 5 single multipliers) + Table 3, fewer the duplicates
+    assert len(specs) > 190  # 15 baselines x (9 phis + 5 single multipliers) + Table 3, fewer the duplicates
     _check(specs)
 
 
@@ -97,7 +97,44 @@ KINDS = {
         max_pool=True),
     "conv": _net(StageSpec(block=BlockKind.CONV, channels=12, layers=3, stride=2, kernel=7),
                  StageSpec(block=BlockKind.CONV, channels=5, layers=1, stride=4), head=9, resolution=101),
+    "regnet-y, SE, groups, odd widths": _net(
+        StageSpec(block=BlockKind.REGNET_Y, channels=8, layers=2, group_width=4, se_ratio=0.25),  # no projection
+        StageSpec(block=BlockKind.REGNET_Y, channels=30, layers=3, stride=2, group_width=5, se_ratio=0.3),  # 7.5 SE
+        StageSpec(block=BlockKind.REGNET_Y, channels=24, layers=2, stride=3, expansion=2, group_width=12), head=16,
+        max_pool=True),
+    "convnext, patchify stem, layer-norm head": NetSpec(
+        name="kinds", stem=StemSpec(channels=8, kernel=3, stride=3, patchify=True), num_classes=7, resolution=61,
+        head=HeadSpec(layer_norm=True), stages=(
+            StageSpec(block=BlockKind.CONVNEXT, channels=8, layers=2, kernel=7, expansion=4, layer_scale=1e-6),
+            StageSpec(block=BlockKind.CONVNEXT, channels=12, layers=1, kernel=5, expansion=2.5),  # 1x1 downsample
+            StageSpec(block=BlockKind.CONVNEXT, channels=20, layers=3, kernel=3, stride=2, expansion=3,
+                      layer_scale=0.1),  # odd side: 2x2 stride-2 drops the last row
+        )),
+    "convnext after a conv stem": _net(
+        StageSpec(block=BlockKind.CONVNEXT, channels=16, layers=2, kernel=7, stride=3, expansion=4, layer_scale=0.5),
+        head=24),
 }
+
+
+def test_every_block_kind_is_in_the_exact_table() -> None:
+    assert {s.block for spec in KINDS.values() for s in spec.stages} == set(BlockKind)
+
+
+NEW_FAMILIES = ["regnety-400mf", "regnety-800mf", "convnext-tiny"]
+
+
+@pytest.mark.parametrize("name", NEW_FAMILIES)
+def test_estimate_equals_the_meta_count_on_the_regnet_and_convnext_families(name: str) -> None:
+    # The baseline, its phi 1 and phi 3 (paper coefficients) under each policy, and the tiny proxies (x0.25
+    # width at 32 px): widths that RegNet's group step moves, stems the regnet policy keeps, odd sides.
+    base = baseline(name)
+    specs = [base] + [scale(base, *compound(*PAPER, phi), policy=pol) for phi in (1, 3)
+                      for pol in ("efficientnet", "regnet")]
+    specs += [scale(base, width=0.25, image_size=px, policy=pol) for px in (32, 44) for pol in ("nearest", "regnet")]
+    for spec in _unique(specs):
+        measured = measure(spec, "meta", cache=False)
+        size = estimate(spec)
+        assert (size.params, size.activations) == (measured.params, measured.activations), spec.name
 
 
 @pytest.mark.parametrize("name", list(KINDS))

@@ -21,6 +21,36 @@ def test_scaled_spec_round_trip_keeps_the_record(tmp_path):
     assert load_spec(save_spec(spec, tmp_path / "s.yaml")) == spec
 
 
+def test_json_floats_without_a_dot_load_back(tmp_path, tiny_spec):
+    # json writes 1e-05 where YAML 1.1, which reads the files, wants a dot: the loader takes both.
+    spec = tiny_spec.__class__(**{**tiny_spec.__dict__, "dropout": 1e-05})
+    path = save_spec(spec, tmp_path / "net.json")
+    assert '"dropout": 1e-05' in path.read_text()
+    assert load_spec(path) == spec
+
+
+@pytest.mark.parametrize("name", ["regnety-800mf", "convnext-tiny"])
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_regnet_and_convnext_specs_round_trip_through_files(tmp_path, name, suffix):
+    from scalesearch.core.baselines import baseline
+    from scalesearch.core.scaling import scale
+
+    for spec in (baseline(name), scale(baseline(name), 1.2, 0.7, 1.15, policy="regnet")):
+        assert load_spec(save_spec(spec, tmp_path / f"net{suffix}")) == spec
+
+
+def test_a_bad_group_width_in_a_file_names_field_and_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: x\nstem: {channels: 32}\nstages:\n"
+        "  - {block: regnet_y, channels: 48, layers: 1, group_width: 8}\n"
+        "  - block: regnet_y\n    channels: 104\n    layers: 2\n    group_width: 16\n"
+    )
+    with pytest.raises(SpecError, match=r"line 8: stages\[1\]: stage\.group_width = 16: must divide the bottleneck "
+                                        r"width 104 \(channels / expansion\)$"):
+        load_spec(path)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(SpecError, match="spec file not found"):
         load_spec(tmp_path / "nope.yaml")

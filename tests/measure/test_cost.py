@@ -18,8 +18,11 @@ REFERENCE = {
     "mobilenet-v2": (314_193_216, 300_774_272),
     "resnet-50": (4_111_512_576, 4_089_184_256),
     "efficientnetv2-s": (8_446_985_216, 8_365_617_152),
+    "regnety-400mf": (410_406_088, 401_842_848),
+    "regnety-800mf": (845_841_264, 833_856_256),
+    "convnext-tiny": (4_470_437_376, 4_455_531_264),
 }
-FAST = ["efficientnet-b0", "efficientnet-b1", "efficientnet-b2", "mobilenet-v2", "resnet-50"]
+FAST = ["efficientnet-b0", "efficientnet-b1", "efficientnet-b2", "mobilenet-v2", "resnet-50", "regnety-400mf"]
 SLOW = [n for n in REFERENCE if n not in FAST]
 
 
@@ -56,6 +59,8 @@ def test_meta_and_fvcore_agree_on_scaled_and_odd_networks():
         scale(baseline("efficientnet-b0"), 1.3, 0.6, 0.3),
         scale(baseline("mobilenet-v1"), 1.0, 0.5, 0.6),
         scale(baseline("efficientnetv2-s"), 0.5, 0.5, 0.25),
+        scale(baseline("regnety-800mf"), 0.5, 0.3, 0.3, policy="regnet"),
+        scale(baseline("convnext-tiny"), 0.5, 0.25, 0.3),
     ):
         fv, meta = count(spec, "fvcore"), count(spec, "meta")
         assert meta.conv_linear_flops == fv.conv_linear_flops
@@ -93,9 +98,9 @@ def test_measure_uses_the_cache(tmp_path, monkeypatch, tiny_spec):
 
 # -- beyond the memory limits: fvcore's figures from the meta device ----------------------------------
 
-FVCORE_ON_META = [  # every block kind, SE, max pooling, a head or none
-    "efficientnet-b0", "resnet-50", "mobilenet-v1", "mobilenet-v2",
-    ("efficientnetv2-s", (0.5, 0.5, 0.25)), ("resnet-50", (0.5, 0.5, 0.5)),
+FVCORE_ON_META = [  # every block kind, SE, max pooling, a head or none, layer norms (ConvNeXt)
+    "efficientnet-b0", "resnet-50", "mobilenet-v1", "mobilenet-v2", "regnety-400mf",
+    ("efficientnetv2-s", (0.5, 0.5, 0.25)), ("resnet-50", (0.5, 0.5, 0.5)), ("convnext-tiny", (0.5, 0.5, 0.5)),
 ]
 
 

@@ -1,4 +1,6 @@
 import copy
+import dataclasses
+from typing import Any
 
 import pytest
 import torch
@@ -8,6 +10,7 @@ from scalesearch.core.scaling import scale
 from scalesearch.core.spec import Activation, BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
 from scalesearch.nn import build
 from scalesearch.nn.blocks import BLOCKS, Block, ZeroInitLast
+from scalesearch.nn.layers import LayerNorm2d
 
 
 @pytest.mark.parametrize("name", baselines())
@@ -16,11 +19,21 @@ def test_every_baseline_builds_on_meta_without_memory(name):
     assert all(p.device.type == "meta" for p in model.parameters())
 
 
+def _kind_args(kind: BlockKind) -> dict[str, Any]:
+    """Stage fields that exercise each kind: expansion and SE where it has them, a group width of 8 for
+    RegNet-Y (bottlenecks of 8 and 16), a layer scale large enough to change ConvNeXt's output."""
+    if kind in (BlockKind.CONV, BlockKind.DEPTHWISE_SEPARABLE):
+        return {}
+    if kind is BlockKind.REGNET_Y:
+        return {"expansion": 2.0, "se_ratio": 0.25, "group_width": 8}
+    if kind is BlockKind.CONVNEXT:
+        return {"expansion": 3.0, "layer_scale": 0.5}
+    return {"expansion": 4.0 if kind is BlockKind.BOTTLENECK else 3.0, "se_ratio": 0.25}
+
+
 @pytest.mark.parametrize("kind", list(BlockKind))
 def test_every_block_kind_runs_forward_and_backward(kind):
-    stage_args = {"expansion": 4.0 if kind is BlockKind.BOTTLENECK else 3.0, "se_ratio": 0.25}
-    if kind in (BlockKind.CONV, BlockKind.DEPTHWISE_SEPARABLE):
-        stage_args = {}
+    stage_args = _kind_args(kind)
     spec = NetSpec(
         name=kind.value, stem=StemSpec(channels=8), num_classes=5, resolution=32, drop_path=0.1,
         stages=(StageSpec(block=kind, channels=16, layers=2, **stage_args),
@@ -59,10 +72,7 @@ def test_resnet_stem_has_max_pool_and_projection_shortcuts():
 # -- zero-init: every residual block owns it ------------------------------------------------------------
 
 def _stage(kind: BlockKind, channels: int = 16) -> StageSpec:
-    if kind in (BlockKind.CONV, BlockKind.DEPTHWISE_SEPARABLE):
-        return StageSpec(block=kind, channels=channels, layers=1)
-    return StageSpec(block=kind, channels=channels, layers=1, se_ratio=0.25,
-                     expansion=4.0 if kind is BlockKind.BOTTLENECK else 3.0)
+    return StageSpec(block=kind, channels=channels, layers=1, **_kind_args(kind))
 
 
 def _residual_config(kind: BlockKind, act: Activation = Activation.RELU) -> Block:
@@ -149,3 +159,68 @@ def test_net_zero_init_fails_loudly_for_a_residual_block_without_zero_init_last(
     model.stages[0][0] = Skip()
     with pytest.raises(TypeError, match="Skip defines no zero_init_last"):
         model.zero_init()
+
+
+# -- RegNet-Y and ConvNeXt ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["regnety-400mf", "regnety-800mf", "convnext-tiny"])
+@pytest.mark.parametrize("policy", ["efficientnet", "regnet"])
+def test_scaled_regnet_and_convnext_run_forward_and_backward_at_a_tiny_resolution(name, policy):
+    # The proxy's setting (x0.25 width at 32 px) at depth down and up: every RegNet width a whole number of
+    # groups, ConvNeXt's stride-32 downsampling left with one pixel.
+    for depth in (0.5, 1.5):
+        spec = dataclasses.replace(scale(baseline(name), depth=depth, width=0.25, image_size=32, policy=policy),
+                                   num_classes=10)
+        model = build(spec).train()
+        out = model(torch.randn(2, 3, 32, 32))
+        assert out.shape == (2, 10) and torch.isfinite(out).all()
+        out.sum().backward()
+        assert all(p.grad is not None for p in model.parameters())
+
+
+def test_convnext_structure_follows_torchvision():
+    model = build(baseline("convnext-tiny"), device="meta")
+    conv, norm = model.stem[0].conv, model.stem[0].norm
+    assert (conv.kernel_size, conv.stride, conv.padding, conv.bias is not None) == ((4, 4), (4, 4), (0, 0), True)
+    assert isinstance(norm, LayerNorm2d) and norm.eps == 1e-6
+    first, second = model.stages[1][0], model.stages[1][1]
+    assert isinstance(first.downsample[0], LayerNorm2d)  # 96 -> 192: LayerNorm, then 2x2 stride 2
+    assert first.downsample[1].kernel_size == (2, 2) and first.downsample[1].stride == (2, 2)
+    assert isinstance(second.downsample, torch.nn.Identity) and isinstance(model.stages[0][0].downsample,
+                                                                          torch.nn.Identity)
+    assert first.depthwise.kernel_size == (7, 7) and first.depthwise.groups == 192
+    assert first.expand.out_channels == 768 and isinstance(first.act, torch.nn.GELU)
+    assert first.gamma.shape == (192,)
+    assert isinstance(model.norm, LayerNorm2d) and model.norm.normalized_shape == (768,)
+
+
+def test_convnext_layer_scale_and_init_follow_the_spec():
+    spec = baseline("convnext-tiny")
+    model = build(dataclasses.replace(spec, stages=spec.stages[:2]))
+    block = model.stages[0][0]
+    assert torch.equal(block.gamma, torch.full((96,), 1e-6))
+    assert block.depthwise.weight.std().item() == pytest.approx(0.02, rel=0.2)  # truncated normal, std 0.02
+    assert not block.expand.bias.any() and not model.stem[0].conv.bias.any()
+    no_scale = dataclasses.replace(spec.stages[0], layer_scale=0.0)
+    assert BLOCKS[BlockKind.CONVNEXT](96, 96, 1, no_scale, Activation.GELU, 0.0).gamma is None
+
+
+def test_regnet_y_block_follows_torchvision():
+    model = build(baseline("regnety-800mf"), device="meta")
+    block = model.stages[1][0]  # 64 -> 144, stride 2, group width 16
+    assert block.body[1][0].groups == 144 // 16 and block.body[1][0].stride == (2, 2)
+    se = block.body[2]
+    assert (se.reduce.in_channels, se.reduce.out_channels) == (144, 16)  # 0.25 x the block's input (64)
+    assert block.shortcut[0].stride == (2, 2) and isinstance(block.act, torch.nn.ReLU)
+    assert isinstance(model.stages[1][1].shortcut, torch.nn.Identity)
+
+
+def test_net_zero_init_zeroes_convnext_layer_scales_and_starts_at_zero_logits():
+    spec = baseline("convnext-tiny")
+    spec = dataclasses.replace(scale(spec, width=0.25, image_size=32), num_classes=5)
+    model = build(spec)
+    model.zero_init()
+    assert all(not b.gamma.any() for stage in model.stages for b in stage)
+    model.eval()
+    with torch.no_grad():
+        assert not model(torch.randn(2, 3, 32, 32)).any()
