@@ -121,7 +121,12 @@ def _block(kind: str, stage: Any, cin: int, side: int, stride: int) -> tuple[int
 
 def estimate(spec: Any) -> SizeEstimate:
     """Size of a NetSpec from its fields alone, in closed form per stage: the first block of a stage, plus
-    ``layers - 1`` times the repeated one. Call ``check`` first (NetSpec does): it bounds every integer."""
+    ``layers - 1`` times the repeated one. Call ``check`` first (NetSpec does): it bounds every integer. A
+    builder's network (core.builderspec) brings its own size, counted on the meta device."""
+    measured = getattr(spec, "measured_size", None)
+    if measured is not None:
+        size: SizeEstimate = measured()
+        return size
     stem, stages = spec.stem, spec.stages
     side = _out(spec.resolution, stem.kernel, stem.stride)
     params, acts, widest = _conv(3, stem.channels, stem.kernel), stem.channels * side * side, stem.channels
@@ -143,10 +148,17 @@ def estimate(spec: Any) -> SizeEstimate:
 
 def check(spec: Any) -> None:
     """SizeError (one line: the size, the limit, the variable that raises it) if ``spec`` is beyond a
-    structural limit. Exact integer tests, in an order that keeps every later one finite."""
-    stem, stages = spec.stem, spec.stages
+    structural limit. Exact integer tests, in an order that keeps every later one finite. A builder's network
+    is held to the same limits on its counted module (its layers are conv and linear layers)."""
     for name in LIMITS:  # a bad value in any limit variable is refused on every spec, not only where it is used
         limit(name)
+    if getattr(spec, "measured_size", None) is not None:
+        size = estimate(spec)
+        _refuse_over(spec, "layers", size.layers, "conv and linear layers")
+        _refuse_over(spec, "resolution", size.resolution, "px input")
+        _refuse_over(spec, "channels", size.channels, "channels in its widest layer")
+        return
+    stem, stages = spec.stem, spec.stages
     _refuse_over(spec, "layers", sum(s.layers for s in stages), "layers")
     _refuse_over(spec, "resolution", spec.resolution, "px input")
     windows = [stem.kernel, stem.stride] + [n for s in stages for n in (s.kernel, s.stride)]
