@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scalesearch.core.builderspec import parse_reference
 from scalesearch.core.errors import FieldError
 from scalesearch.core.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
 from scalesearch.core.record import fingerprint
@@ -188,7 +189,8 @@ class SearchConfig:
     def study_name(self, settings: dict[str, Any]) -> str:
         if self.study:
             return self.study
-        base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(self.baseline).stem)[:40]
+        ref = parse_reference(self.baseline)  # a builder: its function's name
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", ref.function if ref else Path(self.baseline).stem)[:40]
         data = re.sub(r"[^A-Za-z0-9._-]+", "-", self.data.split(":")[0])
         return f"{base}-{data}-{fingerprint(settings)[:8]}"
 
