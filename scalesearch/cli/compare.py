@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from scalesearch import compare as lib
 from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_short, out_dir, print_json, table
+from scalesearch.core.builderspec import BuilderSpec
 from scalesearch.core.errors import UsageError
 from scalesearch.core.scaling import policy as get_policy
 from scalesearch.nn import resolve_baseline
@@ -249,7 +250,7 @@ def _print(result: lib.Comparison, paths: dict[str, Path]) -> None:
         f"(baseline x {2 ** result.phi:.2f})",
         ["model", "d", "w", "r", "px", "FLOPs (multiply-adds)", "/ target", "params", "accuracy", "phi"],
         rows,
-        caption=f"d, w, r: achieved multipliers of the rounded network (layers, stage channels, pixels) vs the "
+        caption=f"d, w, r: achieved multipliers of the rounded network ({_measured_as(result.baseline)}) vs the "
         f"baseline; FLOPs measured ({c.counter}) within {c.tolerance:.0%} of the target; compound = alpha, beta, "
         f"gamma = {a:g}, {b:g}, {g:g}; phi: each strategy's solved phi. Accuracy: proxy validation top-1, mean ± "
         f"seed std over {c.seeds} paired seed(s), {c.proxy.epochs} epoch(s) on {c.data}.",
@@ -262,3 +263,10 @@ def _print(result: lib.Comparison, paths: dict[str, Path]) -> None:
     console.print(f"{result.trained} run(s) trained, {len(result.rows) * c.seeds - result.trained} from the cache, "
                   f"{result.seconds:.0f} s on {result.device}", highlight=False)
     console.print("wrote " + ", ".join(str(p) for p in paths.values()), highlight=False, soft_wrap=True)
+
+
+def _measured_as(base: Any) -> str:
+    """What the achieved d, w, r are ratios of: a builder's network is measured on its module."""
+    if isinstance(base, BuilderSpec):
+        return "conv and linear layers, their mean output channels, pixels: the builder rounds d and w itself"
+    return "layers, stage channels, pixels"
