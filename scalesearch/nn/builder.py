@@ -125,7 +125,22 @@ class Builder:
         except BuilderError as meta_error:
             if meta_error.__cause__ is None:  # it built, but no Module: the same for real
                 raise
+        self._check_real_build(depth, width)
         return self.call(depth, width, classes)  # the builder's own error, if it fails for real too
+
+    def _check_real_build(self, depth: float, width: float) -> None:
+        """Refuse a real build whose parameters, estimated from the builder's network at (1, 1) (x depth x width^2),
+        are beyond the memory limit. At (1, 1) or below it is the user's own network: built as asked."""
+        if depth <= 1 and width <= 1:
+            return
+        base = self.facts(1.0, 1.0, self.num_classes)
+        estimate = base.params * max(depth, 1.0) * max(width, 1.0) ** 2
+        cap = limits.limit("params")
+        if estimate > cap:
+            raise SizeError(f"builder {self.shown} cannot be built on the meta device, and for real at depth "
+                            f"{depth:g}, width {width:g} it would hold about {estimate:.3g} parameters "
+                            f"({base.params:,} at depth and width 1), over the limit of {cap:,} "
+                            f"({limits.LIMITS['params'][0]})")
 
     # -- counting ---------------------------------------------------------------------------------------------
     def facts(self, depth: float, width: float, classes: int) -> ModuleFacts:

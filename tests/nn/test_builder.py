@@ -105,7 +105,7 @@ def test_the_size_guard_comes_before_the_users_code(tmp_path):
     assert len(module.CALLS) == calls  # refused from the (1, 1) count alone
 
 
-def test_a_builder_that_cannot_run_on_the_meta_device_is_built_for_real(tmp_path):
+def test_a_builder_that_cannot_run_on_the_meta_device_is_built_for_real(tmp_path, monkeypatch):
     source = HEADER + textwrap.dedent("""
         class Net(nn.Module):
             def __init__(self, n):
@@ -123,6 +123,11 @@ def test_a_builder_that_cannot_run_on_the_meta_device_is_built_for_real(tmp_path
     """)
     spec = resolve_baseline(ref(write(tmp_path, source), "net"), image_size=12)
     assert spec.module.params == 3 * 8 * 9 + 8 + 8 * 1000 + 1000 and spec.activations == 8 * 10 * 10 + 1000
+    # A real build is held to the memory limit first, estimated from the network at depth and width 1.
+    monkeypatch.setenv("SCALESEARCH_MAX_PARAMS", str(spec.module.params * 3))
+    with pytest.raises(SizeError, match=r"cannot be built on the meta device, and for real at depth 1, width 2 it "
+                                        r"would hold about 3.69e\+04 parameters"):
+        scale_network(spec, width=2.0)
 
 
 BAD = {
