@@ -19,7 +19,8 @@ _API = {
     "ScaleSearchError": "scalesearch.core.errors",
     "Cost": "scalesearch.measure", "measure": "scalesearch.measure", "Latency": "scalesearch.measure",
     "LatencyConfig": "scalesearch.measure",
-    "build": "scalesearch.nn",
+    "build": "scalesearch.nn", "resolve_baseline": "scalesearch.nn", "scale_network": "scalesearch.nn",
+    "BuilderSpec": "scalesearch.core.builderspec",
     "POLICIES": "scalesearch.core.scaling", "RoundingPolicy": "scalesearch.core.scaling",
     "compound": "scalesearch.core.scaling", "scale": "scalesearch.core.scaling",
     "BlockKind": "scalesearch.core.spec", "HeadSpec": "scalesearch.core.spec", "NetSpec": "scalesearch.core.spec",
@@ -30,21 +31,23 @@ _API = {
 }
 
 __all__ = [
-    "POLICIES", "BlockKind", "Cost", "HeadSpec", "Latency", "LatencyConfig",
+    "POLICIES", "BlockKind", "BuilderSpec", "Cost", "HeadSpec", "Latency", "LatencyConfig",
     "NetSpec", "RoundingPolicy", "ScaleSearchError", "StageSpec", "Budget", "Recipe", "solve_phi", "strategies",
-    "StemSpec", "baseline", "baselines", "build", "compound", "load_spec", "measure", "save_spec", "scale",
+    "StemSpec", "baseline", "baselines", "build", "compound", "load_spec", "measure", "resolve_baseline", "save_spec",
+    "scale", "scale_network",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads on demand
     from scalesearch.core import strategies
     from scalesearch.core.baselines import baseline, baselines
+    from scalesearch.core.builderspec import BuilderSpec
     from scalesearch.core.errors import ScaleSearchError
     from scalesearch.core.scaling import POLICIES, RoundingPolicy, compound, scale
     from scalesearch.core.spec import BlockKind, HeadSpec, NetSpec, StageSpec, StemSpec
     from scalesearch.core.specio import load_spec, save_spec
     from scalesearch.family import Budget, Recipe, solve_phi
     from scalesearch.measure import Cost, Latency, LatencyConfig, measure
-    from scalesearch.nn import build
+    from scalesearch.nn import build, resolve_baseline, scale_network
 
 
 def __getattr__(name: str) -> Any:

@@ -15,11 +15,11 @@ import optuna
 from optuna.trial import TrialState
 
 from scalesearch.core import ranking
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import FieldError, SearchError
 from scalesearch.core.evidence import Runs, best_rows, leaders
 from scalesearch.core.record import StudyRecord
 from scalesearch.core.settings import Sampler
-from scalesearch.core.spec import NetSpec
 from scalesearch.measure import measure
 from scalesearch.report.table import ranked_study
 from scalesearch.search.config import stored_proxy
@@ -276,7 +276,7 @@ def prepare(study_dir: Path | None, config: AuditConfig | None = None, *, storag
     return p
 
 
-def _training_madds(spec: NetSpec, proxy: ProxyConfig, data: Dataset) -> float:
+def _training_madds(spec: AnySpec, proxy: ProxyConfig, data: Dataset) -> float:
     """Multiply-adds one run spends on training: the proxy's forward count (fvcore, cached) x epochs x training
     images. Backward costs about twice the forward for every proxy alike, so it cancels in a ratio."""
     return measure(proxy_spec(spec, proxy, data)).flops * proxy.epochs * training_images(proxy, data)

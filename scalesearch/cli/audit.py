@@ -121,7 +121,8 @@ def audit(
 
     It says so when the audit cannot rank (saturated, or within its noise). Writes STUDY_DIR/audit.json.
 
-    Finished runs go to the proxy-run cache: after Ctrl-C, the same command resumes.
+    Finished runs go to the proxy-run cache: after Ctrl-C, the same command resumes. A study made with a builder
+    (--baseline file.py:function) imports that builder again, from the path the study recorded.
     """
     config = AuditConfig(sample=sample, seeds=seeds, resamples=resamples, epochs=epochs, proxy_width=proxy_width,
                          train_subset=train_subset, val_subset=val_subset, device=device)

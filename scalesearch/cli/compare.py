@@ -13,9 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from scalesearch import compare as lib
 from scalesearch.cli.output import check_writable_dir, console, err_console, fmt_short, out_dir, print_json, table
-from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.builderspec import BuilderSpec
 from scalesearch.core.errors import UsageError
 from scalesearch.core.scaling import policy as get_policy
+from scalesearch.nn import resolve_baseline
 from scalesearch.search.config import DEFAULT_BATCH
 from scalesearch.train import DEFAULT_DATA, ProxyConfig, load_data, resolve_device
 
@@ -66,6 +67,9 @@ def compare(
     baseline: Annotated[str | None, typer.Option(
         "--baseline", "-b", help=f"{BASELINE_HELP} (default: {DEFAULT_BASELINE}, or the study's with --from)",
         rich_help_panel=TARGET)] = None,
+    image_size: Annotated[int | None, typer.Option(
+        "--image-size", help="A builder baseline's input size in pixels (default: the builder's image_size "
+        "attribute).", rich_help_panel=TARGET)] = None,
     alpha: Annotated[float | None, typer.Option("--alpha", help="Compound depth coefficient (without --from).",
                                                 rich_help_panel=TARGET)] = None,
     beta: Annotated[float | None, typer.Option("--beta", help="Compound width coefficient (without --from).",
@@ -110,7 +114,7 @@ def compare(
 ) -> None:
     """Compound scaling against scaling one dimension at the same measured FLOPs (the paper's Table 3), trained
     on your data with paired seeds; a rerun resumes from the proxy-run cache."""
-    base, coefficients, pol, settings, source = _inputs(from_, baseline, alpha, beta, gamma, policy)
+    base, coefficients, pol, settings, source = _inputs(from_, baseline, alpha, beta, gamma, policy, image_size)
     proxy, study_seeds = lib.study_proxy(settings, epochs) if settings else (None, None)
     given = {name: _typed(ctx, name) for name in STUDY_PROXY}
     values: dict[str, Any] = {  # ProxyConfig's keywords
@@ -179,13 +183,21 @@ def _typed(ctx: typer.Context, name: str) -> bool:
 
 
 def _inputs(from_: Path | None, baseline: str | None, alpha: float | None, beta: float | None, gamma: float | None,
-            policy: PolicyName | None) -> tuple[Any, tuple[float, float, float], str, dict[str, Any], str]:
-    """(baseline spec, compound coefficients, rounding policy, the study's settings or {}, source)."""
+            policy: PolicyName | None, image_size: int | None = None
+            ) -> tuple[Any, tuple[float, float, float], str, dict[str, Any], str]:
+    """(baseline spec, compound coefficients, rounding policy, the study's settings or {}, source). A builder is
+    imported here (a study's too, from the path it recorded)."""
+
+    def load_baseline(name: str) -> Any:
+        return resolve_baseline(name, image_size)
+
     given = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is not None]
     if from_ is not None:
         if given:
             raise UsageError(f"{given[0]} conflicts with --from, which provides alpha, beta and gamma")
         base, coefficients, study_policy, settings = lib.study_inputs(from_)
+        if baseline is None and image_size is not None:
+            raise UsageError("--image-size with --from: the study's baseline has its size; give --baseline too")
         if baseline is not None:
             base = load_baseline(baseline)
         return base, coefficients, get_policy(policy.value if policy else study_policy).name, settings, str(from_)
@@ -255,7 +267,7 @@ def _print(result: lib.Comparison, paths: dict[str, Path]) -> None:
         f"(baseline x {2 ** result.phi:.2f})",
         ["model", "d", "w", "r", "px", "FLOPs (multiply-adds)", "/ target", "params", "accuracy", "phi"],
         rows,
-        caption=f"d, w, r: achieved multipliers of the rounded network (layers, stage channels, pixels) vs the "
+        caption=f"d, w, r: achieved multipliers of the rounded network ({_measured_as(result.baseline)}) vs the "
         f"baseline; FLOPs measured ({c.counter}) within {c.tolerance:.0%} of the target; compound = alpha, beta, "
         f"gamma = {a:g}, {b:g}, {g:g}; phi: each strategy's solved phi. Accuracy: proxy validation top-1, mean ± "
         f"seed std over {c.seeds} paired seed(s), {c.proxy.epochs} epoch(s) on {c.data}.",
@@ -268,3 +280,10 @@ def _print(result: lib.Comparison, paths: dict[str, Path]) -> None:
     console.print(f"{result.trained} run(s) trained, {len(result.rows) * c.seeds - result.trained} from the cache, "
                   f"{result.seconds:.0f} s on {result.device}", highlight=False)
     console.print("wrote " + ", ".join(str(p) for p in paths.values()), highlight=False, soft_wrap=True)
+
+
+def _measured_as(base: Any) -> str:
+    """What the achieved d, w, r are ratios of: a builder's network is measured on its module."""
+    if isinstance(base, BuilderSpec):
+        return "conv and linear layers, their mean output channels, pixels: the builder rounds d and w itself"
+    return "layers, stage channels, pixels"

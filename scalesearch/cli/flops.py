@@ -20,8 +20,8 @@ from scalesearch.cli.output import (
     table,
     write_frame,
 )
+from scalesearch.core.builderspec import BuilderSpec, network_to_dict
 from scalesearch.core.limits import over_memory
-from scalesearch.core.spec import to_dict
 from scalesearch.measure import measure, measure_latency
 
 from .network import multipliers, resolve_network
@@ -97,16 +97,31 @@ def flops(
     cost = measure(net, counter.value)
     if timing is not None:
         cost = dataclasses.replace(cost, latency=measure_latency(net, timing, cache=not retime))
+    # A builder's network: its achieved multipliers are measured against the builder at depth and width 1.
+    achieved = _builder_achieved(net, cost, measure(base, counter.value)) if (
+        isinstance(net, BuilderSpec) and net is not base) else None
     if json_out:
-        print_json({"name": net.name, "baseline": base.name, "cost": cost.to_dict(), "spec": to_dict(net)})
+        print_json({"name": net.name, "baseline": base.name, "cost": cost.to_dict(), "spec": network_to_dict(net)}
+                   | ({"achieved": achieved} if achieved is not None else {}))
     else:
-        _print_table(net, cost, counter.value)
+        _print_table(net, cost, counter.value, achieved)
     if save is not None:  # after the result is shown: a failed save never loses it
         parts = pd.DataFrame([{"part": p.name, "flops": p.flops, "params": p.params} for p in cost.parts])
         write_frame(parts, save)
 
 
-def _print_table(net: Any, cost: Any, counter: str) -> None:
+def _builder_achieved(net: BuilderSpec, cost: Any, base_cost: Any) -> dict[str, float] | None:
+    """What a builder's scaled network achieved, measured against the builder at depth and width 1: the ratios of
+    parameters, FLOPs, conv and linear layers, their mean output channels, and pixels."""
+    s = net.scaling
+    if s is None:
+        return None
+    return {"params_ratio": s.params_factor or 1.0, "flops_ratio": round(cost.flops / base_cost.flops, 6),
+            "layers_ratio": s.depth_achieved, "mean_width_ratio": s.width_achieved,
+            "resolution_ratio": s.resolution_achieved}
+
+
+def _print_table(net: Any, cost: Any, counter: str, achieved: dict[str, float] | None = None) -> None:
     rows = [[p.name, fmt_flops(p.flops), f"{100 * p.flops / cost.flops:.1f}%" if cost.flops else "-",
              fmt_int(p.params)] for p in cost.parts]
     rows.append(["total", fmt_flops(cost.flops), "100.0%", fmt_int(cost.params)])
@@ -130,7 +145,16 @@ def _print_table(net: Any, cost: Any, counter: str) -> None:
     if cost.unsupported:
         skipped = ", ".join(f"{op} x{n}" for op, n in sorted(cost.unsupported.items()))
         console.print(f"not counted by fvcore (elementwise, ~0 multiply-adds): {skipped}", style="dim")
-    if net.scaling is not None:
+    if isinstance(net, BuilderSpec):
+        console.print(f"built by {net.call()} from {net.builder}", style="dim", highlight=False, soft_wrap=True)
+    if achieved is not None and net.scaling is not None:
+        s, a = net.scaling, achieved
+        console.print(f"multipliers requested d={s.depth:.4g} w={s.width:.4g} r={s.resolution:.4g} (the builder "
+                      f"rounds d and w, {s.policy} rounding of pixels); measured against the builder at d=w=1: "
+                      f"params x{a['params_ratio']:.4g}, FLOPs x{a['flops_ratio']:.4g}, conv/linear layers "
+                      f"x{a['layers_ratio']:.4g}, their mean width x{a['mean_width_ratio']:.4g}, pixels "
+                      f"x{a['resolution_ratio']:.4g}", style="dim")
+    elif net.scaling is not None:
         s = net.scaling
         console.print(f"multipliers requested d={s.depth:.4g} w={s.width:.4g} r={s.resolution:.4g}; achieved "
                       f"d={s.depth_achieved:.4g} w={s.width_achieved:.4g} r={s.resolution_achieved:.4g} "

@@ -73,6 +73,7 @@ def grid(
     w: Annotated[float, typer.Option("--w", rich_help_panel=SPACE,
                                      help="Score exponent: score = accuracy x (cost / T)^w.")] = DEFAULT_W,
     baseline: options.Baseline = options.DEFAULT_BASELINE,
+    image_size: options.BuilderImageSize = None,
     policy: options.Policy = options.DEFAULT_POLICY,
     alpha: Annotated[str, typer.Option("--alpha", rich_help_panel=SPACE,
                                        help="Depth coefficients START:STOP:STEP (or a,b,c).")] = DEFAULT_ALPHA,
@@ -178,6 +179,7 @@ def grid(
         heartbeat=heartbeat, grace=grace,
         latency=options.latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads)
         if cost.value == "latency" else None,
+        image_size=image_size,
     )
     if not dry_run:  # a dry run writes nothing; a real one must be able to write its results before it starts
         check_writable_dir(out, "--out")
@@ -202,7 +204,8 @@ def build_config(*, target_flops: str | None, cost: options.CostName, target: st
                  constraint: Constraint, references: str, data: str, proxy: ProxyConfig, rungs: str, promote: float,
                  sampler: Sampler, n_trials: int | None, pruner: Pruner, dedup: bool, study: str | None,
                  storage: str | None, out: Path, workers: int | None, devices: str | None, cache: bool,
-                 heartbeat: int, grace: int, latency: LatencyConfig | None) -> SearchConfig:
+                 heartbeat: int, grace: int, latency: LatencyConfig | None,
+                 image_size: int | None = None) -> SearchConfig:
     """The search's settings from the command's options (sizes and targets parsed, enums as their values)."""
     return SearchConfig(
         target_flops=parse_size(target_flops, "--target-flops") if target_flops is not None else None, w=w,
@@ -214,6 +217,7 @@ def build_config(*, target_flops: str | None, cost: options.CostName, target: st
         pruner=StudyPruner(pruner.value), dedup=dedup,
         study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
         heartbeat_interval=heartbeat, grace_period=grace,
+        image_size=image_size,  # a builder baseline's input size
     )
 
 

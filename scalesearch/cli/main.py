@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
 import re
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, NoReturn
 
@@ -142,15 +144,29 @@ def flag_for(command: Callable[..., Any], field: str) -> str | None:
     return flags.get(name) or flags.get(FIELD_PARAMETERS.get(name, ""))
 
 
+DEBUG = "SCALESEARCH_DEBUG"  # =1: an error also prints the traceback behind it (a builder's own, say)
+
+
+def _show_traceback(exc: BaseException) -> None:
+    """With SCALESEARCH_DEBUG=1, the traceback of what caused ``exc`` (the user's code, for a builder) or of
+    ``exc`` itself, on stderr before the one-line message."""
+    if os.environ.get(DEBUG, "").strip() not in ("", "0"):
+        cause = exc.__cause__ or exc
+        text = redact_text("".join(traceback.format_exception(cause)).rstrip())
+        err_console.print(text, highlight=False, markup=False, soft_wrap=True, emoji=False)
+
+
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command; a ScaleSearchError becomes 'error: <message>' and its exit code. A FieldError names the
-    flag that set the field, when the command has one: ``error: --epochs 0: must be an integer >= 1``."""
+    flag that set the field, when the command has one: ``error: --epochs 0: must be an integer >= 1``. With
+    SCALESEARCH_DEBUG=1 the traceback behind the error comes first (a builder's own exception)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except ScaleSearchError as exc:
+            _show_traceback(exc)
             message = str(exc)
             if isinstance(exc, FieldError) and (flag := flag_for(command, exc.field)) is not None:
                 message = exc.render(flag)

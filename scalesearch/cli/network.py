@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.builderspec import AnySpec, parse_reference
 from scalesearch.core.errors import UsageError
-from scalesearch.core.scaling import compound, scale
-from scalesearch.core.spec import NetSpec
+from scalesearch.core.scaling import compound
+from scalesearch.nn import resolve_baseline, scale_network
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,18 @@ def multipliers(
 
 def resolve_network(
     baseline: str, m: Multipliers, image_size: int | None = None, policy: str = "efficientnet"
-) -> tuple[NetSpec, NetSpec]:
-    """(baseline spec, the network to use). The baseline is returned unchanged when nothing is asked."""
-    base = load_baseline(baseline)
+) -> tuple[AnySpec, AnySpec]:
+    """(baseline spec, the network to use). The baseline is returned unchanged when nothing is asked.
+    ``image_size`` sets the pixels of the network to use; for a builder (which has no resolution of its own
+    but the one it declares) it is the base the resolution multiplier applies to. Naming a builder imports it."""
+    if parse_reference(baseline) is not None:
+        base = resolve_baseline(baseline, image_size)
+        if m.identity:
+            return base, base
+        return base, scale_network(base, m.depth, m.width, m.resolution, policy, coefficients=m.coefficients)
+    base = resolve_baseline(baseline)
     if m.identity and image_size is None:
         return base, base
-    net = scale(base, m.depth, m.width, m.resolution, policy, image_size=image_size, coefficients=m.coefficients)
+    net = scale_network(base, m.depth, m.width, m.resolution, policy, image_size=image_size,
+                        coefficients=m.coefficients)
     return base, net

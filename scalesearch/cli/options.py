@@ -74,7 +74,9 @@ POLICY_HELP = "Rounding of layers, channels and pixels: " + _either(
     [f"{name} ({p.depth} depth{'' if p.scale_stem else ', stem kept'})" for name, p in POLICIES.items()]) + "."
 COUNTER_HELP = ("FLOP counter: fvcore (counts BN and pooling too) or meta (torch FlopCounterMode on the meta "
                 "device: conv+linear only, no memory). Both count multiply-adds.")
-BASELINE_HELP = "A registered baseline name (see `scalesearch baselines`) or a spec file."
+BASELINE_HELP = ("A registered baseline name (see `scalesearch baselines`), a spec file, or your own builder: "
+                 "path/to/file.py:function or package.module:function, called as function(depth, width, num_classes) "
+                 "(naming a builder imports and runs its code; docs/builders.md).")
 
 # -- network: which baseline, and the multipliers applied to it ------------------------------------------
 
@@ -94,7 +96,11 @@ Gamma = Annotated[float | None, typer.Option(
 Phi = Annotated[float | None, typer.Option(
     "--phi", help="Compound coefficient phi (default 1 with --alpha/--beta/--gamma).", rich_help_panel=NETWORK)]
 ImageSize = Annotated[int | None, typer.Option(
-    "--image-size", help="Input size in pixels, instead of a resolution multiplier.", rich_help_panel=NETWORK)]
+    "--image-size", help="Input size in pixels, instead of a resolution multiplier; for a builder baseline, its base "
+    "input size (default: the builder's image_size attribute).", rich_help_panel=NETWORK)]
+BuilderImageSize = Annotated[int | None, typer.Option(
+    "--image-size", help="A builder baseline's input size in pixels, which resolution multipliers scale (default: "
+    "the builder's image_size attribute).", rich_help_panel=NETWORK)]
 Policy = Annotated[PolicyName, typer.Option("--policy", metavar="<name>", help=POLICY_HELP, rich_help_panel=NETWORK)]
 
 # -- measurement and output ------------------------------------------------------------------------------
@@ -161,7 +167,7 @@ __all__ = [
     "NETWORK", "OUTPUT", "POLICY_HELP", "PROXY", "PROXY_DEFAULTS",
     "DEFAULT_COST", "CostName", "CounterName", "DtypeName", "ModeName", "OptimizerName", "PolicyName", "SpecFormat",
     "LatencyBatch", "LatencyDevice", "LatencyDtype", "LatencyMode", "LatencyThreads", "latency_config",
-    "Alpha", "BaseResolution", "Baseline", "BatchSize", "Beta", "Counter", "Data", "Depth", "Device", "Epochs",
-    "Gamma", "ImageSize", "Json", "LearningRate", "Optimizer", "Phi", "Policy", "ProxyWidth", "Resolution",
-    "TrainSubset", "ValSubset", "WeightDecay", "Width", "DATA_HELP",
+    "Alpha", "BaseResolution", "Baseline", "BatchSize", "Beta", "BuilderImageSize", "Counter", "Data", "Depth",
+    "Device", "Epochs", "Gamma", "ImageSize", "Json", "LearningRate", "Optimizer", "Phi", "Policy", "ProxyWidth",
+    "Resolution", "TrainSubset", "ValSubset", "WeightDecay", "Width", "DATA_HELP",
 ]

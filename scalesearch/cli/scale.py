@@ -22,10 +22,9 @@ from scalesearch.cli.output import (
     table,
 )
 from scalesearch.core import strategies
-from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.builderspec import AnySpec, BuilderSpec
 from scalesearch.core.errors import FieldError, UsageError
 from scalesearch.core.scaling import DEFAULT_POLICY, policy as get_policy
-from scalesearch.core.spec import NetSpec
 from scalesearch.core.units import parse_phi, parse_target
 from scalesearch.family import (
     BUDGET_COSTS,
@@ -34,11 +33,13 @@ from scalesearch.family import (
     Recipe,
     Solution,
     family_dir,
+    family_files,
     reference_arguments,
     scale_family,
     solve_phi,
     write_family,
 )
+from scalesearch.nn import resolve_baseline
 
 from .options import (
     BASELINE_HELP,
@@ -53,6 +54,7 @@ from .options import (
     POLICY_HELP,
     Alpha,
     Beta,
+    BuilderImageSize,
     Counter,
     Gamma,
     Json,
@@ -80,6 +82,7 @@ def scale(
     baseline: Annotated[str | None, typer.Option(
         "--baseline", "-b", help=f"{BASELINE_HELP} (default: {DEFAULT_BASELINE}, or the study's with --from)",
         rich_help_panel=NETWORK)] = None,
+    image_size: BuilderImageSize = None,
     from_: Annotated[Path | None, typer.Option(
         "--from", help="A grid study folder (or its best.json): take alpha, beta, gamma, baseline and rounding "
         "policy from it.", rich_help_panel=NETWORK)] = None,
@@ -138,12 +141,12 @@ def scale(
                 raise
             except UsageError as exc:
                 raise UsageError(f"--latency-device: {exc}") from None
-    base, recipe, study = _recipe(alpha, beta, gamma, strategy, baseline, from_, policy, max_resolution)
+    base, recipe, study = _recipe(alpha, beta, gamma, strategy, baseline, from_, policy, max_resolution, image_size)
     # The family of a study's coefficients goes into the study's folder: it belongs to that study, and
     # `scalesearch report STUDY_DIR` draws it from there. --out itself was checked as it was parsed.
     root = out if out is not None else study if study is not None else Path("results")
     folder = family_dir(root, base, recipe.alpha, recipe.beta, recipe.gamma, recipe.policy, recipe)
-    names = [f"phi{phi:g}.{fmt.value}" for phi in phis] + ["summary.csv"]  # a budget's phi is not known yet
+    names = family_files(base, phis, fmt.value)  # a budget's phi is not known yet
     check_writable_dir(folder, "--out", files=names)  # before any counting
 
     def measured(m: Member) -> None:
@@ -162,7 +165,7 @@ def scale(
             base_cost, members = scale_family(base, recipe.alpha, recipe.beta, recipe.gamma, phis,
                                               counter=counter.value, recipe=recipe, progress=measured)
     try:
-        members, summary = write_family(members, folder, fmt.value)
+        members, summary = write_family(members, folder, fmt.value, recipe.label())
     except OSError as exc:
         raise UsageError(f"--out {folder}: cannot write the spec files ({exc.strerror or exc})") from None
 
@@ -197,14 +200,22 @@ def scale(
     if on_meta:
         console.print(f"phi {', '.join(on_meta)}: counted on the meta device (nothing allocated: beyond the memory "
                       "limits of a real fvcore pass); same figures by fvcore's rules", style="dim")
-    console.print(f"wrote {len(members)} spec file(s) and {summary}")
+    if isinstance(base, BuilderSpec):
+        console.print(f"wrote {members[0].path} (build(phi) rebuilds each of the {len(members)} member(s) with the "
+                      f"builder) and {summary}", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"wrote {len(members)} spec file(s) and {summary}")
 
 
 def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strategy: str | None,
             baseline: str | None, from_: Path | None, policy: PolicyName | None,
-            max_resolution: int | None) -> tuple[NetSpec, Recipe, Path | None]:
+            max_resolution: int | None, image_size: int | None = None) -> tuple[AnySpec, Recipe, Path | None]:
     """The baseline, how to grow it, and the study's folder with --from: from --strategy, --from or
-    --alpha/--beta/--gamma (exactly one)."""
+    --alpha/--beta/--gamma (exactly one). A builder is imported here (a study's too, from the path it recorded)."""
+
+    def load_baseline(name: str) -> AnySpec:
+        return resolve_baseline(name, image_size)
+
     given = [flag for flag, v in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)) if v is not None]
     if strategy is not None:
         if given or from_ is not None:
@@ -223,6 +234,8 @@ def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strate
             err_console.print(f"[yellow]warning:[/] the search behind this best.json ({escape(str(best.path))}) was "
                               "interrupted: its leader is provisional; rerun the grid command to finish it",
                               highlight=False, soft_wrap=True)
+        if baseline is None and image_size is not None:
+            raise UsageError("--image-size with --from: the study's baseline has its size; give --baseline too")
         base = best.baseline_spec if baseline is None else load_baseline(baseline)
         rounding = get_policy(policy.value if policy is not None else best.policy).name
         folder = best.path.parent if best.path is not None else None  # load_best always sets the path
@@ -249,7 +262,7 @@ def _cap_note(recipe: Recipe, members: Sequence[Member | None]) -> str:
             "and '/ base' (the achieved FLOPs factor, also in the spec's scaling.flops_factor) falls below 2^phi.")
 
 
-def _print_family(base: NetSpec, recipe: Recipe, members: list[Member], base_flops: int, counter: str,
+def _print_family(base: AnySpec, recipe: Recipe, members: list[Member], base_flops: int, counter: str,
                   summary: str) -> None:
     rows = []
     for m in members:
@@ -265,7 +278,10 @@ def _print_family(base: NetSpec, recipe: Recipe, members: list[Member], base_flo
         ["phi", "d req / got", "w req / got", "r req / got", "px", "params", "multiply-adds", "/ base", "2^phi"],
         rows,
         caption=f"FLOPs are multiply-adds at batch 1; baseline {fmt_flops(base_flops)} at {base.resolution} px. "
-        "'got' is measured on the rounded network (layers, stage channels, pixels)." + _cap_note(recipe, members),
+        + ("'got' is measured on the module the builder returned, against the builder at depth and width 1 (its conv "
+           "and linear layers, their mean output channels, pixels): the builder rounds depth and width itself."
+           if isinstance(base, BuilderSpec) else
+           "'got' is measured on the rounded network (layers, stage channels, pixels).") + _cap_note(recipe, members),
         keep=["phi", "multiply-adds", "/ base", "2^phi"], prefer=["d req / got", "w req / got", "r req / got", "px"],
         more=summary,
     ))
@@ -287,7 +303,7 @@ def _ms(x: float) -> str:
     return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
 
 
-def _print_solution(base: NetSpec, s: Solution) -> None:
+def _print_solution(base: AnySpec, s: Solution) -> None:
     latency = s.budget.cost == "latency"
     rows: list[list[Any]] = []
     for label, m in (("chosen", s.chosen), ("next step", s.next_step)):

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import UsageError
 from scalesearch.core.settings import DEFAULT_RUNG_PAIRS, StudySettings
-from scalesearch.core.spec import NetSpec
 from scalesearch.search.config import stored_proxy
 from scalesearch.train import ProxyConfig
 
 
-def study_inputs(path: Path) -> tuple[NetSpec, tuple[float, float, float], str, dict[str, Any]]:
+def study_inputs(path: Path) -> tuple[AnySpec, tuple[float, float, float], str, dict[str, Any]]:
     """(baseline spec, recommended coefficients, rounding policy, search settings) of a finished study;
     UsageError for a folder that is not one, or a search that did not finish."""
     from scalesearch.report.best import load_best

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scalesearch.compare.config import COMPOUND, REFERENCES, SINGLE, CompareConfig
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import FieldError
-from scalesearch.core.spec import NetSpec
 from scalesearch.family import Budget, Member, Recipe, solve_phi
 from scalesearch.measure import Cost, measure
 
@@ -39,7 +39,7 @@ def recipes(coefficients: tuple[float, float, float], policy: str,
     return out
 
 
-def match_models(base: NetSpec, coefficients: tuple[float, float, float], phi: float, config: CompareConfig, *,
+def match_models(base: AnySpec, coefficients: tuple[float, float, float], phi: float, config: CompareConfig, *,
                  policy: str = "efficientnet",
                  progress: Callable[[str], None] | None = None) -> tuple[Cost, list[Planned]]:
     """The baseline's cost and one Planned row per model, each within ``config.tolerance`` of the target."""
@@ -55,7 +55,7 @@ def match_models(base: NetSpec, coefficients: tuple[float, float, float], phi: f
     return base_cost, rows
 
 
-def _solve(base: NetSpec, model: str, recipe: Recipe, phi: float, target: int, config: CompareConfig) -> Planned:
+def _solve(base: AnySpec, model: str, recipe: Recipe, phi: float, target: int, config: CompareConfig) -> Planned:
     shown = f"{target:,} multiply-adds"
     try:
         s = solve_phi(base, recipe, Budget("flops", target), counter=config.counter,

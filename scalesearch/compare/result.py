@@ -10,8 +10,8 @@ from typing import Any
 from scalesearch.compare.config import COMPARE_FORMAT, CompareConfig
 from scalesearch.compare.match import Planned
 from scalesearch.compare.verdict import Verdict, ok_accuracies
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.runs import ProxyResult, RunStatus
-from scalesearch.core.spec import NetSpec
 from scalesearch.measure import Cost
 
 
@@ -57,7 +57,7 @@ class ModelRow:
 
 @dataclass(frozen=True)
 class Comparison:
-    baseline: NetSpec
+    baseline: AnySpec
     coefficients: tuple[float, float, float]
     phi: float
     policy: str

@@ -26,13 +26,13 @@ from scalesearch.compare.match import Planned, match_models
 from scalesearch.compare.result import Comparison, ModelRow
 from scalesearch.compare.train import Step, device_description, train_rows
 from scalesearch.compare.verdict import ok_accuracies, verdict
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.runs import ProxyResult
-from scalesearch.core.spec import NetSpec
 from scalesearch.measure import Cost
 from scalesearch.train import Dataset, load_data, train_proxy
 
 
-def judge(baseline: NetSpec, coefficients: tuple[float, float, float], phi: float, config: CompareConfig,
+def judge(baseline: AnySpec, coefficients: tuple[float, float, float], phi: float, config: CompareConfig,
           base_cost: Cost, planned: Sequence[Planned], results: Mapping[str, Mapping[int, ProxyResult]], *,
           policy: str, source: str, seconds: float, trained: int) -> Comparison:
     """The Comparison of trained rows: the table's rows and the verdict."""
@@ -42,7 +42,7 @@ def judge(baseline: NetSpec, coefficients: tuple[float, float, float], phi: floa
                       judged, seconds, trained, device_description(config.proxy))
 
 
-def compare(baseline: NetSpec, coefficients: tuple[float, float, float], phi: float,
+def compare(baseline: AnySpec, coefficients: tuple[float, float, float], phi: float,
             config: CompareConfig | None = None, *, policy: str = "efficientnet", source: str = "given",
             progress: Callable[[Step], None] | None = None, dataset: Dataset | None = None,
             trainer: Callable[..., ProxyResult] = train_proxy) -> Comparison:

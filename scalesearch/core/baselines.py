@@ -226,7 +226,8 @@ def baselines() -> list[str]:
 
 
 def baseline(name_or_path: str | Path) -> NetSpec:
-    """A registered baseline by name, or a spec file (YAML or JSON) by path."""
+    """A registered baseline by name, or a spec file (YAML or JSON) by path. A builder (``file.py:function``)
+    is loaded by ``scalesearch.nn.resolve_baseline``, which imports it."""
     key = str(name_or_path)
     if key in _REGISTRY:
         return _REGISTRY[key]()
@@ -237,4 +238,5 @@ def baseline(name_or_path: str | Path) -> NetSpec:
         return load_spec(path)
     close = difflib.get_close_matches(key, list(_REGISTRY), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_REGISTRY)}"
-    raise UnknownBaselineError(f"unknown baseline {key!r} (not a registered name nor an existing spec file){hint}")
+    raise UnknownBaselineError(f"unknown baseline {key!r} (not a registered name, an existing spec file nor a builder "
+                               f"file.py:function){hint}")

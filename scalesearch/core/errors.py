@@ -20,6 +20,12 @@ class SizeError(SpecError):
     memory here. Its message names the size, the limit and how to raise it."""
 
 
+class BuilderError(SpecError):
+    """A user's builder (``--baseline file.py:function``) cannot be loaded, or does not build a network as
+    scalesearch needs one. The message names the builder and the problem; the user's own exception, if any, is
+    the ``__cause__`` (``SCALESEARCH_DEBUG=1`` shows its traceback)."""
+
+
 class UsageError(ScaleSearchError, ValueError):
     """A command-line value does not parse or is out of range (a size, a range, a multiplier)."""
 

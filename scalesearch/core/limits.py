@@ -152,7 +152,12 @@ def _block(kind: str, stage: Any, cin: int, side: int, stride: int) -> tuple[int
 def estimate(spec: Any, resolution: int | None = None) -> SizeEstimate:
     """Size of a NetSpec from its fields alone, in closed form per stage: the first block of a stage, plus
     ``layers - 1`` times the repeated one; at ``resolution`` px instead of the spec's when given. Call
-    ``check`` first (NetSpec does): it bounds every integer."""
+    ``check`` first (NetSpec does): it bounds every integer. A builder's network (core.builderspec) brings its
+    own size, counted on the meta device at its own input size."""
+    measured = getattr(spec, "measured_size", None)
+    if measured is not None:
+        size: SizeEstimate = measured()
+        return size
     stem, stages = spec.stem, spec.stages
     pixels = spec.resolution if resolution is None else resolution
     if stem.patchify:  # a biased kxk stride-k conv without padding, then a LayerNorm
@@ -195,10 +200,17 @@ def smallest_resolution(spec: Any) -> int:
 def check(spec: Any) -> SizeEstimate:
     """SizeError (one line: the size, the limit, the variable that raises it) if ``spec`` is beyond a
     structural limit. Exact integer tests, in an order that keeps every later one finite. Returns the
-    estimate it checked."""
-    stem, stages = spec.stem, spec.stages
+    estimate it checked. A builder's network is held to the same limits on its counted module (its layers
+    are conv and linear layers)."""
     for name in LIMITS:  # a bad value in any limit variable is refused on every spec, not only where it is used
         limit(name)
+    if getattr(spec, "measured_size", None) is not None:
+        size = estimate(spec)
+        _refuse_over(spec, "layers", size.layers, "conv and linear layers")
+        _refuse_over(spec, "resolution", size.resolution, "px input")
+        _refuse_over(spec, "channels", size.channels, "channels in its widest layer")
+        return size
+    stem, stages = spec.stem, spec.stages
     _refuse_over(spec, "layers", sum(s.layers for s in stages), "layers")
     _refuse_over(spec, "resolution", spec.resolution, "px input")
     windows = [stem.kernel, stem.stride] + [n for s in stages for n in (s.kernel, s.stride)]

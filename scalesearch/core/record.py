@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+from scalesearch.core.builderspec import AnySpec, network_from_dict, network_to_dict
 from scalesearch.core.errors import ScaleSearchError, SearchError, StorageError
 from scalesearch.core.jsonio import json_object, json_safe
 from scalesearch.core.runs import BadResult, ProxyResult, RunStatus, checked_result
 from scalesearch.core.settings import RECORD_FORMAT, StudySettings
-from scalesearch.core.spec import NetSpec, from_dict, preview, to_dict
+from scalesearch.core.spec import preview
 from scalesearch.core.units import COST_UNITS
 
 PARAMS = ("alpha", "beta", "gamma")  # trial params, one per coefficient
@@ -124,16 +125,17 @@ class Network:
 
     index: int
     proxy_key: str
-    spec: NetSpec  # a full candidate; the trainer derives the proxy from it
+    spec: AnySpec  # a full candidate; the trainer derives the proxy from it
     members: tuple[int, ...]  # candidate indexes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "proxy_key": self.proxy_key, "spec": to_dict(self.spec),
+        return {"index": self.index, "proxy_key": self.proxy_key, "spec": network_to_dict(self.spec),
                 "members": list(self.members)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Network:
-        return cls(int(data["index"]), str(data["proxy_key"]), from_dict(data["spec"]), tuple(data["members"]))
+        return cls(int(data["index"]), str(data["proxy_key"]), network_from_dict(data["spec"]),
+                   tuple(data["members"]))
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class StudyRecord:
     axes: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]  # choices of alpha, beta, gamma
     candidates: tuple[CandidateRow, ...]  # baseline first
     networks: tuple[Network, ...]
-    baseline_spec: NetSpec
+    baseline_spec: AnySpec
     baseline_flops: int
     created: str
     invocations: tuple[Invocation, ...] = ()
@@ -208,7 +210,7 @@ class StudyRecord:
         study.set_user_attr(_AXES, [list(a) for a in self.axes])
         study.set_user_attr(_CANDIDATES, [c.to_dict() for c in self.candidates])
         study.set_user_attr(_NETWORKS, [n.to_dict() for n in self.networks])
-        study.set_user_attr(_BASELINE_SPEC, to_dict(self.baseline_spec))
+        study.set_user_attr(_BASELINE_SPEC, network_to_dict(self.baseline_spec))
         study.set_user_attr(_BASELINE_FLOPS, int(self.baseline_flops))
         study.set_user_attr(_CREATED, self.created)
         study.set_user_attr(_FINGERPRINT, self.fingerprint)
@@ -524,9 +526,9 @@ def _invocation(value: Any, where: str) -> Invocation:
     return Invocation(**_fields_of(Invocation, value, where))
 
 
-def _spec(value: Any, where: str) -> NetSpec:
+def _spec(value: Any, where: str) -> AnySpec:
     try:
-        return from_dict(value)
+        return network_from_dict(value)
     except ScaleSearchError as exc:
         raise _Bad(where, f"is not a network spec ({exc})") from None
 
@@ -542,7 +544,8 @@ def _network(value: Any, where: str) -> Network:
 
 # The settings a reader uses, with their check: target_flops and w always (the score), the rest when present.
 _SETTING_CHECKS: dict[str, Callable[[Any, str], Any]] = {
-    "baseline": _text, "policy": _text, "data": _text, "constraint": _text, "sampler": _text, "pruner": _text,
+    "baseline": _text, "image_size": lambda v, w: _integer(v, w, minimum=8),
+    "policy": _text, "data": _text, "constraint": _text, "sampler": _text, "pruner": _text,
     "proxy": _mapping, "latency": _mapping, "tolerance": _number, "promote": _number,
     "target": lambda v, w: _number(v, w, positive=True),
 }

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from scalesearch.core.builderspec import BuilderSpec, ModuleFacts
 from scalesearch.core.errors import FieldError, SizeError, SpecError
 from scalesearch.core.spec import BlockKind, NetSpec, ScalingRecord, StageSpec
 
@@ -141,15 +143,10 @@ def scale(
     ``coefficients`` (alpha, beta, gamma, phi) are only recorded. The record's achieved values are
     measured on the rounded result, so they differ from the request wherever rounding bites.
     """
-    pol = globals()["policy"](policy)
-    for label, value in (("depth", depth), ("width", width), ("resolution", resolution)):
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise FieldError(label, value, "the multiplier must be a positive number")
-    if image_size is not None and (not isinstance(image_size, int) or image_size < 8):
-        raise FieldError("image_size", image_size, "must be an integer number of pixels >= 8")
-    if max_resolution is not None and (isinstance(max_resolution, bool) or not isinstance(max_resolution, int)
-                                       or max_resolution < MIN_RESOLUTION):
-        raise FieldError("max_resolution", max_resolution, f"must be an integer number of pixels >= {MIN_RESOLUTION}")
+    if isinstance(spec, BuilderSpec):
+        raise SpecError(f"{spec.name} is a builder's network: scale it with scalesearch.nn.scale_network, which calls "
+                        "the builder")
+    pol = _checked(policy, depth, width, resolution, image_size, max_resolution)
 
     try:  # a finite multiplier times a layer count can still overflow to infinity (--depth 4e307)
         stages = tuple(_scaled_stage(s, pol, depth, width) for s in spec.stages)
@@ -159,9 +156,7 @@ def scale(
         head = spec.head
         if head.channels:
             head = dataclasses.replace(head, channels=pol.channels(head.channels, width))
-        pixels = image_size if image_size is not None else pol.resolution(spec.resolution, resolution)
-        if max_resolution is not None:
-            pixels = min(pixels, max_resolution)
+        pixels = _pixels(pol, spec.resolution, resolution, image_size, max_resolution)
     except OverflowError:
         raise FieldError("depth" if depth > 1e300 else "width" if width > 1e300 else "resolution",
                          max(depth, width, resolution), "too large: the scaled network is beyond any size limit"
@@ -203,6 +198,79 @@ def _scaled_stage(stage: StageSpec, pol: RoundingPolicy, depth: float, width: fl
         channels, group_width = fit_groups(channels, stage.expansion, group_width)
     return dataclasses.replace(stage, channels=channels, layers=pol.layers(stage.layers, depth),
                                group_width=group_width)
+
+
+def _checked(policy_name: str | RoundingPolicy, depth: float, width: float, resolution: float,
+             image_size: int | None, max_resolution: int | None) -> RoundingPolicy:
+    """The policy, once every multiplier and pixel count of a request is checked (a FieldError names it)."""
+    pol = policy(policy_name)
+    for label, value in (("depth", depth), ("width", width), ("resolution", resolution)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise FieldError(label, value, "the multiplier must be a positive number")
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 8):
+        raise FieldError("image_size", image_size, "must be an integer number of pixels >= 8")
+    if max_resolution is not None and (isinstance(max_resolution, bool) or not isinstance(max_resolution, int)
+                                       or max_resolution < MIN_RESOLUTION):
+        raise FieldError("max_resolution", max_resolution, f"must be an integer number of pixels >= {MIN_RESOLUTION}")
+    return pol
+
+
+def _pixels(pol: RoundingPolicy, base: int, resolution: float, image_size: int | None,
+            max_resolution: int | None) -> int:
+    pixels = image_size if image_size is not None else pol.resolution(base, resolution)
+    return min(pixels, max_resolution) if max_resolution is not None else pixels
+
+
+BuilderCounter = Callable[[float, float, int, int], tuple[ModuleFacts, int]]
+"""(depth, width, num_classes, px) -> (the built module's facts, activations per image at px): what
+scalesearch.nn.builder counts on the meta device for ``scale_builder``."""
+
+
+def scale_builder(
+    spec: BuilderSpec,
+    depth: float = 1.0,
+    width: float = 1.0,
+    resolution: float = 1.0,
+    policy: str | RoundingPolicy = DEFAULT_POLICY,
+    *,
+    count: BuilderCounter,
+    image_size: int | None = None,
+    coefficients: tuple[float, float, float, float] | None = None,
+    name: str | None = None,
+    max_resolution: int | None = None,
+    num_classes: int | None = None,
+) -> BuilderSpec:
+    """``scale`` for a builder's network: the builder is asked for ``spec.depth x depth`` and ``spec.width x
+    width`` (it rounds layers and channels itself); pixels are rounded by ``policy`` as for any spec.
+    ``count`` builds and counts the result (scalesearch.nn.builder passes it; this module imports no torch).
+
+    The record's achieved multipliers are measured on the built module against ``spec``'s: depth is the ratio
+    of conv and linear layers, width the ratio of their mean output channels, ``params_factor`` the ratio of
+    parameters. ``num_classes`` builds the network for another class count (a proxy on a dataset)."""
+    pol = _checked(policy, depth, width, resolution, image_size, max_resolution)
+    classes = spec.num_classes if num_classes is None else num_classes
+    pixels = _pixels(pol, spec.resolution, resolution, image_size, max_resolution)
+    asked_depth, asked_width = _tidy(spec.depth * depth), _tidy(spec.width * width)
+    facts, activations = count(asked_depth, asked_width, classes, pixels)
+    base = spec.module
+    record = ScalingRecord(
+        base=spec.name,
+        policy=pol.name,
+        depth=_tidy(depth),
+        width=_tidy(width),
+        resolution=_tidy(resolution if image_size is None else image_size / spec.resolution),
+        depth_achieved=round(facts.layers / base.layers, 6) if base.layers else 1.0,
+        width_achieved=round(facts.mean_width / base.mean_width, 6) if base.mean_width else 1.0,
+        resolution_achieved=round(pixels / spec.resolution, 6),
+        max_resolution=max_resolution,
+        params_factor=round(facts.params / base.params, 6) if base.params else None,
+    )
+    if coefficients is not None:
+        a, b, g, p = coefficients
+        record = dataclasses.replace(record, alpha=a, beta=b, gamma=g, phi=p)
+    return BuilderSpec(name=name or _scaled_name(spec.name, record), builder=spec.builder, depth=asked_depth,
+                       width=asked_width, resolution=pixels, num_classes=classes, module=facts,
+                       activations=activations, scaling=record)
 
 
 def _tidy(x: float) -> float:

@@ -121,6 +121,7 @@ class StudySettings:
     cost_unit: str | None = None
     latency: Mapping[str, Any] | None = None  # the machine a latency cost was timed on
     baseline: str = DEFAULT_BASELINE
+    image_size: int | None = None  # a builder baseline's input size in px (None: its own, or a spec's resolution)
     baseline_architecture: str | None = None
     policy: str = DEFAULT_POLICY
     alpha: str = DEFAULT_ALPHA
@@ -200,7 +201,7 @@ class StudySettings:
                 continue
             if f.name == "latency" and value is None:
                 continue
-            if f.name == "baseline_architecture" and value is None:
+            if f.name in ("baseline_architecture", "image_size") and value is None:
                 continue
             if isinstance(value, StrEnum):
                 value = value.value

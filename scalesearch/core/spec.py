@@ -204,6 +204,7 @@ class ScalingRecord:
     strategy: str | None = None  # a named strategy (scalesearch.core.strategies) gave alpha, beta, gamma
     max_resolution: int | None = None  # the cap on pixels (EfficientNetV2 caps inference resolution)
     flops_factor: float | None = None  # measured multiply-adds / the baseline's (recorded by `scale`)
+    params_factor: float | None = None  # measured parameters / the baseline's (a builder's network: core.builderspec)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ members (``scale_family``), the largest member within a budget (``solve_phi``), 
 writes. What ``scalesearch scale`` runs."""
 
 from scalesearch.family.budget import BUDGET_COSTS, MAX_SOLVED_PHI, Budget, Solution, solve_phi
-from scalesearch.family.files import family_dir, reference_arguments, write_family
+from scalesearch.family.files import BUILDER_FAMILY, family_dir, family_files, reference_arguments, write_family
 from scalesearch.family.recipe import Member, Recipe, member_at, scale_family
 
-__all__ = ["BUDGET_COSTS", "MAX_SOLVED_PHI", "Budget", "Member", "Recipe", "Solution", "family_dir", "member_at",
-           "reference_arguments", "scale_family", "solve_phi", "write_family"]
+__all__ = ["BUDGET_COSTS", "BUILDER_FAMILY", "MAX_SOLVED_PHI", "Budget", "Member", "Recipe", "Solution",
+           "family_dir", "family_files", "member_at", "reference_arguments", "scale_family", "solve_phi",
+           "write_family"]

@@ -7,8 +7,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import FieldError, SpecError
-from scalesearch.core.spec import NetSpec
 from scalesearch.core.units import check_target
 from scalesearch.family.recipe import Member, Recipe, member_at
 from scalesearch.measure import Cost, LatencyConfig, measure
@@ -62,7 +62,7 @@ class Solution:
     networks_measured: int
 
 
-def solve_phi(base: NetSpec, recipe: Recipe, budget: Budget, *, counter: str = "fvcore",
+def solve_phi(base: AnySpec, recipe: Recipe, budget: Budget, *, counter: str = "fvcore",
               phi_resolution: float = 0.01, progress: Callable[[Member], None] | None = None) -> Solution:
     """The largest phi (a multiple of ``phi_resolution``) whose *measured, rounded* network fits ``budget``.
 

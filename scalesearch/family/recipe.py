@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from scalesearch.core import strategies
+from scalesearch.core.builderspec import AnySpec, BuilderSpec
 from scalesearch.core.errors import FieldError
-from scalesearch.core.scaling import DEFAULT_POLICY, compound, scale
-from scalesearch.core.spec import NetSpec
+from scalesearch.core.scaling import DEFAULT_POLICY, compound
 from scalesearch.measure import Cost, measure
+from scalesearch.nn import scale_network
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,10 @@ class Recipe:
         except OverflowError:
             raise FieldError("phi", phi, "too large: a multiplier overflows") from None
 
-    def spec(self, base: NetSpec, phi: float) -> NetSpec:
-        spec = scale(base, *self.multipliers(phi), self.policy, coefficients=(self.alpha, self.beta, self.gamma, phi),
-                     max_resolution=self.max_resolution,
-                     name=f"{base.name}-{self.strategy}-phi{phi:g}" if self.strategy else None)
+    def spec(self, base: AnySpec, phi: float) -> AnySpec:
+        spec = scale_network(base, *self.multipliers(phi), self.policy,
+                             coefficients=(self.alpha, self.beta, self.gamma, phi), max_resolution=self.max_resolution,
+                             name=f"{base.name}-{self.strategy}-phi{phi:g}" if self.strategy else None)
         if self.strategy is not None and spec.scaling is not None:
             spec = dataclasses.replace(spec, scaling=dataclasses.replace(spec.scaling, strategy=self.strategy))
         return spec
@@ -65,7 +66,7 @@ class Recipe:
 @dataclass(frozen=True)
 class Member:
     phi: float
-    spec: NetSpec
+    spec: AnySpec
     cost: Cost
     flops_ratio: float  # this member's flops / the baseline's flops, same counter
     path: Path | None = None
@@ -86,10 +87,18 @@ class Member:
             "latency_ms": self.cost.latency.median_ms if self.cost.latency else None,
             "counter": self.cost.counter, "policy": r.policy, "strategy": r.strategy or "",
             "max_resolution": r.max_resolution, "spec_file": str(self.path) if self.path else "",
+            **self.builder_row(),
         }
 
+    def builder_row(self) -> dict[str, Any]:
+        """A builder's member: the call that builds it and its measured parameter ratio (none for a spec)."""
+        if not isinstance(self.spec, BuilderSpec) or self.spec.scaling is None:
+            return {}
+        return {"builder": self.spec.builder, "builder_call": self.spec.call(),
+                "params_ratio": self.spec.scaling.params_factor}
 
-def member_at(phi: float, spec: NetSpec, cost: Cost, base_flops: int) -> Member:
+
+def member_at(phi: float, spec: AnySpec, cost: Cost, base_flops: int) -> Member:
     """A measured member; its spec records the achieved FLOPs factor (what the cap or rounding left of 2^phi)."""
     ratio = cost.flops / base_flops
     if spec.scaling is not None:
@@ -98,7 +107,7 @@ def member_at(phi: float, spec: NetSpec, cost: Cost, base_flops: int) -> Member:
 
 
 def scale_family(
-    base: NetSpec, alpha: float, beta: float, gamma: float, phis: list[float], *,
+    base: AnySpec, alpha: float, beta: float, gamma: float, phis: list[float], *,
     policy: str = "efficientnet", counter: str = "fvcore", progress: Callable[[Member], None] | None = None,
     max_resolution: int | None = None, recipe: Recipe | None = None,
 ) -> tuple[Cost, list[Member]]:

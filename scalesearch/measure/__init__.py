@@ -6,14 +6,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from scalesearch.core.spec import NetSpec
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.measure.cost import CONVENTION, COUNTERS, DEFAULT_COUNTER, Cost, PartCost, count
 from scalesearch.measure.costcache import CostCache, cache_at
 from scalesearch.measure.latency import DTYPES, MACHINE_NOTE, MODES, Latency, LatencyConfig, time_network
 from scalesearch.measure.latencycache import LatencyCache, measure_latency
 
 
-def measure(spec: NetSpec, counter: str = DEFAULT_COUNTER, cache: bool | Path | CostCache = True,
+def measure(spec: AnySpec, counter: str = DEFAULT_COUNTER, cache: bool | Path | CostCache = True,
             latency: LatencyConfig | None = None) -> Cost:
     """Cost of ``spec`` at its own resolution, batch 1, all FLOPs in multiply-adds.
 
@@ -31,7 +31,7 @@ def measure(spec: NetSpec, counter: str = DEFAULT_COUNTER, cache: bool | Path | 
     return dataclasses.replace(cost, latency=measure_latency(spec, latency, where))
 
 
-def _counted(spec: NetSpec, counter: str, cache: bool | Path | CostCache) -> Cost:
+def _counted(spec: AnySpec, counter: str, cache: bool | Path | CostCache) -> Cost:
     if cache is False:
         return count(spec, counter)
     store = cache if isinstance(cache, CostCache) else cache_at(cache if isinstance(cache, Path) else None)

@@ -15,6 +15,11 @@ applies fvcore's own rules to the shapes (batch norm: 2 per element, layer norm:
 pooling: 1 per input element; max pooling and elementwise ops: not counted), so ``flops``,
 ``conv_linear_flops``, ``params``, ``activations`` and the parts equal what fvcore would report; only the list
 of ops fvcore would call unsupported is empty. Such a Cost says ``device="meta"`` (a real fvcore count says ``"cpu"``).
+
+A builder's network (``--baseline file.py:function``) is counted the same way, on the module the builder
+returns; its parts are the module's top-level children, plus ``(other)`` for what its own ``forward`` does
+outside them (a functional pool, say). On the meta device only modules are seen: a functional op in ``forward``
+counts in fvcore's real pass but not in its rules applied on the meta device.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ import torch
 from torch import nn
 
 from scalesearch.core import limits
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import FieldError
-from scalesearch.core.spec import NetSpec
 from scalesearch.measure.latency import Latency
 from scalesearch.nn import Net, build
 
@@ -85,7 +90,12 @@ class Cost:
         return cls(**data)
 
 
-def _part_names(model: Net) -> list[str]:
+OTHER = "(other)"  # a builder's module: what its own forward() does outside its children (a functional pool)
+
+
+def _part_names(model: nn.Module) -> list[str]:
+    if not isinstance(model, Net):  # a builder's module: a breakdown by top-level child
+        return [name for name, _ in model.named_children()]
     names = ["stem"] + [f"stages.{i}" for i in range(len(model.stages))]
     # pool is a part of its own so that the parts add up to fvcore's total (it counts pooling); so is the
     # LayerNorm on the pooled features of a ConvNeXt head.
@@ -93,8 +103,15 @@ def _part_names(model: Net) -> list[str]:
     return names + ["pool"] + (["norm"] if not isinstance(model.norm, nn.Identity) else []) + ["classifier"]
 
 
-def _part_params(model: Net) -> dict[str, int]:
+def _part_params(model: nn.Module) -> dict[str, int]:
     return {n: sum(p.numel() for p in model.get_submodule(n).parameters()) for n in _part_names(model)}
+
+
+def _with_rest(parts: list[PartCost], flops: int, params: int) -> tuple[PartCost, ...]:
+    """``parts``, plus an OTHER part holding what they leave of the totals (none for scalesearch's own networks,
+    whose parts add up; a builder's forward may pool or add outside its children, or share a parameter)."""
+    rest_flops, rest_params = flops - sum(p.flops for p in parts), params - sum(p.params for p in parts)
+    return tuple(parts) + ((PartCost(OTHER, rest_flops, rest_params),) if rest_flops or rest_params else ())
 
 
 def _activation_hooks(model: nn.Module, sink: list[int]) -> list[Any]:
@@ -105,7 +122,7 @@ def _activation_hooks(model: nn.Module, sink: list[int]) -> list[Any]:
     return [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def count_fvcore(spec: NetSpec) -> Cost:
+def count_fvcore(spec: AnySpec) -> Cost:
     """fvcore's count on a real forward pass. A network beyond the memory limits is refused (SpecError)
     before anything is allocated: ``count`` counts it on the meta device instead."""
     from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
@@ -126,16 +143,18 @@ def count_fvcore(spec: NetSpec) -> Cost:
         activations = acts.total()
     conv_linear = by_op.get("conv", 0) + by_op.get("linear", 0) + by_op.get("addmm", 0) + by_op.get("matmul", 0)
     params = _part_params(model)
-    parts = tuple(PartCost(n, int(by_module.get(n, 0)), params[n]) for n in _part_names(model))
+    total_params = sum(p.numel() for p in model.parameters())
+    parts = _with_rest([PartCost(n, int(by_module.get(n, 0)), params[n]) for n in _part_names(model)], int(total),
+                       total_params)
     return Cost(
-        flops=int(total), conv_linear_flops=int(conv_linear), params=sum(p.numel() for p in model.parameters()),
+        flops=int(total), conv_linear_flops=int(conv_linear), params=total_params,
         activations=int(activations), counter="fvcore", resolution=spec.resolution,
         architecture=spec.architecture_key(), unsupported=unsupported, parts=parts,
         seconds=round(time.perf_counter() - start, 4),
     )
 
 
-def _fvcore_rule_hooks(model: Net, sink: Counter[str]) -> list[Any]:
+def _fvcore_rule_hooks(model: nn.Module, sink: Counter[str]) -> list[Any]:
     """Hooks adding, per part, what fvcore counts beyond conv and linear in an eval pass: batch norm at 2
     multiply-adds per element (1 without affine), layer norm at 5 (4 without affine), adaptive average
     pooling at 1 per input element."""
@@ -157,7 +176,7 @@ def _fvcore_rule_hooks(model: Net, sink: Counter[str]) -> list[Any]:
     return handles
 
 
-def count_meta(spec: NetSpec, fvcore_rules: bool = False) -> Cost:
+def count_meta(spec: AnySpec, fvcore_rules: bool = False) -> Cost:
     """The meta counter (conv and linear only). ``fvcore_rules``: also what fvcore counts (batch norm,
     adaptive pooling), giving fvcore's figures without a real pass; the Cost then says counter ``fvcore``."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -177,21 +196,21 @@ def count_meta(spec: NetSpec, fvcore_rules: bool = False) -> Cost:
     counts = counter.get_flop_counts()
     root = type(model).__name__
     params = _part_params(model)
-    parts = tuple(
-        PartCost(n, sum(counts.get(f"{root}.{n}", {}).values()) // 2 + extra[n], params[n])
-        for n in _part_names(model)
-    )
     conv_linear = counter.get_total_flops() // 2
+    flops = int(conv_linear + sum(extra.values()))
+    total_params = sum(p.numel() for p in model.parameters())
+    parts = _with_rest([PartCost(n, sum(counts.get(f"{root}.{n}", {}).values()) // 2 + extra[n], params[n])
+                        for n in _part_names(model)], flops, total_params)
     return Cost(
-        flops=int(conv_linear + sum(extra.values())), conv_linear_flops=int(conv_linear),
-        params=sum(p.numel() for p in model.parameters()), activations=int(sum(sink)),
+        flops=flops, conv_linear_flops=int(conv_linear),
+        params=total_params, activations=int(sum(sink)),
         counter="fvcore" if fvcore_rules else "meta", resolution=spec.resolution,
         architecture=spec.architecture_key(), parts=parts, seconds=round(time.perf_counter() - start, 4),
         device="meta",
     )
 
 
-def count(spec: NetSpec, counter: str = DEFAULT_COUNTER) -> Cost:
+def count(spec: AnySpec, counter: str = DEFAULT_COUNTER) -> Cost:
     """Count ``spec`` with no cache. ``counter`` is ``fvcore`` or ``meta`` (see the module docstring): fvcore
     counts on the meta device, by its own rules, a network beyond the memory limits (``Cost.device``)."""
     if counter == "fvcore":

@@ -29,8 +29,8 @@ from typing import Any
 import torch
 
 from scalesearch.core import limits
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import FieldError
-from scalesearch.core.spec import NetSpec
 from scalesearch.nn import build
 from scalesearch.nn.device import resolve_device
 
@@ -171,13 +171,13 @@ def where(config: LatencyConfig) -> tuple[torch.device, str, int]:
     return device, device_name(device), config.threads or torch.get_num_threads()
 
 
-def check_fits(spec: NetSpec, config: LatencyConfig) -> None:
+def check_fits(spec: AnySpec, config: LatencyConfig) -> None:
     """Refuse (SpecError, one line) timing ``spec`` at ``config.batch`` beyond the memory limits
     (scalesearch.core.limits: activation elements per image x batch, x3 in train mode), before anything is built."""
     limits.check_memory(spec, config.batch, training=config.mode == "train", doing="time")
 
 
-def time_network(spec: NetSpec, config: LatencyConfig | None = None) -> Latency:
+def time_network(spec: AnySpec, config: LatencyConfig | None = None) -> Latency:
     """Time ``spec`` as ``config`` says, with no cache. A device that is not present is a one-line UsageError;
     a network and batch beyond the memory limits a one-line SpecError (see ``check_fits``)."""
     config = config or LatencyConfig()

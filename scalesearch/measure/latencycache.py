@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.kvstore import JsonStore, default_cache_dir
-from scalesearch.core.spec import NetSpec
 from scalesearch.measure.latency import Latency, LatencyConfig, time_network, where
 
 CACHE_VERSION = 1  # bump when the way of timing changes
@@ -71,7 +71,7 @@ def latency_cache_at(path: Path | None = None) -> LatencyCache:
     return _DEFAULT[resolved]
 
 
-def measure_latency(spec: NetSpec, config: LatencyConfig | None = None,
+def measure_latency(spec: AnySpec, config: LatencyConfig | None = None,
                     cache: bool | Path | LatencyCache = True) -> Latency:
     """``spec``'s latency as ``config`` says, measured once per machine and setting (see the module docstring)."""
     config = config or LatencyConfig()

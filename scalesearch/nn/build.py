@@ -3,11 +3,15 @@ breakdowns report, so keep them stable."""
 
 from __future__ import annotations
 
+from typing import overload
+
 import torch
 from torch import nn
 
+from scalesearch.core.builderspec import AnySpec, BuilderSpec
 from scalesearch.core.spec import NetSpec
 from scalesearch.nn.blocks import BLOCKS, Block, OwnInit, ZeroInitLast
+from scalesearch.nn.builder import build_module
 from scalesearch.nn.layers import ConvBNAct, LayerNorm2d, PatchifyStem
 
 
@@ -87,8 +91,19 @@ class Net(nn.Module):
         return self.classifier(self.dropout(x))
 
 
-def build(spec: NetSpec, device: str | torch.device | None = None) -> Net:
-    """Instantiate ``spec``. ``device="meta"`` allocates nothing (for counting params and FLOPs)."""
+@overload
+def build(spec: NetSpec, device: str | torch.device | None = None) -> Net: ...
+
+
+@overload
+def build(spec: BuilderSpec, device: str | torch.device | None = None) -> nn.Module: ...
+
+
+def build(spec: AnySpec, device: str | torch.device | None = None) -> nn.Module:
+    """Instantiate ``spec``. ``device="meta"`` allocates nothing (for counting params and FLOPs). A builder's
+    network is the user's builder called at its multipliers (scalesearch.nn.builder)."""
+    if isinstance(spec, BuilderSpec):
+        return build_module(spec, "cpu" if device is None else device)
     if device is None:
         return Net(spec)
     with torch.device(device):

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scalesearch.core.builderspec import AnySpec, network_from_dict, network_to_dict
 from scalesearch.core.errors import ScaleSearchError, UsageError
 from scalesearch.core.jsonio import timestamp, write_json
 from scalesearch.core.ranking import NoiseVerdict, Row
 from scalesearch.core.record import StudyRecord
 from scalesearch.core.redaction import redact, redact_command
-from scalesearch.core.spec import NetSpec, from_dict, preview as _preview, to_dict
+from scalesearch.core.spec import preview as _preview
 from scalesearch.core.units import COST_UNITS
 from scalesearch.report.table import cost_device
 
@@ -49,7 +50,7 @@ class Best:
     gamma: float
     score: float
     baseline: str  # as given to grid (a registered name or a path)
-    baseline_spec: NetSpec
+    baseline_spec: AnySpec
     policy: str
     settings: dict[str, Any] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
@@ -75,7 +76,8 @@ def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: st
                     "proxy_resolution_px": c.proxy_resolution_px},
         "noise": noise.to_dict(),
         "leaders": proof.get("leaders"), "rungs": proof.get("rungs", []), "references": proof.get("references", []),
-        "baseline": settings["baseline"], "baseline_spec": to_dict(record.baseline_spec), "policy": settings["policy"],
+        "baseline": settings["baseline"], "baseline_spec": network_to_dict(record.baseline_spec),
+        "policy": settings["policy"],
         "target_flops": record.target_flops, "w": record.w,
         # What the score charged: cost / target, in unit, measured on device (latency only).
         "cost": {"kind": record.cost, "target": record.target, "unit": COST_UNITS[record.cost],
@@ -118,7 +120,7 @@ def load_best(path: str | Path) -> Best:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             raise UsageError(f"{file}: {k} = {_preview(v)} must be a positive number")
     try:
-        spec = from_dict(data["baseline_spec"])
+        spec = network_from_dict(data["baseline_spec"])
     except ScaleSearchError as exc:
         raise UsageError(f"{file}: baseline_spec: {exc}") from None
     score = data.get("score")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scalesearch.core.builderspec import parse_reference
 from scalesearch.core.errors import FieldError
 from scalesearch.core.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
 from scalesearch.core.record import fingerprint
@@ -77,6 +78,8 @@ class SearchConfig:
     latency: LatencyConfig | None = study_setting(None, resolved=True)
     w: float = study_setting(DEFAULT_W)
     baseline: str = study_setting(DEFAULT_BASELINE)
+    # a builder baseline's input size in px (None: the builder's image_size attribute); stored only when set
+    image_size: int | None = study_setting(None)
     policy: str = study_setting(DEFAULT_POLICY)
     alpha: str = study_setting(DEFAULT_ALPHA)
     beta: str = study_setting(DEFAULT_BETA)
@@ -120,6 +123,9 @@ class SearchConfig:
         need(self.cost != "flops" or self.target is None or self.target_flops is None, "target",
              "and target_flops both set T: give one")
         need(-1 <= self.w <= 1, "w", "must lie in [-1, 1] (the paper uses -0.07)")
+        need(self.image_size is None or (isinstance(self.image_size, int) and not isinstance(self.image_size, bool)
+                                         and self.image_size >= 8), "image_size",
+             "must be an integer number of pixels >= 8")
         need(self.constraint in CONSTRAINTS, "constraint", f"choose {', '.join(CONSTRAINTS)}")
         need(self.sampler in SAMPLERS, "sampler", f"choose one of {', '.join(SAMPLERS)}")
         need(self.pruner in PRUNERS, "pruner", f"choose one of {', '.join(PRUNERS)}")
@@ -183,7 +189,8 @@ class SearchConfig:
     def study_name(self, settings: dict[str, Any]) -> str:
         if self.study:
             return self.study
-        base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(self.baseline).stem)[:40]
+        ref = parse_reference(self.baseline)  # a builder: its function's name
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", ref.function if ref else Path(self.baseline).stem)[:40]
         data = re.sub(r"[^A-Za-z0-9._-]+", "-", self.data.split(":")[0])
         return f"{base}-{data}-{fingerprint(settings)[:8]}"
 

@@ -25,9 +25,9 @@ import optuna
 from optuna.trial import TrialState
 
 from scalesearch.core import ranking
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.record import PARAMS, SEED_PARAM, Network, SeedRun, StudyRecord, TrialRecord, mark_infeasible
 from scalesearch.core.runs import ProxyResult, RunStatus
-from scalesearch.core.spec import NetSpec
 from scalesearch.search import events
 from scalesearch.search.runcache import ProxyRunCache
 from scalesearch.search.schedule import Schedule, Work
@@ -37,7 +37,7 @@ from scalesearch.train import Dataset, ProxyConfig, train_proxy
 class Trainer(Protocol):
     """What trains a proxy: ``scalesearch.train.train_proxy``; tests pass fakes with the same shape."""
 
-    def __call__(self, spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: int = 0,
+    def __call__(self, spec: AnySpec, data: Dataset, config: ProxyConfig, *, seed: int = 0,
                  on_epoch: Callable[[int, float], bool | None] | None = None) -> ProxyResult: ...
 
 

@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from scalesearch.core import strategies
-from scalesearch.core.baselines import baseline as load_baseline
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import FieldError, UsageError
 from scalesearch.core.grid import Ranges
 from scalesearch.core.jsonio import timestamp
 from scalesearch.core.record import StudyRecord
-from scalesearch.core.spec import NetSpec
 from scalesearch.core.units import COST_UNITS, check_target
 from scalesearch.measure import Cost, measure
 from scalesearch.measure.latency import where
+from scalesearch.nn import resolve_baseline
 from scalesearch.search.config import SearchConfig
 from scalesearch.search.space import SearchSpace, build_space
 from scalesearch.search.storage import default_url, open_storage
@@ -30,7 +30,7 @@ from scalesearch.train import Dataset, available_cores, cuda_device_count, load_
 @dataclass
 class Plan:
     config: SearchConfig
-    base: NetSpec
+    base: AnySpec
     data: Dataset | None
     space: SearchSpace
     settings: dict[str, Any]
@@ -90,7 +90,7 @@ def plan(config: SearchConfig, progress: Callable[[int, int], None] | None = Non
     so an unreachable one fails before minutes of counting."""
     ranges = Ranges.parse(config.alpha, config.beta, config.gamma)
     check_devices(config)
-    base = load_baseline(config.baseline)
+    base = resolve_baseline(config.baseline, config.image_size)  # a builder named here is imported (its code runs)
     # The candidates keep the baseline's own class count (the deployed model's cost); only the proxy
     # takes the data's classes (train.proxy_spec).
     data = load_data(config.data)

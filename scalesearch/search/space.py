@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import FieldError, SearchError
 from scalesearch.core.grid import CONSTRAINTS, DEFAULT_TOLERANCE, Ranges, band, formula_feasible, product
 from scalesearch.core.record import CandidateRow, Network
-from scalesearch.core.scaling import policy as get_policy, scale
-from scalesearch.core.spec import NetSpec
+from scalesearch.core.scaling import policy as get_policy
 from scalesearch.core.strategies import Strategy
 from scalesearch.measure import Cost, measure
+from scalesearch.nn import scale_network
 from scalesearch.train import Dataset, ProxyConfig, proxy_spec
 
 # measured mode screens the whole box with the meta counter (conv+linear only, ~10x faster) before the
@@ -41,7 +42,7 @@ class Candidate:
     beta: float
     gamma: float
     product: float  # alpha * beta^2 * gamma^2
-    spec: NetSpec  # the full candidate
+    spec: AnySpec  # the full candidate
     cost: Cost
     flops_ratio: float  # cost.flops / baseline flops
     group: int  # collapse group: same full network and resolution
@@ -80,7 +81,7 @@ class Candidate:
 class SearchSpace:
     """Feasible candidates (baseline first), their collapse groups and proxy groups."""
 
-    baseline: NetSpec
+    baseline: AnySpec
     candidates: list[Candidate]
     constraint: str
     tolerance: float
@@ -101,8 +102,8 @@ class SearchSpace:
                 for n, members in enumerate(self.proxy_groups)]
 
 
-def _candidate_spec(base: NetSpec, a: float, b: float, g: float, policy: str) -> NetSpec:
-    return scale(base, depth=a, width=b, resolution=g, policy=policy, coefficients=(a, b, g, 1.0))
+def _candidate_spec(base: AnySpec, a: float, b: float, g: float, policy: str) -> AnySpec:
+    return scale_network(base, depth=a, width=b, resolution=g, policy=policy, coefficients=(a, b, g, 1.0))
 
 
 def _empty_message(ranges: Ranges, tolerance: float, constraint: str, seen: Iterable[float],
@@ -119,7 +120,7 @@ def _empty_message(ranges: Ranges, tolerance: float, constraint: str, seen: Iter
 
 
 def build_space(
-    base: NetSpec,
+    base: AnySpec,
     ranges: Ranges,
     *,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -129,7 +130,7 @@ def build_space(
     data: Dataset | None = None,
     dedup: bool = True,
     references: Sequence[Strategy] = (),
-    measure_fn: Callable[[NetSpec], Cost] = measure,
+    measure_fn: Callable[[AnySpec], Cost] = measure,
     progress: Callable[[int, int], None] | None = None,
     cost: str = "flops",
 ) -> SearchSpace:
@@ -210,8 +211,8 @@ def _value(cost: Cost, kind: str) -> float:
     return float({"flops": cost.flops, "activations": cost.activations, "params": cost.params}[kind])
 
 
-def _measured_feasible(base: NetSpec, ranges: Ranges, tolerance: float, policy: str, base_cost: Cost,
-                       measure_fn: Callable[[NetSpec], Cost],
+def _measured_feasible(base: AnySpec, ranges: Ranges, tolerance: float, policy: str, base_cost: Cost,
+                       measure_fn: Callable[[AnySpec], Cost],
                        progress: Callable[[int, int], None] | None,
                        kind: str = "flops") -> list[tuple[float, float, float]]:
     """Points whose measured ratio of the ``kind`` cost (fvcore FLOPs by default) lies in [lo, hi]. Each

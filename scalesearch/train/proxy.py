@@ -24,12 +24,12 @@ from typing import Any
 import torch
 
 from scalesearch.core import limits
+from scalesearch.core.builderspec import AnySpec
 from scalesearch.core.errors import UsageError
 from scalesearch.core.runs import ProxyResult, RunStatus
-from scalesearch.core.scaling import scale
 from scalesearch.core.settings import runtime_setting, study_setting
-from scalesearch.core.spec import NetSpec
 from scalesearch.nn.build import build
+from scalesearch.nn.builder import scale_network
 from scalesearch.train import loop, runtime
 from scalesearch.train.datasets import VAL_SUBSET_SEED, Dataset, stratified_subset
 from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepDone
@@ -138,8 +138,8 @@ class _Outcome:
     message: str = ""
 
 
-def proxy_spec(spec: NetSpec, config: ProxyConfig, data: Dataset,
-               resolution_multiplier: float | None = None) -> NetSpec:
+def proxy_spec(spec: AnySpec, config: ProxyConfig, data: Dataset,
+               resolution_multiplier: float | None = None) -> AnySpec:
     """The network a proxy run trains: ``spec`` at ``config.proxy_width`` more width (depth unchanged), at
     round(base resolution x r) px, with the data's classes. ``r`` is ``resolution_multiplier``, else the
     candidate's achieved resolution multiplier, else 1. Pure: equal inputs give equal architecture keys."""
@@ -152,13 +152,15 @@ def proxy_spec(spec: NetSpec, config: ProxyConfig, data: Dataset,
     base = config.base_resolution or data.base_resolution
     pixels = max(8, int(round(base * r)))
     policy = spec.scaling.policy if spec.scaling is not None else "efficientnet"
-    scaled = scale(spec, width=config.proxy_width, policy=policy, image_size=pixels, name=f"{spec.name}-proxy")
+    # A builder's network: the builder is asked for proxy_width x the candidate's width (scale_network).
+    scaled = scale_network(spec, width=config.proxy_width, policy=policy, image_size=pixels, name=f"{spec.name}-proxy",
+                           num_classes=data.num_classes)
     # Keep the candidate's own scaling record (what it was derived from); the key ignores it anyway.
-    return dataclasses.replace(scaled, num_classes=data.num_classes, scaling=spec.scaling)
+    return dataclasses.replace(scaled, scaling=spec.scaling)
 
 
 def train_proxy(
-    spec: NetSpec,
+    spec: AnySpec,
     data: Dataset | str,
     config: ProxyConfig = ProxyConfig(),
     *,
@@ -218,7 +220,7 @@ def train_proxy(
     )
 
 
-def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: torch.device, threads: int,
+def _run(pspec: AnySpec, data: Dataset, config: ProxyConfig, seed: int, device: torch.device, threads: int,
          out: _Outcome, state: dict[str, Any], on_epoch: Callable[[int, float], bool | None] | None,
          emit: Callable[[ProgressEvent], None]) -> None:
     g = torch.Generator().manual_seed(seed)  # data order and augmentation; the model uses the global RNG
@@ -243,8 +245,9 @@ def _run(pspec: NetSpec, data: Dataset, config: ProxyConfig, seed: int, device: 
 
     model = state["model"] = build(pspec).to(  # type: ignore[call-overload]  # torch's stubs omit memory_format
         device, memory_format=torch.channels_last)
-    if config.zero_init:
-        model.zero_init()
+    zero_init = getattr(model, "zero_init", None)  # a builder's module may define one too (docs/builders.md)
+    if config.zero_init and callable(zero_init):
+        zero_init()
     out.proxy_params = sum(p.numel() for p in model.parameters())
     step_model = torch.compile(model) if config.compile else model
     opt = state["opt"] = loop.make_optimizer(model, config.optimizer, config.learning_rate, config.decay,

@@ -8,6 +8,7 @@ are real but known. ``SCALESEARCH_FAKE_SLEEP`` (seconds per epoch) makes a run s
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -56,3 +57,21 @@ def diverging_train(spec: NetSpec, data: Dataset, config: ProxyConfig, *, seed: 
     if spec.total_layers > 3:
         return ProxyResult(RunStatus.DIVERGED, 0.0, seed=seed, message="loss became nan")
     return fake_train(spec, data, config, seed=seed, **kw)
+
+
+def building_train(spec: Any, data: Dataset, config: ProxyConfig, *, seed: int = 0, **_: Any) -> ProxyResult:
+    """Builds the proxy for real where it trains (a spawned worker imports a builder's file from the path the
+    study recorded), then answers at once from its size: parameters and resolution. Logs as fake_train does."""
+    from scalesearch.nn import build
+    from scalesearch.train import proxy_spec
+
+    proxy = proxy_spec(spec, config, data)
+    params = sum(p.numel() for p in build(proxy).parameters())
+    final = min(0.99, 0.5 + 0.02 * math.log(params) + 0.001 * proxy.resolution + 0.003 * (seed % 3))
+    history = tuple(final * epoch / config.epochs for epoch in range(1, config.epochs + 1))
+    log = os.environ.get("SCALESEARCH_FAKE_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{proxy.architecture_key()} {proxy.resolution} {seed}@{config.epochs} {os.getpid()}\n")
+    return ProxyResult(RunStatus.OK, final, loss=1.0, history=history, epochs_run=config.epochs, seed=seed,
+                       loss_history=tuple(2.0 - a for a in history))
