@@ -285,7 +285,11 @@ def run_processes(specs: list[WorkerSpec], tick: Callable[[], None],
             if len(ended) < len(procs):
                 time.sleep(0.5)  # the display itself reads the study only every few seconds
     except KeyboardInterrupt:
-        _stop(procs)
+        for i in _stop(procs):  # killed before it could mark its trial failed: the trial is reclaimed here
+            pid = procs[i].pid
+            if pid is not None:
+                with contextlib.suppress(Exception):  # the study may be unreachable now; the grace period remains
+                    on_death(i, pid)
         raise
     return errors
 
@@ -306,10 +310,10 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
-def _stop(procs: list[Any]) -> None:
+def _stop(procs: list[Any]) -> list[int]:
     """Ask each worker to stop (SIGTERM: it marks its running trial failed and ends; a terminal's Ctrl-C may
     already have asked, and later signals change nothing), give them 15 s, then kill stragglers. A second
-    Ctrl-C here kills them at once."""
+    Ctrl-C here kills them at once. Returns the indices of the workers that had to be killed."""
     started = [proc for proc in procs if proc.pid is not None]
     for proc in started:
         if proc.is_alive():
@@ -321,10 +325,13 @@ def _stop(procs: list[Any]) -> None:
             proc.join(timeout=max(0.1, deadline - time.monotonic()))
     except KeyboardInterrupt:
         pass
-    for proc in started:
-        if proc.is_alive():
+    killed = []
+    for i, proc in enumerate(procs):
+        if proc.pid is not None and proc.is_alive():
             proc.kill()
             proc.join(timeout=5)
+            killed.append(i)
+    return killed
 
 
 def reclaim(study: optuna.Study, storage: optuna.storages.BaseStorage, tag: str) -> int:
