@@ -21,34 +21,11 @@ from scalesearch.core.ranking import NOISE_Z, Row, leading_networks, per_seed, p
 from scalesearch.core.record import SeedRun, StudyRecord
 from scalesearch.core.runs import RunStatus
 from scalesearch.core.settings import Sampler
+from scalesearch.core.stats import spearman
 
 Runs = Mapping[int, Mapping[int, Sequence[SeedRun]]]  # rung -> network -> seed runs
 K = TypeVar("K")
 SATURATED = 0.985  # mean accuracy over a rung's networks at or above this: a handful of errors separate them
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rank correlation (ties get their average rank); None when undefined (n < 3, a constant)."""
-    if len(x) != len(y) or len(x) < 3:
-        return None
-    rx, ry = _ranks(x), _ranks(y)
-    if len(set(rx)) < 2 or len(set(ry)) < 2:
-        return None
-    return statistics.correlation(rx, ry)
-
-
-def _ranks(values: Sequence[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return out
 
 
 def seed_scores(row: Row, runs: Sequence[SeedRun]) -> dict[int, float]:

@@ -14,14 +14,6 @@ from scalesearch.core.spec import NetSpec
 W = -0.07
 
 
-def test_spearman_matches_the_textbook() -> None:
-    assert evidence.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
-    assert evidence.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
-    # With ties: ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4); Pearson of the ranks.
-    assert evidence.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(0.9486833, abs=1e-6)
-    assert evidence.spearman([1, 2], [2, 1]) is None and evidence.spearman([1, 1, 1], [1, 2, 3]) is None
-
-
 def rows_and_runs(accs: dict[int, dict[int, list[float]]], refs: dict[int, str] | None = None):
     """accs: rung -> network -> per-seed accuracies; network n is candidate n (all at 2x the target FLOPs:
     equal cost factors, so scores order like accuracies)."""
