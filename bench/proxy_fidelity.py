@@ -23,7 +23,7 @@ from pathlib import Path
 
 from scalesearch.audit import AuditConfig, execute, prepare
 from scalesearch.audit.plan import DEFAULT_SAMPLE, DEFAULT_SEEDS
-from scalesearch.audit.stats import Interval
+from scalesearch.core.stats import Interval
 
 MIN_NETWORKS, MIN_RATIO = 10, 4.0  # what the benchmark's question needs (issue 10)
 

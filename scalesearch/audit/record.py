@@ -7,8 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from scalesearch.audit.stats import Interval
 from scalesearch.core.errors import ScaleSearchError
+from scalesearch.core.stats import Interval
 
 
 class AuditFormatError(ScaleSearchError):

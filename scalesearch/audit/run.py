@@ -32,12 +32,12 @@ from scalesearch.audit.record import (
     StudyFidelity,
     TopOne,
 )
-from scalesearch.audit.stats import bootstrap, kendall, pooled_std
 from scalesearch.core import ranking
-from scalesearch.core.evidence import SATURATED, leaders, rung_stats, spearman
+from scalesearch.core.evidence import SATURATED, leaders, rung_stats
 from scalesearch.core.jsonio import timestamp, write_json
 from scalesearch.core.record import SeedRun
 from scalesearch.core.runs import ProxyResult, RunStatus
+from scalesearch.core.stats import bootstrap, kendall, pooled_std, spearman
 from scalesearch.measure.latency import device_name
 from scalesearch.report.render import AUDIT_FILE, AUDIT_FORMAT  # the report reads what this writes
 from scalesearch.train import resolve_device, train_proxy

@@ -5,8 +5,10 @@ Pure functions over the ranking (``scalesearch.core.ranking``) and the stored se
 runs). The comparisons are *paired*: at a rung, seed s means the same data order, augmentation and
 training subset for every network, so the difference of two networks' scores at seed s removes the part
 of the noise they share. The variance of those paired differences is pooled over every network compared
-at that rung (each alone rests on 2-3 seeds: too few to trust), and a difference counts when it exceeds
-``NOISE_Z`` standard errors, the same rule as ``ranking.noise_verdict``.
+at that rung (each alone rests on 2-3 seeds: too few to trust) by a robust rule, the median of each
+comparison's own variance scaled to its chi-square median (``robust_variance``), so that one network that
+stalls on one seed cannot widen every other comparison; a difference counts when it exceeds ``NOISE_Z``
+standard errors, the same rule as ``ranking.noise_verdict``.
 """
 
 from __future__ import annotations
@@ -17,38 +19,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import scipy.stats
+
 from scalesearch.core.ranking import NOISE_Z, Row, leading_networks, per_seed, promoted_count, rank
 from scalesearch.core.record import SeedRun, StudyRecord
 from scalesearch.core.runs import RunStatus
 from scalesearch.core.settings import Sampler
+from scalesearch.core.stats import spearman
 
 Runs = Mapping[int, Mapping[int, Sequence[SeedRun]]]  # rung -> network -> seed runs
 K = TypeVar("K")
 SATURATED = 0.985  # mean accuracy over a rung's networks at or above this: a handful of errors separate them
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rank correlation (ties get their average rank); None when undefined (n < 3, a constant)."""
-    if len(x) != len(y) or len(x) < 3:
-        return None
-    rx, ry = _ranks(x), _ranks(y)
-    if len(set(rx)) < 2 or len(set(ry)) < 2:
-        return None
-    return statistics.correlation(rx, ry)
-
-
-def _ranks(values: Sequence[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return out
 
 
 def seed_scores(row: Row, runs: Sequence[SeedRun]) -> dict[int, float]:
@@ -268,14 +249,27 @@ class Paired:
         return beyond_noise(self.margin, self.standard_error)
 
 
+def robust_variance(parts: Sequence[tuple[int, float]]) -> float | None:
+    """One variance for several samples of the same noise, that one wild sample cannot inflate: ``parts``
+    are (values, sample variance) per sample; each variance v_i on k_i = n_i - 1 degrees of freedom is
+    scaled to its chi-square median, v_i * k_i / chi2.median(k_i), and the pooled value is the median of
+    those. For normal noise of variance sigma^2, k_i v_i / sigma^2 is chi-square on k_i degrees of freedom, so
+    each scaled term has median sigma^2 and so does the pool: consistent when every sample has the same
+    sigma. A mean-pooled variance lets one sample with a stalled seed (variance 100x the others) multiply
+    the pool; here it moves the median by one place. None with no sample of 2+ values."""
+    scaled = sorted(v * (n - 1) / float(scipy.stats.chi2.median(n - 1)) for n, v in parts if n >= 2)
+    return statistics.median(scaled) if scaled else None
+
+
 def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *,
            pool: bool = True) -> dict[K, Paired]:
     """``lead``'s per-seed values against each of ``others``' (seed -> value), paired over common seeds. With
     ``pool`` the variance of the paired differences is pooled over every comparison with 2+ common seeds
     (each alone rests on a few seeds: too few to trust; right when the others are alike, as a rung's
-    networks are); without it each comparison uses its own (a textbook paired test: right when one of the
-    others can be far noisier than the rest, as a network that stalls on one seed is). Others without a
-    common seed are left out."""
+    networks are) by ``robust_variance``, the median of each comparison's chi-square-scaled own variance,
+    so one comparison with a stalled seed cannot widen the others; without it each comparison uses its own
+    (a textbook paired test: the noisy comparison's own interval is wide, as it should be). Others without
+    a common seed are left out."""
     sides: list[tuple[K, list[float], list[float], list[float]]] = []  # key, lead's, other's, differences
     for key, mine in others.items():
         common = sorted(set(mine) & set(lead))
@@ -283,9 +277,7 @@ def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *
             a, b = [lead[s] for s in common], [mine[s] for s in common]
             sides.append((key, a, b, [x - y for x, y in zip(a, b, strict=True)]))
     own = {key: statistics.variance(d) if len(d) >= 2 else None for key, _, _, d in sides}
-    known = [(len(d), v) for key, _, _, d in sides if (v := own[key]) is not None]
-    dof = sum(n - 1 for n, _ in known)
-    pooled = sum((n - 1) * v for n, v in known) / dof if dof else None
+    pooled = robust_variance([(len(d), v) for key, _, _, d in sides if (v := own[key]) is not None])
     out: dict[K, Paired] = {}
     for key, a, b, d in sides:
         variance = pooled if pool else own[key]
@@ -296,7 +288,7 @@ def paired(lead: Mapping[int, float], others: Mapping[K, Mapping[int, float]], *
 
 def leader_gaps(leader: Row, others: Sequence[Row], runs: Runs, rung: int) -> list[LeaderGap]:
     """Paired comparisons of ``leader`` with each of ``others`` at ``rung``; the variance of the paired
-    differences is pooled over all of them."""
+    differences is pooled over all of them (``robust_variance``: the median, not the mean)."""
     at = runs.get(rung, {})
     lead = seed_scores(leader, at.get(leader.network, ()))
     mine = {i: seed_scores(row, at.get(row.network, ())) for i, row in enumerate(others)}
@@ -316,8 +308,10 @@ class Leaders:
     partial: bool = False  # a rung is not complete: the leader is the one so far, no verdict yet
 
     RULE = ("leaders: every network whose mean paired score difference to the best at the final rung is within "
-            f"{NOISE_Z:g} standard errors (paired over common seeds, variance of the differences pooled over the "
-            "rung); recommended: the best mean score among them (the leader), which `scale --from` uses")
+            f"{NOISE_Z:g} standard errors (paired over common seeds; variance of the differences pooled over the "
+            "rung robustly: the median of each comparison's own variance scaled to its chi-square median, so one "
+            "stalled seed cannot widen every interval); recommended: the best mean score among them (the leader), "
+            "which `scale --from` uses")
 
     def to_dict(self) -> dict[str, Any]:
         return {

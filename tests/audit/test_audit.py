@@ -15,9 +15,7 @@ from search_fakes import fake_train
 
 from scalesearch.audit import AUDIT_FILE, AuditConfig, audit, prepare
 from scalesearch.audit.plan import choose_sample
-from scalesearch.audit.stats import bootstrap, kendall, pooled_std
 from scalesearch.core.errors import DataError, FieldError, SearchError, UsageError
-from scalesearch.core.evidence import spearman
 from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.core.spec import NetSpec
 from scalesearch.report.render import read_audit, write_report
@@ -37,33 +35,6 @@ def study(built: Path, tmp_path: Path) -> Path:
 
 def config(tmp_path: Path, **kw: Any) -> AuditConfig:
     return AuditConfig(**{"sample": 4, "seeds": 2, "resamples": 200, "cache_path": tmp_path / "proxy.sqlite", **kw})
-
-
-# -- statistics -----------------------------------------------------------------------------------------
-
-def test_kendall_and_spearman_on_known_inputs() -> None:
-    assert kendall([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]) == 1.0
-    assert kendall([1, 2, 3, 4, 5], [5, 4, 3, 2, 1]) == -1.0
-    assert kendall([1, 2, 3, 4, 5], [3, 1, 2, 5, 4]) == pytest.approx(0.4)  # scipy.stats.kendalltau
-    assert kendall([1, 1, 2, 3, 4], [1, 2, 2, 4, 3]) == pytest.approx(2 / 3)  # tau-b with ties (scipy)
-    assert spearman([1, 2, 3, 4, 5], [3, 1, 2, 5, 4]) == pytest.approx(0.6)
-    assert kendall([1, 2], [1, 2]) is None and kendall([1, 1, 1], [1, 2, 3]) is None
-
-
-def test_bootstrap_interval_holds_the_estimate_and_repeats_with_its_seed() -> None:
-    x = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-    y = [2, 1, 4, 3, 6, 5, 8, 7, 10, 9]
-    a = bootstrap(spearman, x, y, resamples=500, seed=7)
-    assert a.value is not None and a.low is not None and a.high is not None
-    assert a.low <= a.value <= a.high <= 1.0
-    assert bootstrap(spearman, x, y, resamples=500, seed=7) == a
-    assert bootstrap(kendall, x, y, resamples=500, seed=8).value == kendall(x, y)
-    assert bootstrap(spearman, [1, 2], [2, 1]).low is None  # too few networks: no interval
-
-
-def test_pooled_std() -> None:
-    assert pooled_std([[1.0, 3.0], [2.0, 2.0], [5.0]]) == pytest.approx(1.0)  # (2 + 0) / 2 dof
-    assert pooled_std([[1.0], [2.0]]) is None
 
 
 # -- the sample -----------------------------------------------------------------------------------------

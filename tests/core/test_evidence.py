@@ -3,6 +3,10 @@ seeds) and the winner against the reference strategies. Hand-made rows and runs;
 
 from __future__ import annotations
 
+import math
+import statistics
+
+import numpy as np
 import pytest
 from study_builders import TARGET, row, run, study_record
 
@@ -12,14 +16,6 @@ from scalesearch.core.record import StudyRecord
 from scalesearch.core.spec import NetSpec
 
 W = -0.07
-
-
-def test_spearman_matches_the_textbook() -> None:
-    assert evidence.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
-    assert evidence.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
-    # With ties: ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4); Pearson of the ranks.
-    assert evidence.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(0.9486833, abs=1e-6)
-    assert evidence.spearman([1, 2], [2, 1]) is None and evidence.spearman([1, 1, 1], [1, 2, 3]) is None
 
 
 def rows_and_runs(accs: dict[int, dict[int, list[float]]], refs: dict[int, str] | None = None):
@@ -67,6 +63,56 @@ def test_leaders_are_the_networks_the_paired_test_cannot_separate() -> None:
     assert lead.recommended is not None and lead.recommended.network == 3
     assert "2 networks are indistinguishable" in lead.note
     assert lead.to_dict()["members"][0]["alpha"] == pytest.approx(1.3)
+
+
+# A rung of 10 networks 0.3-1 point apart with small noise (+-0.2 points per seed, beside a seed effect that
+# moves every network together), and the same rung with an 11th network that stalled on its second seed.
+SEED_EFFECT = (0.0, 0.02, -0.015)
+OWN_NOISE = ((0.002, -0.002, 0.0), (0.0, 0.002, -0.002), (-0.002, 0.0, 0.002))
+CLEAR = {n + 1: [round(m + SEED_EFFECT[s] + OWN_NOISE[n % 3][s], 6) for s in range(3)]
+         for n, m in enumerate((0.900, 0.897, 0.890, 0.880, 0.870, 0.860, 0.850, 0.840, 0.830, 0.820))}
+STALLED = {**CLEAR, 11: [0.900, 0.100, 0.885]}  # 0.1 instead of ~0.9 on seed 1
+
+
+def mean_pooled_members(accs: dict[int, list[float]]) -> list[int]:
+    """The rule before the robust pool, spelled out: the variance of the paired differences to the best
+    pooled as the dof-weighted mean over every comparison; members within 2 standard errors of the best."""
+    rows, runs = rows_and_runs({0: accs})
+    speakers = list(evidence.best_rows(rows).values())
+    scores = {r.network: evidence.seed_scores(r, runs[0][r.network]) for r in speakers}
+    best = speakers[0].network
+    diffs = {n: [scores[best][s] - v[s] for s in range(3)] for n, v in scores.items() if n != best}
+    pooled = statistics.fmean(statistics.variance(d) for d in diffs.values())  # 2 dof each: a plain mean
+    se = math.sqrt(pooled / 3)
+    return [best, *(n for n, d in diffs.items() if statistics.fmean(d) <= 2 * se)]
+
+
+def test_one_stalled_seed_does_not_widen_every_leaders_interval() -> None:
+    clear = evidence.leaders(*rows_and_runs({0: CLEAR}))
+    stalled = evidence.leaders(*rows_and_runs({0: STALLED}))
+    assert [r.network for r in clear.members] == [1, 2]  # 0.3 points apart; the next is 1 point behind
+    # The stalled network is out: the pool is the rung's typical noise (0.23 points of standard error), and its
+    # mean is 26 points below the best. Judged by its own noise alone it would be in (its seed-1 difference
+    # of 0.8 gives it a standard error of 27 points): the robust pool does not judge it by its own noise.
+    assert [r.network for r in stalled.members] == [1, 2]
+    # The mean-pooled rule: its one variance of 0.2 (against ~1e-5 for the others) is nearly all of the pool
+    # (0.02 over 10 comparisons), so every interval is 2 x 8.4 points wide and all ten clear networks (8
+    # points apart) become leaders.
+    assert mean_pooled_members(CLEAR) == [1, 2]
+    assert mean_pooled_members(STALLED) == list(range(1, 11))
+
+
+def test_the_robust_pool_is_the_chi_square_scaled_median() -> None:
+    # 2 values: 1 dof, chi2.median(1) = 0.454936...; 3 values: 2 dof, chi2.median(2) = 2 ln 2
+    one, two = 0.4549364231195724, 2 * math.log(2)
+    assert evidence.robust_variance([(2, 1.0)]) == pytest.approx(1 / one)
+    assert evidence.robust_variance([(3, 1.0), (3, 4.0), (3, 400.0)]) == pytest.approx(4.0 * 2 / two)
+    assert evidence.robust_variance([(3, 1.0), (3, 3.0)]) == pytest.approx(2.0 * 2 / two)  # even: the middle two
+    assert evidence.robust_variance([(1, 5.0)]) is None and evidence.robust_variance([]) is None
+    # Consistent for normal noise: the pool of many 3-seed variances of N(0, 0.5^2) is near 0.25
+    rng = np.random.default_rng(0)
+    parts = [(3, float(np.var(rng.normal(0, 0.5, 3), ddof=1))) for _ in range(4000)]
+    assert evidence.robust_variance(parts) == pytest.approx(0.25, rel=0.05)
 
 
 def test_leaders_with_one_seed_say_the_noise_is_unknown() -> None:

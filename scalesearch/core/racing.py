@@ -1,0 +1,341 @@
+"""The race after the last rung, as pure functions over the study's results: from a tie to a decision.
+
+The leaders set (``evidence.leaders``) enters. Each round trains one more paired seed (a new seed index, the
+same for every survivor) of every survivor at the last rung's fidelity; after each *complete* round (every
+survivor has the round's seed) the round's best by mean score is tested against each other survivor, the
+ones shown worse are dropped, and the race stops with
+
+- "winner": one survivor left;
+- "equivalent": every remaining survivor is shown within +-``equivalence`` of the best;
+- "undecided": ``looks`` rounds without either.
+
+Decisions come from complete rounds only and from the scores alone, so every worker (and a resumed run)
+replays the same race (``race``), and the scheduler asks ``race_work`` what the next round needs.
+
+**The tests.** After round k, for the best b against each other survivor o, over the seeds both have: a
+one-sided paired t-test of "o is worse than b" (what ``scipy.stats.ttest_rel(b, o, alternative="greater")``
+returns, computed from the t distribution directly) and, for equivalence, two one-sided tests (TOST,
+Schuirmann 1987, J. Pharmacokinet. Biopharm. 15) of |b - o| < equivalence on the same differences, whose
+p-value is the larger of the two.
+
+**The error it controls.** A round tests, for every survivor j, the hypothesis "j is a best network" (no
+survivor has a higher true mean) by its comparison with the round's best, with Holm's step-down procedure
+(Holm 1979, "A simple sequentially rejective multiple test procedure", Scand. J. Statist. 6) at
+``alpha / looks`` over the round's m survivors. The round's best is chosen from the same data, so the
+comparison's p-value is multiplied by m - 1, the number of survivors that could have been chosen
+(``best_hypotheses`` says why that is valid; without it the selection shows: 8.75% of races among 4 equal
+networks dropped one at alpha 0.05). A race has at most ``looks`` rounds, and Bonferroni over them puts
+the chance of dropping, anywhere in the race, a network that no other beats at most ``alpha`` (0.05): the
+family-wise error over the whole race, not per round (with the same caveat as every sequential race, F-Race
+and irace included: a round's survivors depend on the rounds before, whose seeds it reuses). Measured by
+``tests/core/test_racing.py``: 4 networks of equal mean, 2 base seeds, 8 looks: one is dropped in 3.5% of
+400 races. Equivalence is an intersection-union test (every survivor must pass its own TOST, so no
+correction over survivors is needed) at ``alpha / looks`` per round, so a false "equivalent" verdict over
+the race is also at most ``alpha``.
+
+**Why paired t-tests.** F-Race (Birattari, Stuetzle, Paquete, Varrentrapp 2002, "A racing algorithm for
+configuring metaheuristics", GECCO) races with the Friedman test and its post-hoc comparisons; irace
+(Lopez-Ibanez, Dubois-Lacoste, Perez Caceres, Birattari, Stuetzle 2016, Operations Research Perspectives 3)
+does the same and switches to a paired Wilcoxon test when two survivors remain (and offers t-tests).
+Their blocks are many problem instances; ours are seeds, and a race here has 3-10 of them. Rank tests
+cannot reach a small p-value on so few blocks: with n paired seeds the smallest one-sided p of Wilcoxon's
+signed-rank test is 1/2^n (1/8 with 3 seeds, 1/64 with 6), above the round's 0.05/8 = 0.006 until n = 8,
+and the pairwise comparisons after a Friedman test rest on rank differences over as few blocks. The
+t-test on the paired differences can decide with 3 seeds when the differences are consistent, and seeds of
+one network at one fidelity are close to normal except for a stalled run, which the t-test sees as
+variance of that one comparison (it keeps the comparison open rather than deciding it on one seed).
+
+Differences that do not vary (every seed gives the same b - o, as identical networks do) have no t
+statistic; scipy would say NaN. Here a constant nonzero difference is decisive (p_worse 0 when b is ahead,
+1 when behind; p_equivalent 0 inside the margin, 1 outside), a constant zero difference is equivalence
+(when the margin is positive) and no evidence of "worse" (p_worse None)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import scipy.special
+
+from scalesearch.core.errors import FieldError
+
+ALPHA = 0.05  # family-wise error over the whole race
+MAX_ROUNDS = 8  # most rounds (looks) a race takes
+DEFAULT_EQUIVALENCE = 0.01  # score units (1 score point); to be measured
+INTERVAL_LEVEL = 0.95  # of each survivor's mean score per round, for the plot
+EXACT = 1e-12  # differences within this of each other are constant (float noise of 0.9 - 0.8, not data)
+
+Decision = Literal["winner", "equivalent", "undecided"]
+
+
+@dataclass(frozen=True)
+class RaceRules:
+    """How a race decides: the family-wise error ``alpha`` over at most ``looks`` rounds, each tested at
+    ``alpha / looks``; ``equivalence``: the margin in score units (0.01 = one score point) within which
+    survivors are called equivalent (0: never)."""
+
+    alpha: float = ALPHA
+    looks: int = MAX_ROUNDS  # the most rounds this race can test at; each round is tested at alpha / looks
+    equivalence: float = DEFAULT_EQUIVALENCE  # margin in score units (0.01 = one score point)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise FieldError("alpha", self.alpha, "must be between 0 and 1")
+        if isinstance(self.looks, bool) or not isinstance(self.looks, int) or self.looks < 1:
+            raise FieldError("looks", self.looks, "must be a whole number of rounds, 1 or more")
+        if not math.isfinite(self.equivalence) or self.equivalence < 0:
+            raise FieldError("equivalence", self.equivalence, "must be a score margin of 0 or more")
+
+    @property
+    def round_alpha(self) -> float:
+        return self.alpha / self.looks
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "looks": self.looks, "equivalence": self.equivalence,
+                "round_alpha": self.round_alpha}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The round's best against one other survivor, paired over the seeds both have."""
+
+    network: int
+    seeds: int
+    margin: float  # mean of (best - other) over those seeds, score units
+    p_worse: float | None  # one-sided paired t-test p for "other is worse than best" (None: < 2 seeds, or 0 = 0)
+    p_equivalent: float | None  # TOST p (the larger one-sided p) for |best - other| < equivalence
+    dropped: bool  # rejected by Holm at round_alpha over this round's comparisons
+    within: bool  # p_equivalent < round_alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"network": self.network, "seeds": self.seeds, "margin": self.margin, "p_worse": self.p_worse,
+                "p_equivalent": self.p_equivalent, "dropped": self.dropped, "within": self.within}
+
+
+@dataclass(frozen=True)
+class Round:
+    """One complete round: what entered it, its means and intervals, its tests and what it dropped."""
+
+    index: int  # 1 = the first round with one extra seed
+    seeds: tuple[int, ...]  # every seed index used at this round (base seeds + extra ones so far)
+    survivors: tuple[int, ...]  # networks entering this round, best first by mean over `seeds`
+    means: dict[int, float]  # network -> mean score over seeds
+    intervals: dict[int, tuple[float, float]]  # network -> 95% t-interval of its mean; (mean, mean) with one seed
+    best: int
+    comparisons: tuple[Comparison, ...]
+    dropped: tuple[int, ...]
+    equivalent: bool  # every comparison not dropped is `within` (and one is left): the race stops, "equivalent"
+
+    @property
+    def remaining(self) -> tuple[int, ...]:
+        """The survivors after this round, best first."""
+        return tuple(n for n in self.survivors if n not in self.dropped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "seeds": list(self.seeds), "survivors": list(self.survivors),
+                "means": {str(n): v for n, v in self.means.items()},
+                "intervals": {str(n): list(v) for n, v in self.intervals.items()}, "best": self.best,
+                "comparisons": [c.to_dict() for c in self.comparisons], "dropped": list(self.dropped),
+                "equivalent": self.equivalent}
+
+
+@dataclass(frozen=True)
+class Race:
+    """A race replayed from the scores: its complete rounds, survivors and decision."""
+
+    entrants: tuple[int, ...]
+    rounds: tuple[Round, ...]  # complete rounds only
+    survivors: tuple[int, ...]  # after the last complete round, best first
+    decision: Decision  # "undecided" while running too; `finished` says whether it is over
+    finished: bool  # a winner, equivalence, or no looks left
+    next_seed: int | None  # the seed index the next round trains (None when finished)
+    test: str  # one line naming the test and its error control
+    rules: RaceRules = field(default_factory=RaceRules)
+    base_seeds: int = 0  # the last rung's own seeds: 0..base_seeds-1
+    waiting: tuple[int, ...] = ()  # survivors without ``next_seed`` yet (what the next round still needs)
+
+    def winner(self) -> int | None:
+        return self.survivors[0] if self.decision == "winner" else None
+
+    def seeds_of(self, network: int) -> int:
+        """Seeds the race had of ``network`` when it last tested it (its base seeds with no round)."""
+        tested = [r for r in self.rounds if network in r.survivors]
+        return len(tested[-1].seeds) if tested else self.base_seeds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision, "finished": self.finished, "winner": self.winner(),
+                "entrants": list(self.entrants), "survivors": list(self.survivors),
+                "seeds": {str(n): self.seeds_of(n) for n in self.entrants}, "base_seeds": self.base_seeds,
+                "next_seed": self.next_seed, "waiting": list(self.waiting), "test": self.test,
+                "rules": self.rules.to_dict(), "rounds": [r.to_dict() for r in self.rounds]}
+
+
+def describe(rules: RaceRules) -> str:
+    """The test and its error control in one line (best.json, the docs)."""
+    margin = (f"; equivalence: two one-sided paired t-tests (TOST) within +-{rules.equivalence:g} score units "
+              f"for every survivor, each at {rules.round_alpha:g}" if rules.equivalence > 0 else
+              "; equivalence: not tested (margin 0)")
+    return (f"race: after each round of one more paired seed, one-sided paired t-tests of the round's best "
+            f"against each survivor, Holm's step-down at alpha/looks = {rules.alpha:g}/{rules.looks} = "
+            f"{rules.round_alpha:g} per round, Bonferroni over at most {rules.looks} rounds: family-wise error "
+            f"<= {rules.alpha:g} over the race{margin}")
+
+
+# -- the tests --------------------------------------------------------------------------------------
+
+def _constant(d: Sequence[float]) -> bool:
+    return max(d) - min(d) <= EXACT
+
+
+def p_worse(d: Sequence[float]) -> float | None:
+    """One-sided paired t-test p-value for mean(d) > 0, d = best - other per seed; None with fewer than 2
+    seeds or a constant zero difference. A constant nonzero difference is decisive (0 or 1)."""
+    if len(d) < 2:
+        return None
+    if _constant(d):
+        m = statistics.fmean(d)
+        return None if abs(m) <= EXACT else (0.0 if m > 0 else 1.0)
+    return _t_test(d, 0.0, "greater")
+
+
+def _t_test(d: Sequence[float], null: float, alternative: Literal["greater", "less"]) -> float:
+    """One-sample t-test p-value of mean(d) against ``null`` (``d`` varies, 2+ values): what
+    ``scipy.stats.ttest_1samp`` (and ``ttest_rel`` on the pairs) returns, from the t distribution's CDF
+    directly (``scipy.special.stdtr``), 300x faster than the wrappers, which a replay of every round runs
+    again and again (tests/core/test_racing.py checks that the two agree)."""
+    n = len(d)
+    t = (statistics.fmean(d) - null) / (statistics.stdev(d) / math.sqrt(n))
+    return float(scipy.special.stdtr(n - 1, -t if alternative == "greater" else t))
+
+
+def p_equivalent(d: Sequence[float], equivalence: float) -> float | None:
+    """TOST p-value for -equivalence < mean(d) < equivalence: the larger of the one-sided t-tests of
+    mean(d) > -equivalence and mean(d) < equivalence; None with fewer than 2 seeds. A constant difference
+    is decisive: 0 strictly inside the margin, 1 on or outside it (so never with a margin of 0)."""
+    if len(d) < 2:
+        return None
+    if _constant(d):
+        return 0.0 if abs(statistics.fmean(d)) < equivalence - EXACT else 1.0
+    return max(_t_test(d, -equivalence, "greater"), _t_test(d, equivalence, "less"))
+
+
+def holm(pvalues: Sequence[tuple[int, float]], alpha: float) -> set[int]:
+    """Holm's step-down: the keys rejected at family-wise ``alpha``. Sorted by p (ties by their order in
+    ``pvalues``), the i-th smallest (i = 0, 1, ...) of m is rejected while p <= alpha / (m - i); the first
+    that is not stops it."""
+    tested = sorted((p, i, key) for i, (key, p) in enumerate(pvalues))
+    out: set[int] = set()
+    for rank, (p, _, key) in enumerate(tested):
+        if p > alpha / (len(tested) - rank):
+            break
+        out.add(key)
+    return out
+
+
+def best_hypotheses(best: int, p_worse: Mapping[int, float | None]) -> list[tuple[int, float]]:
+    """The round's family for Holm: one hypothesis per survivor j, "j is a best network" (no survivor has a
+    higher true mean), with a p-value that holds although the round's best is chosen from the same data.
+    Rejecting it for j on its comparison with the best b needs p(b, j) small, and b is one of the m - 1
+    other survivors: if j is a best network, each of those m - 1 one-sided tests of "i beats j" is a true
+    null, so P(p(b, j) <= c) <= (m - 1) c (Bonferroni over the choice of b), and min(1, (m - 1) p(b, j)) is
+    a valid p-value. The best's own hypothesis (p 1, never rejected) and comparisons without a p-value (p
+    1) stay in the family, so its size is m whatever the data say. Holm on the best's comparisons alone
+    (m - 1 hypotheses, unadjusted p) drops one of 4 equal networks in 8.75% of races with 2 base seeds at
+    alpha 0.05: the selected best makes each comparison look better than it is."""
+    m = len(p_worse) + 1
+    return [(best, 1.0), *((o, 1.0 if p is None else min(1.0, (m - 1) * p)) for o, p in p_worse.items())]
+
+
+def t_interval(values: Sequence[float], level: float = INTERVAL_LEVEL) -> tuple[float, float]:
+    """The t-interval of the mean of ``values``; (mean, mean) with one value or none that vary."""
+    m = statistics.fmean(values)
+    if len(values) < 2 or _constant(values):
+        return (m, m)
+    half = float(scipy.special.stdtrit(len(values) - 1, 0.5 + level / 2)) * statistics.stdev(values) / math.sqrt(
+        len(values))
+    return (m - half, m + half)
+
+
+# -- the race ---------------------------------------------------------------------------------------
+
+def _round(index: int, seeds: tuple[int, ...], entering: Sequence[int], order: Mapping[int, int],
+           scores: Mapping[int, Mapping[int, float]], rules: RaceRules) -> Round:
+    own = {n: [scores[n][s] for s in seeds if s in scores[n]] for n in entering}
+    for n, values in own.items():
+        if not all(math.isfinite(v) for v in values):
+            raise FieldError("scores", None, f"network {n} has a score that is not a finite number")
+    means = {n: statistics.fmean(v) for n, v in own.items()}
+    survivors = tuple(sorted(entering, key=lambda n: (-means[n], order[n])))
+    best = survivors[0]
+    diffs = {}
+    for o in survivors[1:]:
+        common = [s for s in seeds if s in scores[best] and s in scores[o]]
+        diffs[o] = [scores[best][s] - scores[o][s] for s in common]
+    worse = {o: p_worse(d) for o, d in diffs.items()}
+    dropped = holm(best_hypotheses(best, worse), rules.round_alpha)
+    comparisons = []
+    for o, d in diffs.items():  # d is never empty: both have the round's own seed
+        p_eq = p_equivalent(d, rules.equivalence)
+        comparisons.append(Comparison(o, len(d), statistics.fmean(d), worse[o], p_eq, o in dropped,
+                                      p_eq is not None and p_eq < rules.round_alpha))
+    kept = [c for c in comparisons if not c.dropped]
+    equivalent = bool(kept) and all(c.within for c in kept)
+    return Round(index, seeds, survivors, {n: means[n] for n in survivors},
+                 {n: t_interval(own[n]) for n in survivors}, best, tuple(comparisons),
+                 tuple(n for n in survivors if n in dropped), equivalent)
+
+
+def race(scores: Mapping[int, Mapping[int, float]], entrants: Sequence[int], base_seeds: int,
+         rules: RaceRules) -> Race:
+    """Replay the race from the study's results alone. ``scores``: network -> seed index -> score at the
+    last rung. ``entrants``: the leaders set (best first). Seeds 0..base_seeds-1 are the last rung's own
+    seeds; round k (k = 1, 2, ...) adds seed index base_seeds + k - 1 and is complete when every survivor of
+    round k has that seed (a network dropped earlier is not needed; extra seeds of dropped networks are
+    ignored). After each complete round: best = highest mean over the round's seeds among survivors (ties:
+    the earlier entrant); one-sided paired t-tests (each comparison's own differences) best vs each other;
+    Holm's step-down over the round's comparisons at ``rules.round_alpha`` drops the rejected ones; if every
+    remaining non-best survivor is within +-equivalence of best by TOST at round_alpha (intersection-union:
+    no correction over survivors), decision "equivalent". One survivor left: "winner". After
+    ``rules.looks`` rounds without either: finished, "undecided". One entrant: finished at once, "winner",
+    no rounds. Scores of seeds beyond a round, or of networks that are not entrants, are never read."""
+    if isinstance(base_seeds, bool) or not isinstance(base_seeds, int) or base_seeds < 1:
+        raise FieldError("base_seeds", base_seeds, "must be the last rung's seeds per network, 1 or more")
+    entrants = tuple(entrants)
+    if not entrants:
+        raise FieldError("entrants", None, "a race needs at least one entrant (the leaders set)")
+    if len(set(entrants)) != len(entrants):
+        raise FieldError("entrants", list(entrants), "names a network twice")
+    test = describe(rules)
+    if len(entrants) == 1:
+        return Race(entrants, (), entrants, "winner", True, None, test, rules, base_seeds)
+    order = {n: i for i, n in enumerate(entrants)}
+    table = {n: dict(scores.get(n, {})) for n in entrants}
+    rounds: list[Round] = []
+    survivors = entrants
+    decision: Decision = "undecided"
+    for index in range(1, rules.looks + 1):
+        seed = base_seeds + index - 1
+        if any(seed not in table[n] for n in survivors):
+            waiting = tuple(n for n in survivors if seed not in table[n])
+            return Race(entrants, tuple(rounds), survivors, decision, False, seed, test, rules, base_seeds, waiting)
+        done = _round(index, tuple(range(seed + 1)), survivors, order, table, rules)
+        rounds.append(done)
+        survivors = done.remaining
+        if len(survivors) == 1:
+            decision = "winner"
+            break
+        if done.equivalent:
+            decision = "equivalent"
+            break
+    return Race(entrants, tuple(rounds), survivors, decision, True, None, test, rules, base_seeds)
+
+
+def race_work(race: Race) -> list[tuple[int, int]]:
+    """The (network, seed index) runs the next round still needs, best first: every survivor that lacks
+    ``race.next_seed`` (empty when the race is finished). Runs in flight are the caller's to leave out."""
+    if race.finished or race.next_seed is None:
+        return []
+    return [(n, race.next_seed) for n in race.waiting]
