@@ -110,8 +110,8 @@ def grid(
         help=f"Fraction of a rung's networks trained again at the next rung, at least 3 (default: {_G.promote:g}).")
     ] = None,
     seed_base: Annotated[int, typer.Option(
-        "--seed-base", rich_help_panel=STUDY, metavar="N",
-        help="Train seed index k as seed N + k (data order, augmentation, --train-subset draw, init; the "
+        "--seed-base", rich_help_panel=STUDY,
+        help="Train seed index k as seed base + k (data order, augmentation, --train-subset draw, init; the "
              "validation images stay): another study on fresh seeds, to check the answer holds, e.g. 1000.")
     ] = _G.seed_base,
     sampler: Annotated[Sampler, typer.Option("--sampler", rich_help_panel=STUDY,
