@@ -110,6 +110,11 @@ def grid(
         "--promote", rich_help_panel=STUDY,
         help=f"Fraction of a rung's networks trained again at the next rung, at least 3 (default: {_G.promote:g}).")
     ] = None,
+    seed_base: Annotated[int, typer.Option(
+        "--seed-base", rich_help_panel=STUDY,
+        help="Train seed index k as seed base + k (data order, augmentation, --train-subset draw, init; the "
+             "validation images stay): another study on fresh seeds, to check the answer holds, e.g. 1000.")
+    ] = _G.seed_base,
     sampler: Annotated[Sampler, typer.Option("--sampler", rich_help_panel=STUDY,
                                              help="grid (every candidate), tpe or random (--n-trials).")
                        ] = Sampler.GRID,
@@ -174,9 +179,9 @@ def grid(
                           train_subset=train_subset, val_subset=val_subset, optimizer=optimizer.value, lr=lr,
                           device=device),
         rungs=rungs if rungs is not None else ",".join(map(str, _G.rungs)),
-        promote=promote if promote is not None else _G.promote, sampler=sampler, n_trials=n_trials, pruner=pruner,
-        dedup=dedup, study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
-        heartbeat=heartbeat, grace=grace,
+        promote=promote if promote is not None else _G.promote, seed_base=seed_base, sampler=sampler,
+        n_trials=n_trials, pruner=pruner, dedup=dedup, study=study, storage=storage, out=out, workers=workers,
+        devices=devices, cache=cache, heartbeat=heartbeat, grace=grace,
         latency=options.latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads)
         if cost.value == "latency" else None,
         image_size=image_size,
@@ -202,9 +207,9 @@ def grid(
 def build_config(*, target_flops: str | None, cost: options.CostName, target: str | None, w: float, baseline: str,
                  policy: options.PolicyName, alpha: str, beta: str, gamma: str, tolerance: float,
                  constraint: Constraint, references: str, data: str, proxy: ProxyConfig, rungs: str, promote: float,
-                 sampler: Sampler, n_trials: int | None, pruner: Pruner, dedup: bool, study: str | None,
-                 storage: str | None, out: Path, workers: int | None, devices: str | None, cache: bool,
-                 heartbeat: int, grace: int, latency: LatencyConfig | None,
+                 seed_base: int, sampler: Sampler, n_trials: int | None, pruner: Pruner, dedup: bool,
+                 study: str | None, storage: str | None, out: Path, workers: int | None, devices: str | None,
+                 cache: bool, heartbeat: int, grace: int, latency: LatencyConfig | None,
                  image_size: int | None = None) -> SearchConfig:
     """The search's settings from the command's options (sizes and targets parsed, enums as their values)."""
     return SearchConfig(
@@ -213,8 +218,8 @@ def build_config(*, target_flops: str | None, cost: options.CostName, target: st
         latency=latency,
         baseline=baseline, policy=policy.value, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
         constraint=constraint.value, data=data, proxy=proxy, rungs=parse_rungs(rungs), promote=promote,
-        references=_references(references), sampler=StudySampler(sampler.value), n_trials=n_trials,
-        pruner=StudyPruner(pruner.value), dedup=dedup,
+        references=_references(references), seed_base=seed_base, sampler=StudySampler(sampler.value),
+        n_trials=n_trials, pruner=StudyPruner(pruner.value), dedup=dedup,
         study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
         heartbeat_interval=heartbeat, grace_period=grace,
         image_size=image_size,  # a builder baseline's input size

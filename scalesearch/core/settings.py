@@ -66,6 +66,11 @@ DEFAULT_RUNG_PAIRS: tuple[tuple[int, int], ...] = ((10, 2), (20, 2))
 # ranking for the check to mean something (0.78 on the same rung-0 results), for ~2.5 more minutes.
 DEFAULT_PROMOTE = 0.5
 DEFAULT_REFERENCES = tuple(STRATEGIES)
+# The trainer is called with seed = seed base + seed index; 0 (every study before --seed-base) is not stored.
+DEFAULT_SEED_BASE = 0
+# The largest seed a run is trained with: a signed 32-bit int, which every RNG in the stack (torch, numpy's
+# legacy seeding, Python's random) takes, so a seed base is checked against it with the seeds the study needs.
+MAX_SEED = 2**31 - 1
 
 
 def study_setting(default: Any = MISSING, *, default_factory: Any = MISSING, store: Callable[[Any], Any] | None = None,
@@ -113,8 +118,9 @@ def _pairs(value: Iterable[Any]) -> tuple[tuple[int, int], ...]:
 class StudySettings:
     """What a study stores as its settings, typed. The field order is the stored order. ``cost``, ``target``,
     ``cost_unit`` and ``latency`` are stored only for a cost other than FLOPs (a FLOPs study keeps the
-    fingerprint it always had); ``target`` None means T is ``target_flops``. ``proxy``: the proxy's study
-    fields but the epochs (the rungs hold those), as stored; a key missing there takes ProxyConfig's default."""
+    fingerprint it always had), ``seed_base`` only when not 0; ``target`` None means T is ``target_flops``.
+    ``proxy``: the proxy's study fields but the epochs (the rungs hold those), as stored; a key missing there
+    takes ProxyConfig's default."""
 
     cost: str = DEFAULT_COST
     target: float | None = None
@@ -137,6 +143,7 @@ class StudySettings:
     sampler: Sampler = Sampler.GRID
     pruner: Pruner = Pruner.NONE
     dedup: bool = True
+    seed_base: int = DEFAULT_SEED_BASE  # stored only when not 0, so every earlier study keeps its fingerprint
     target_flops: int
     w: float = DEFAULT_W
     record_format: int = RECORD_FORMAT
@@ -193,7 +200,8 @@ class StudySettings:
 
     def to_stored(self) -> dict[str, Any]:
         """The JSON-ready dict a study keeps, in its stored order and form (lists for tuples, strings for
-        enums). The cost's keys only for a cost other than FLOPs, ``latency`` only when timed."""
+        enums). The cost's keys only for a cost other than FLOPs, ``latency`` only when timed, ``seed_base`` only
+        when not 0."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -202,6 +210,8 @@ class StudySettings:
             if f.name == "latency" and value is None:
                 continue
             if f.name in ("baseline_architecture", "image_size") and value is None:
+                continue
+            if f.name == "seed_base" and value == DEFAULT_SEED_BASE:
                 continue
             if isinstance(value, StrEnum):
                 value = value.value

@@ -87,7 +87,8 @@ class StudyView:
 
     @property
     def data_line(self) -> str:
-        """What the proxies trained on: the source, its class names when the source fixes them, the subsets."""
+        """What the proxies trained on: the source, its class names when the source fixes them, the subsets, and
+        the seed base when not 0."""
         settings = self.record.study_settings
         proxy = settings.proxy
         text = f"Data: {settings.data}"
@@ -98,6 +99,8 @@ class StudyView:
         parts = [f"{n:,} {what}" for n, what in ((train, "training images per run, drawn by each seed"),
                                                    (val, "validation images, one fixed stratified choice"))
                  if isinstance(n, int)]
+        if settings.seed_base:  # stored only when not 0: a study rerun on fresh seeds says so
+            parts.append(f"seeds {settings.seed_base:,} + index (--seed-base {settings.seed_base})")
         return text + ("; " + "; ".join(parts) if parts else "") + "."
 
     @property
@@ -153,7 +156,7 @@ def _leaders(record: StudyRecord, rows: list[ranking.Row], best: dict[str, Any])
 _FLAGS = {"baseline": "--baseline", "policy": "--policy", "alpha": "--alpha", "beta": "--beta", "gamma": "--gamma",
           "tolerance": "--tolerance", "constraint": "--constraint", "data": "--data", "rungs": "--rungs",
           "promote": "--promote", "references": "--references", "sampler": "--sampler", "pruner": "--pruner",
-          "target_flops": "--target-flops", "w": "--w"}
+          "seed_base": "--seed-base", "target_flops": "--target-flops", "w": "--w"}
 _PROXY_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "base_resolution": "--base-resolution",
                 "proxy_width": "--proxy-width", "train_subset": "--train-subset", "val_subset": "--val-subset",
                 "optimizer": "--optimizer",

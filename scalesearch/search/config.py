@@ -27,7 +27,9 @@ from scalesearch.core.settings import (
     DEFAULT_PROMOTE,
     DEFAULT_REFERENCES,
     DEFAULT_RUNG_PAIRS,
+    DEFAULT_SEED_BASE,
     DEFAULT_W,
+    MAX_SEED,
     Pruner,
     Sampler,
     StudySettings,
@@ -96,6 +98,9 @@ class SearchConfig:
     sampler: Sampler = study_setting(Sampler.GRID)  # a string is taken too (turned into the member)
     pruner: Pruner = study_setting(Pruner.NONE)
     dedup: bool = study_setting(True)  # train each distinct proxy network once (off only to measure what it saves)
+    # the trainer gets seed = seed_base + seed index (data order, augmentation, training subset, model init);
+    # the indices (trial records, rungs, pairing) stay 0, 1, ...; stored only when not 0
+    seed_base: int = study_setting(DEFAULT_SEED_BASE)
     # -- runtime only ------------------------------------------------------------------------------
     # the trial budget of tpe/random (trials of the sweep stage): a rerun may extend the same study
     n_trials: int | None = runtime_setting(None)
@@ -132,6 +137,11 @@ class SearchConfig:
         object.__setattr__(self, "sampler", Sampler(self.sampler))
         object.__setattr__(self, "pruner", Pruner(self.pruner))
         check_rungs(tuple(self.rungs))
+        need(isinstance(self.seed_base, int) and not isinstance(self.seed_base, bool) and self.seed_base >= 0,
+             "seed_base", "must be an integer >= 0 (the trainer gets seed base + seed index)")
+        top = MAX_SEED - (max(r.seeds for r in self.rungs) - 1)
+        need(self.seed_base <= top, "seed_base", f"must be at most {top:,} (the last seed trained, seed base + "
+             f"seed index, must fit a 32-bit seed, {MAX_SEED:,})")
         need(0 < self.promote < 1, "promote", "must lie strictly between 0 and 1 (e.g. 0.3: the leading 30%)")
         unknown = [r for r in self.references if r not in STRATEGIES and not r.startswith("dwr:")]
         need(not unknown, "references", f"unknown strategy {unknown[:1]}; known: {', '.join(STRATEGIES)}")
@@ -163,8 +173,9 @@ class SearchConfig:
 
     def run_scope(self, rung: int) -> dict[str, Any]:
         """The proxy-run cache's scope of a rung's runs (search.runcache.run_scope): a result is reusable only
-        at the same epochs (rung 0 of a 3-epoch search and a single-rung 3-epoch search share their entries)."""
-        return run_scope(self.data, self.proxy, self.rungs[rung].epochs)
+        at the same epochs (rung 0 of a 3-epoch search and a single-rung 3-epoch search share their entries)
+        and the same seed base (seed index k of a study with --seed-base 1000 is another run than index k)."""
+        return run_scope(self.data, self.proxy, self.rungs[rung].epochs, seed_base=self.seed_base)
 
     @property
     def latency_config(self) -> LatencyConfig | None:

@@ -48,16 +48,19 @@ class Objective:
     """Callable for ``study.optimize``; one per worker process. Set ``work`` before each call: it says what
     to run when the trial is a new one (a re-queued trial carries its own record). ``proxy`` is the
     training setting; each rung trains it for that rung's epochs. ``caches``: one per rung (their keys hold
-    the epochs), or None."""
+    the epochs and the seed base), or None. ``seed_base``: the trainer is called with seed = seed_base + the
+    seed index; everything the study stores and compares (trial records, rungs, pairing, SeedRun.seed) keeps
+    the index."""
 
     def __init__(self, study: optuna.Study, record: StudyRecord, data: Dataset, proxy: ProxyConfig, *,
                  schedule: Schedule, prune: bool, trainer: Trainer = train_proxy,
                  caches: Sequence[ProxyRunCache] | None = None, poll_seconds: float = 2.0,
-                 on_event: OnEvent | None = None, worker: str = "") -> None:
+                 on_event: OnEvent | None = None, worker: str = "", seed_base: int = 0) -> None:
         self.study, self.record, self.data = study, record, data
         self.proxies = [dataclasses.replace(proxy, epochs=r.epochs) for r in schedule.rungs]
         self.schedule, self.prune = schedule, prune
         self.trainer, self.caches, self.poll = trainer, caches, poll_seconds
+        self.seed_base = seed_base
         self.on_event = on_event or (lambda event: None)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.work: Work | None = None
@@ -135,10 +138,11 @@ class Objective:
             return prune and bool(trial.should_prune())  # a numpy bool would fail the trainer's `is True`
 
         self.on_event(events.Training(network.index, seed))
-        result = self.trainer(network.spec, self.data, self.proxies[rung], seed=seed, on_epoch=on_epoch)
+        result = self.trainer(network.spec, self.data, self.proxies[rung], seed=self.seed_base + seed,
+                              on_epoch=on_epoch)
         if not isinstance(result, ProxyResult):
             raise TypeError(f"the trainer returned {type(result).__name__}, not a ProxyResult")
-        if result.seed != seed:
+        if result.seed != seed:  # stored by its index (the trainer reports the seed it trained, base + index)
             result = dataclasses.replace(result, seed=seed)
         if result.proxy_key and result.proxy_key != network.proxy_key:
             # The trainer derived another proxy than the space did: the dedup key would be wrong.

@@ -43,10 +43,15 @@ def trained_settings(proxy: ProxyConfig, epochs: int | None = None) -> dict[str,
     return out
 
 
-def run_scope(data: str, proxy: ProxyConfig, epochs: int | None = None) -> dict[str, Any]:
+def run_scope(data: str, proxy: ProxyConfig, epochs: int | None = None, *, seed_base: int = 0) -> dict[str, Any]:
     """The proxy-run cache's scope of runs on ``data`` trained as ``proxy`` (at ``epochs`` when given): what
-    ``ProxyRunCache`` takes as its ``settings``."""
-    return {"data": data, "proxy": trained_settings(proxy, epochs)}
+    ``ProxyRunCache`` takes as its ``settings``. Entries are keyed by seed index; ``seed_base`` (what the
+    trainer adds to the index) is part of the scope when not 0, so a run of index k trained as seed 1000 + k is
+    never handed to a study with another seed base, and the scope of seed base 0 is the one it always was."""
+    scope: dict[str, Any] = {"data": data, "proxy": trained_settings(proxy, epochs)}
+    if seed_base:
+        scope["seed_base"] = seed_base
+    return scope
 
 
 class ProxyRunCache:

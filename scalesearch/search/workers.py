@@ -161,7 +161,7 @@ def work(ws: WorkerSpec, on_event: OnEvent | None = None, interrupts: Interrupts
     schedule = config.schedule
     objective = Objective(study, record, data, proxy, schedule=schedule, prune=config.pruner is not Pruner.NONE,
                           trainer=ws.trainer, caches=caches, poll_seconds=config.poll_seconds, on_event=on_event,
-                          worker=worker_tag(ws.index))
+                          worker=worker_tag(ws.index), seed_base=config.seed_base)
     run = guard.interruptible(objective)
     base = study.sampler
     notify = on_event or (lambda event: None)
