@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import sys
 import warnings
@@ -17,7 +19,10 @@ from rich.markup import escape
 from scalesearch.cli.output import FLOPS_HEADER, FitTable, check_writable_dir, console, err_console, print_json, table
 from scalesearch.cli.progress import RichDisplay
 from scalesearch.cli.report import show_written, write_study_report
+from scalesearch.compare.confirm import Confirmed, check_phi, confirm
+from scalesearch.compare.train import Step
 from scalesearch.core import strategies
+from scalesearch.core.decision import RaceSettings, parse_budget
 from scalesearch.core.errors import FieldError, ScaleSearchError, UsageError
 from scalesearch.core.grid import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE, Constraint
 from scalesearch.core.redaction import command_line, resume_text
@@ -25,6 +30,7 @@ from scalesearch.core.settings import Pruner as StudyPruner, Sampler as StudySam
 from scalesearch.core.tasks import MNIST_FORMAT, task_defaults
 from scalesearch.core.units import COST_UNITS, format_size, parse_size, parse_target
 from scalesearch.measure import LatencyConfig
+from scalesearch.report.best import load_best, write_best
 from scalesearch.report.outputs import OUTPUT_FILES, Outputs, write_outputs
 from scalesearch.report.render import Report, report_files
 from scalesearch.search.config import DEFAULT_BATCH, DEFAULT_W, Pruner, Sampler, SearchConfig
@@ -39,7 +45,8 @@ from . import options
 
 _D = options.PROXY_DEFAULTS
 _G = SearchConfig()
-SPACE, STUDY, OUTPUT = "Search space", "Study and workers", options.OUTPUT
+SPACE, STUDY, RACE, OUTPUT = "Search space", "Study and workers", "Race: a decision among the leaders", options.OUTPUT
+_R = RaceSettings()
 
 
 def _command() -> str:
@@ -115,6 +122,25 @@ def grid(
         help="Train seed index k as seed base + k (data order, augmentation, --train-subset draw, init; the "
              "validation images stay): another study on fresh seeds, to check the answer holds, e.g. 1000.")
     ] = _G.seed_base,
+    race: Annotated[bool, typer.Option(
+        "--race/--no-race", rich_help_panel=RACE,
+        help="After the last rung, race its leaders: each round trains one more paired seed of every survivor "
+             "and drops those shown worse, until one wins, all are equivalent (--equivalence) or the budget "
+             "ends (docs/search.md, 'The race').")] = True,
+    race_budget: Annotated[str, typer.Option(
+        "--race-budget", rich_help_panel=RACE, metavar="RUNS|DURATION",
+        help="Proxy runs the race may train (e.g. 24), or one worker's training time (90s, 10m, 1h), turned into "
+             "runs with the last rung's measured run time.")] = str(_R.budget),
+    equivalence: Annotated[float, typer.Option(
+        "--equivalence", rich_help_panel=RACE, metavar="POINTS",
+        help="Score points within which survivors are called equivalent, tested by two one-sided tests at 95% "
+             "over the race (score x 100: 1 point = 0.01 of score).")] = _R.equivalence,
+    confirm_phi: Annotated[float | None, typer.Option(
+        "--confirm-phi", rich_help_panel=RACE, metavar="PHI",
+        help="After the race, scale its survivors to phi = PHI (the baseline's FLOPs x 2^PHI), train them on "
+             "paired seeds at the last rung's fidelity and rank them by the race's rules; best.json and "
+             "`scale --from` then use the confirmed point. Costs about 2^PHI x a last-rung run per survivor "
+             "and seed.")] = None,
     sampler: Annotated[Sampler, typer.Option("--sampler", rich_help_panel=STUDY,
                                              help="grid (every candidate), tpe or random (--n-trials).")
                        ] = Sampler.GRID,
@@ -179,13 +205,18 @@ def grid(
                           train_subset=train_subset, val_subset=val_subset, optimizer=optimizer.value, lr=lr,
                           device=device),
         rungs=rungs if rungs is not None else ",".join(map(str, _G.rungs)),
-        promote=promote if promote is not None else _G.promote, seed_base=seed_base, sampler=sampler,
+        promote=promote if promote is not None else _G.promote, seed_base=seed_base,
+        race=RaceSettings(enabled=race, budget=parse_budget(race_budget), equivalence=equivalence), sampler=sampler,
         n_trials=n_trials, pruner=pruner, dedup=dedup, study=study, storage=storage, out=out, workers=workers,
         devices=devices, cache=cache, heartbeat=heartbeat, grace=grace,
         latency=options.latency_config(latency_device, latency_batch, latency_dtype, latency_mode, latency_threads)
         if cost.value == "latency" else None,
         image_size=image_size,
     )
+    if confirm_phi is not None:
+        check_phi(confirm_phi)
+        if not race:
+            raise UsageError("--confirm-phi confirms the race's survivors: drop --no-race, or --confirm-phi")
     if not dry_run:  # a dry run writes nothing; a real one must be able to write its results before it starts
         check_writable_dir(out, "--out")
     quiet_optuna()
@@ -194,6 +225,8 @@ def grid(
         show_dry_run(p.space, json_out=json_out)
         return
     searched = search_and_write(config, p, report=not no_report, json_out=json_out)
+    if confirm_phi is not None and searched.outcome.complete and "best" in searched.written.paths:
+        searched = dataclasses.replace(searched, confirmed=confirm_survivors(searched, confirm_phi, quiet=json_out))
     if json_out:
         print_json(searched.to_json())
     else:
@@ -207,7 +240,8 @@ def grid(
 def build_config(*, target_flops: str | None, cost: options.CostName, target: str | None, w: float, baseline: str,
                  policy: options.PolicyName, alpha: str, beta: str, gamma: str, tolerance: float,
                  constraint: Constraint, references: str, data: str, proxy: ProxyConfig, rungs: str, promote: float,
-                 seed_base: int, sampler: Sampler, n_trials: int | None, pruner: Pruner, dedup: bool,
+                 seed_base: int, race: RaceSettings, sampler: Sampler, n_trials: int | None, pruner: Pruner,
+                 dedup: bool,
                  study: str | None, storage: str | None, out: Path, workers: int | None, devices: str | None,
                  cache: bool, heartbeat: int, grace: int, latency: LatencyConfig | None,
                  image_size: int | None = None) -> SearchConfig:
@@ -218,7 +252,7 @@ def build_config(*, target_flops: str | None, cost: options.CostName, target: st
         latency=latency,
         baseline=baseline, policy=policy.value, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance,
         constraint=constraint.value, data=data, proxy=proxy, rungs=parse_rungs(rungs), promote=promote,
-        references=_references(references), seed_base=seed_base, sampler=StudySampler(sampler.value),
+        references=_references(references), seed_base=seed_base, race=race, sampler=StudySampler(sampler.value),
         n_trials=n_trials, pruner=StudyPruner(pruner.value), dedup=dedup,
         study=study, storage=storage, out=out, workers=workers, devices=devices, cache=cache,
         heartbeat_interval=heartbeat, grace_period=grace,
@@ -270,6 +304,7 @@ class Searched:
     outcome: Outcome
     written: Outputs
     report: Report | None
+    confirmed: Confirmed | None = None  # --confirm-phi
 
     def to_json(self) -> dict[str, Any]:
         """What --json prints."""
@@ -279,6 +314,7 @@ class Searched:
                 "files": {k: str(v) for k, v in w.paths.items()},
                 "evidence": w.evidence.to_dict() if w.evidence else None,
                 "report": [str(f) for f in rep.files] if rep is not None else [],
+                "confirmed": self.confirmed.to_dict() if self.confirmed is not None else None,
                 "rows": w.frame.to_dict(orient="records")}
 
 
@@ -384,3 +420,25 @@ def _references(value: str) -> tuple[str, ...]:
         return tuple(s.name for s in strategies.parse(value))
     except FieldError as exc:  # the strategy module names its own field; here the flag is --references
         raise FieldError("references", value, exc.problem) from None
+
+
+def confirm_survivors(searched: Searched, phi: float, *, quiet: bool) -> Confirmed:
+    """--confirm-phi: train the race's survivors at ``phi`` (compare.confirm), record it in best.json (its
+    top-level point becomes the confirmed one) and say what it found."""
+    path = searched.written.paths["best"]
+    record = json.loads(path.read_text())
+    best = load_best(path)
+
+    def show(step: Step) -> None:
+        if not quiet and step.result is None:
+            err_console.print(f"confirm at phi = {phi:g}: training {step.model} seed {step.seed} "
+                              f"[{step.done + 1}/{step.total}]", highlight=False, markup=False)
+
+    done = confirm(record, phi, baseline=best.baseline_spec, policy=best.policy,
+                   cache_path=searched.plan.config.cache_path, progress=show)
+    record["confirmed"] = done.to_dict()
+    record["alpha"], record["beta"], record["gamma"] = done.best
+    write_best(record, path)
+    if not quiet:
+        console.print(done.line(), highlight=False, soft_wrap=True, markup=False)
+    return done

@@ -236,6 +236,8 @@ def _recipe(alpha: float | None, beta: float | None, gamma: float | None, strate
                               highlight=False, soft_wrap=True)
         if baseline is None and image_size is not None:
             raise UsageError("--image-size with --from: the study's baseline has its size; give --baseline too")
+        err_console.print(_chosen(best.record, best.alpha, best.beta, best.gamma), highlight=False, soft_wrap=True,
+                          markup=False)
         base = best.baseline_spec if baseline is None else load_baseline(baseline)
         rounding = get_policy(policy.value if policy is not None else best.policy).name
         folder = best.path.parent if best.path is not None else None  # load_best always sets the path
@@ -328,3 +330,25 @@ def _print_solution(base: AnySpec, s: Solution) -> None:
         rows, caption=caption, keep=["", "phi", "multiply-adds"] + (["ms"] if latency else []),
         prefer=["px", "/ base", "params", "layers"], more="--json",
     ))
+
+
+def _chosen(record: dict[str, Any], alpha: float, beta: float, gamma: float) -> str:
+    """Which point of the study ``scale --from`` takes, and why: the race's decision when there was one."""
+    point = f"({alpha:g}, {beta:g}, {gamma:g})"
+    confirmed = record.get("confirmed")
+    if isinstance(confirmed, dict) and confirmed.get("phi") is not None:
+        return (f"--from: {point}, the race's survivors confirmed at phi = {confirmed['phi']:g} "
+                f"({confirmed.get('decision')}; grid --confirm-phi)")
+    race = record.get("decision")
+    if not isinstance(race, dict):
+        return f"--from: the study's leader {point} (no race decided it)"
+    survivors = race.get("survivors") or []
+    verdict = race.get("decision")
+    if verdict == "winner":
+        return f"--from: the race's winner {point}"
+    if verdict == "equivalent":
+        margin = race.get("equivalence_points")
+        return (f"--from: {point}, the best of {len(survivors)} networks the race found equivalent (within "
+                f"{margin:g} score points); any of them is as well supported" if isinstance(margin, int | float)
+                else f"--from: {point}, the best of {len(survivors)} equivalent networks")
+    return f"--from: {point}, the best survivor of an undecided race ({len(survivors)} survivors)"

@@ -51,11 +51,11 @@ def match_models(base: AnySpec, coefficients: tuple[float, float, float], phi: f
     for model, recipe in recipes(coefficients, policy, config.references).items():
         if progress is not None:
             progress(model)
-        rows.append(_solve(base, model, recipe, phi, target, config))
+        rows.append(solve_model(base, model, recipe, phi, target, config))
     return base_cost, rows
 
 
-def _solve(base: AnySpec, model: str, recipe: Recipe, phi: float, target: int, config: CompareConfig) -> Planned:
+def solve_model(base: AnySpec, model: str, recipe: Recipe, phi: float, target: int, config: CompareConfig) -> Planned:
     shown = f"{target:,} multiply-adds"
     try:
         s = solve_phi(base, recipe, Budget("flops", target), counter=config.counter,

@@ -426,17 +426,49 @@ class Evidence:
     leaders: Leaders
     references: tuple[ReferenceVerdict, ...]
     partial: str = ""  # the first rung that is not complete ('partial: 3 of 7 networks ...'); '' when all are
+    # the race among the leaders after the last rung: a core.decision.StudyRace (that module builds on this one)
+    race: Any = None
+    rows: tuple[Row, ...] = ()  # the ranking the evidence was drawn from
 
     @classmethod
     def of(cls, record: StudyRecord, rows: Sequence[Row], runs: Runs) -> Evidence:
+        """Without the race (``core.decision.evidence`` adds it: the race builds on the leaders set here)."""
         steps = progress(record, runs)
         why = next((p.partial for p in steps if p.partial), "")  # as partial() says
         return cls(tuple(rung_stats(rows, runs, record.rungs, steps)), leaders(rows, runs, why),
-                   tuple(reference_verdicts(rows, runs, why)), why)
+                   tuple(reference_verdicts(rows, runs, why)), why, None, tuple(rows))
+
+    @property
+    def recommended(self) -> Row | None:
+        """The point ``scale --from`` uses: the race's winner, or its best survivor (equivalent or undecided);
+        without a race, the leader."""
+        if self.race is not None:
+            best = self.race.race.survivors[0]
+            return next((r for r in self.rows if r.network == best and r.ranks), self.leaders.recommended)
+        return self.leaders.recommended
 
     def to_dict(self) -> dict[str, Any]:
         return {"partial": self.partial or None, "rungs": [r.to_dict() for r in self.rungs],
-                "leaders": self.leaders.to_dict(), "references": [r.to_dict() for r in self.references]}
+                "leaders": self.leaders.to_dict(), "references": [r.to_dict() for r in self.references],
+                "decision": self.decision()}
+
+    def decision(self) -> dict[str, Any] | None:
+        """best.json's ``decision``: winner | equivalent | undecided, the survivors (as points), rounds, seeds
+        per survivor, the test and its error rate, and every round (for the report's plot)."""
+        if self.race is None:
+            return None
+        sr, points = self.race, {r.network: r for r in best_rows(self.rows).values()}
+
+        def point(n: int) -> dict[str, Any]:
+            return {"network": n, **(_point(points[n]) if n in points else {})}
+
+        out: dict[str, Any] = sr.to_dict()
+        out["survivors"] = [point(n) for n in sr.race.survivors]
+        out["entrants"] = [point(n) for n in sr.race.entrants]
+        out["decision"] = sr.verdict
+        out["winner"] = point(sr.race.survivors[0]) if sr.verdict == "winner" else None
+        out["family_wise_error"] = sr.race.rules.alpha
+        return out
 
     def lines(self) -> list[str]:
         """What stands behind the answer, in plain lines: each rung's spread, noise and agreement with the
@@ -451,7 +483,22 @@ class Evidence:
             pts = ", ".join(f"({m.candidate.alpha:g}, {m.candidate.beta:g}, {m.candidate.gamma:g})"
                             + (f" {m.candidate.reference}" if m.candidate.reference else "") for m in lead.members)
             what = "leader so far" if lead.partial else "leaders"
-            out.append(f"{what} at rung {lead.rung}: {pts}. {lead.note}")
+            note = lead.note
+            if self.race is not None and len(lead.members) > 1:  # the race, next line, decides among them
+                note = (f"{len(lead.members)} networks at rung {lead.rung} are indistinguishable on its "
+                        f"{self.race.race.base_seeds} seeds: they race")
+            out.append(f"{what} at rung {lead.rung}: {pts}. {note}")
+        if self.race is not None:
+            out.extend(self.race.lines(_triples(self.rows)))
         for ref in self.references:
             out.append(f"reference {ref.name}: {ref.text}")
         return out
+
+
+def _triples(rows: Sequence[Row]) -> dict[int, str]:
+    """network -> '(alpha, beta, gamma)' of the row that speaks for it (with its reference name)."""
+    out = {}
+    for n, m in best_rows(rows).items():
+        c = m.candidate
+        out[n] = f"({c.alpha:g}, {c.beta:g}, {c.gamma:g})" + (f" {c.reference}" if c.reference else "")
+    return out

@@ -64,7 +64,7 @@ from scalesearch.core.errors import FieldError
 
 ALPHA = 0.05  # family-wise error over the whole race
 MAX_ROUNDS = 8  # most rounds (looks) a race takes
-DEFAULT_EQUIVALENCE = 0.01  # score units (1 score point); to be measured
+DEFAULT_EQUIVALENCE = 0.03  # score units (3 points): docs/search.md, "The race", says how it was chosen
 INTERVAL_LEVEL = 0.95  # of each survivor's mean score per round, for the plot
 EXACT = 1e-12  # differences within this of each other are constant (float noise of 0.9 - 0.8, not data)
 
@@ -175,10 +175,10 @@ class Race:
 
 def describe(rules: RaceRules) -> str:
     """The test and its error control in one line (best.json, the docs)."""
-    margin = (f"; equivalence: two one-sided paired t-tests (TOST) within +-{rules.equivalence:g} score units "
+    margin = (f"; equivalence: two one-sided paired t-tests (TOST) within +-{rules.equivalence * 100:g} score points "
               f"for every survivor, each at {rules.round_alpha:g}" if rules.equivalence > 0 else
               "; equivalence: not tested (margin 0)")
-    return (f"race: after each round of one more paired seed, one-sided paired t-tests of the round's best "
+    return (f"after each round of one more paired seed, one-sided paired t-tests of the round's best "
             f"against each survivor, Holm's step-down at alpha/looks = {rules.alpha:g}/{rules.looks} = "
             f"{rules.round_alpha:g} per round, Bonferroni over at most {rules.looks} rounds: family-wise error "
             f"<= {rules.alpha:g} over the race{margin}")

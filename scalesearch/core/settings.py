@@ -144,6 +144,8 @@ class StudySettings:
     pruner: Pruner = Pruner.NONE
     dedup: bool = True
     seed_base: int = DEFAULT_SEED_BASE  # stored only when not 0, so every earlier study keeps its fingerprint
+    # the race after the last rung (core.decision.RaceSettings.stored): stored only when not the default race
+    race: Mapping[str, Any] | None = None
     target_flops: int
     w: float = DEFAULT_W
     record_format: int = RECORD_FORMAT
@@ -212,6 +214,8 @@ class StudySettings:
             if f.name in ("baseline_architecture", "image_size") and value is None:
                 continue
             if f.name == "seed_base" and value == DEFAULT_SEED_BASE:
+                continue
+            if f.name == "race" and value is None:
                 continue
             if isinstance(value, StrEnum):
                 value = value.value

@@ -60,9 +60,10 @@ class Best:
 def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: str, storage: str, command: str,
                 finished: bool, seconds: float, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything best.json holds (JSON-safe: non-finite numbers become null when written). The top-level
-    alpha, beta, gamma are the recommended point: the leader (``evidence.leaders.rule`` states the rule);
-    ``leaders`` is the set the final rung cannot tell apart from it. No password of ``storage`` or ``command``
-    is written (scalesearch.core.redaction)."""
+    alpha, beta, gamma are the recommended point: the race's winner or best survivor (``decision``: winner |
+    equivalent | undecided, with its survivors, rounds, seeds and test), else the leader
+    (``evidence.leaders.rule`` states the rule); ``leaders`` is the set the final rung cannot tell apart from
+    it. No password of ``storage`` or ``command`` is written (scalesearch.core.redaction)."""
     proof = evidence or {}
     c, s, settings = top.candidate, top.summary, record.settings
     return {
@@ -75,7 +76,8 @@ def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: st
                     "resolution_achieved": c.resolution_achieved, "layers": c.layers,
                     "proxy_resolution_px": c.proxy_resolution_px},
         "noise": noise.to_dict(),
-        "leaders": proof.get("leaders"), "rungs": proof.get("rungs", []), "references": proof.get("references", []),
+        "leaders": proof.get("leaders"), "decision": proof.get("decision"), "rungs": proof.get("rungs", []),
+        "references": proof.get("references", []),
         "baseline": settings["baseline"], "baseline_spec": network_to_dict(record.baseline_spec),
         "policy": settings["policy"],
         "target_flops": record.target_flops, "w": record.w,

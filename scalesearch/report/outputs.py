@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scalesearch.core import ranking
+from scalesearch.core import decision, ranking
 from scalesearch.core.evidence import Evidence, partial
 from scalesearch.core.jsonio import write_text_atomic
 from scalesearch.report.best import best_record, write_best
@@ -40,7 +40,8 @@ def write_outputs(study: optuna.Study, folder: Path, *, storage: str, command: s
     out.paths["trials"] = write_text_atomic(folder / "trials.csv", table.to_csv(index=False))
     top = ranking.leader(rows)
     if top is not None:
-        out.evidence = Evidence.of(record, rows, runs)
+        out.evidence = decision.evidence(record, rows, runs)
+        top = out.evidence.recommended or top  # the race's winner or best survivor, when there was a race
         rec = best_record(record, top, out.noise, study=getattr(study, "study_name", ""), storage=storage,
                           command=command, finished=finished, seconds=seconds, evidence=out.evidence.to_dict())
         out.paths["best"] = write_best(rec, folder / "best.json")

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from scalesearch.core import strategies
+from scalesearch.core.evidence import best_rows
 from scalesearch.core.ranking import NOISE_Z
 from scalesearch.report.view import StudyView
 
@@ -177,5 +178,44 @@ def leaders(v: StudyView, top: int = 10) -> Figure:
     ax.set_xlabel("score = proxy accuracy x (FLOPs / T)^w (higher is better)")
     ax.set_title("Leaders and their seed spread\n" + "\n".join(textwrap.wrap(n.verdict, 110)), fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
+    fig.legend(fontsize=8, loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
+def race(v: StudyView) -> Figure:
+    """Each race survivor's mean score and its 95% t-interval per round (round 0: the last rung's own seeds),
+    its line ending at the round that dropped it; the title says the decision."""
+    ev = v.evidence
+    sr = ev.race if ev is not None else None
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.add_subplot()
+    if sr is None or not sr.race.rounds:  # write_report draws this only after a round
+        ax.text(0.5, 0.5, "no race round", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    speakers = best_rows(ev.rows if ev is not None else ())
+    names = {n: f"({r.candidate.alpha:g}, {r.candidate.beta:g}, {r.candidate.gamma:g})"
+             + (f" {r.candidate.reference}" if r.candidate.reference else "") for n, r in speakers.items()}
+    rounds = sr.race.rounds
+    for i, n in enumerate(sr.race.entrants):
+        xs, means, lo, hi = [], [], [], []
+        for r in rounds:
+            if n not in r.survivors:
+                break
+            a, b = r.intervals[n]
+            xs.append(r.index)
+            means.append(r.means[n])
+            lo.append(r.means[n] - a)
+            hi.append(b - r.means[n])
+        offset = (i - (len(sr.race.entrants) - 1) / 2) * 0.04  # side by side, not on top of each other
+        dropped = next((r.index for r in rounds if n in r.dropped), None)
+        label = names.get(n, f"network {n}") + (f" (dropped after round {dropped})" if dropped else "")
+        ax.errorbar(np.array(xs) + offset, means, yerr=[lo, hi], fmt="o-", capsize=3, label=label)
+    ax.set_xticks([r.index for r in rounds], [f"{r.index}\n{len(r.seeds)} seeds" for r in rounds])
+    ax.set_xlabel("race round (one more paired seed per survivor)")
+    ax.set_ylabel("mean score, 95% t-interval (score units)")
+    verdict = sr.lines(names)[0]
+    ax.set_title("The race among the leaders\n" + "\n".join(textwrap.wrap(verdict, 110)), fontsize=9)
+    ax.grid(True, alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncols=2, frameon=False)
     return fig

@@ -32,6 +32,9 @@ CAPTIONS = {
                           "multiply-add buys, and which candidates are dominated."),
     "leaders": ("The leaders and the noise", "The top candidates' scores with their seed spread and the "
                 "seed-noise threshold: whether the leader really wins or is tied within noise."),
+    "race": ("The race among the leaders", "Each survivor's mean score and 95% interval after every round of one "
+             "more paired seed, ending where the race dropped it: how the tie among the leaders was decided "
+             "(or why it was not)."),
     "learning-curves": ("Learning curves", "Per-epoch validation accuracy of every trained proxy, leaders in "
                         "colour: whether the proxies had converged or the ranking rests on still-rising curves."),
     "family": ("The scaled family", "FLOPs of the scaled models against phi next to 2^phi, and the requested vs "
@@ -129,8 +132,10 @@ def write_report(study: Any, folder: Path, *, fmt: str = "png", best: dict[str, 
         v = dataclasses.replace(v, audit=audit)
     folder.mkdir(parents=True, exist_ok=True)
     figures = {"budget-shares": plots.budget_shares, "accuracy-vs-flops": plots.accuracy_vs_flops,
-               "leaders": plots.leaders, "learning-curves": curves.learning_curves}
+               "leaders": plots.leaders, "race": plots.race, "learning-curves": curves.learning_curves}
     notes = []
+    if v.evidence is None or v.evidence.race is None or not v.evidence.race.race.rounds:
+        del figures["race"]  # no race (switched off, one rung, one leader) or none of its rounds is complete
     if not v.curves:
         del figures["learning-curves"]
         notes.append("no per-epoch history stored: learning-curves skipped")

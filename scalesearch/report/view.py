@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from scalesearch.core import ranking
+from scalesearch.core import decision, ranking
 from scalesearch.core.errors import SearchError
 from scalesearch.core.evidence import Evidence, partial
 from scalesearch.core.record import StudyRecord
@@ -128,7 +128,7 @@ def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:
     table = frame(rows)
     table.insert(1, "index", [r.candidate.index for r in rows])  # for the plots only, never written
     best = best or {}
-    proof = Evidence.of(record, rows, by_rung) if ranking.leader(rows) is not None else None
+    proof = decision.evidence(record, rows, by_rung) if ranking.leader(rows) is not None else None
     return StudyView(name, record, table, ranking.noise_verdict(rows, partial(record, by_rung)), tuple(curves),
                      _leaders(record, rows, best), running, best, proof)
 
@@ -168,8 +168,17 @@ def rebuild_command(settings: dict[str, Any]) -> str:
     parts = ["scalesearch", "grid"]
     items = [(_FLAGS[k], v) for k, v in settings.items() if k in _FLAGS]
     items += [(_PROXY_FLAGS[k], v) for k, v in dict(settings.get("proxy") or {}).items() if k in _PROXY_FLAGS]
+    race = settings.get("race")  # stored only when not the default race
+    if isinstance(race, dict):
+        if race.get("enabled") is False:
+            items.append(("--no-race", True))
+        else:
+            items += [("--race-budget", race.get("budget")), ("--equivalence", race.get("equivalence"))]
     for flag, value in items:
         if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if value is True and flag == "--no-race":
+            parts.append(flag)
             continue
         if flag == "--rungs":
             value = ",".join(f"{e}x{s}" for e, s in value)

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from scalesearch.core.builderspec import parse_reference
+from scalesearch.core.decision import RaceSettings
 from scalesearch.core.errors import FieldError
 from scalesearch.core.grid import CONSTRAINTS, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA, DEFAULT_TOLERANCE
+from scalesearch.core.racing import MAX_ROUNDS
 from scalesearch.core.record import fingerprint
 from scalesearch.core.settings import (
     DEFAULT_BASELINE,
@@ -101,6 +103,8 @@ class SearchConfig:
     # the trainer gets seed = seed_base + seed index (data order, augmentation, training subset, model init);
     # the indices (trial records, rungs, pairing) stay 0, 1, ...; stored only when not 0
     seed_base: int = study_setting(DEFAULT_SEED_BASE)
+    # the race among the last rung's leaders (core.decision): stored only when not the default race
+    race: RaceSettings = study_setting(default_factory=RaceSettings, store=RaceSettings.stored)
     # -- runtime only ------------------------------------------------------------------------------
     # the trial budget of tpe/random (trials of the sweep stage): a rerun may extend the same study
     n_trials: int | None = runtime_setting(None)
@@ -139,7 +143,7 @@ class SearchConfig:
         check_rungs(tuple(self.rungs))
         need(isinstance(self.seed_base, int) and not isinstance(self.seed_base, bool) and self.seed_base >= 0,
              "seed_base", "must be an integer >= 0 (the trainer gets seed base + seed index)")
-        top = MAX_SEED - (max(r.seeds for r in self.rungs) - 1)
+        top = MAX_SEED - (max(r.seeds for r in self.rungs) + MAX_ROUNDS - 1)  # the race's seeds come after
         need(self.seed_base <= top, "seed_base", f"must be at most {top:,} (the last seed trained, seed base + "
              f"seed index, must fit a 32-bit seed, {MAX_SEED:,})")
         need(0 < self.promote < 1, "promote", "must lie strictly between 0 and 1 (e.g. 0.3: the leading 30%)")

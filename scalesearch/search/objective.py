@@ -26,6 +26,7 @@ from optuna.trial import TrialState
 
 from scalesearch.core import ranking
 from scalesearch.core.builderspec import AnySpec
+from scalesearch.core.racing import MAX_ROUNDS
 from scalesearch.core.record import PARAMS, SEED_PARAM, Network, SeedRun, StudyRecord, TrialRecord, mark_infeasible
 from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.search import events
@@ -73,13 +74,15 @@ class Objective:
         if row is None:  # tpe/random drew a point outside the constraint: nothing to train
             mark_infeasible(trial)
             raise optuna.TrialPruned(f"alpha, beta, gamma = {triple} is not a feasible candidate")
+        rung = prior.rung if prior is not None else (self.work.rung if self.work else 0)
         if self.schedule.seeds_are_trials:
-            seeds: tuple[int, ...] = (trial.suggest_int(SEED_PARAM, 0, self.schedule.total_seeds - 1),)
+            # rung 0's seeds are grid points; above it the seed is fixed by the schedule, the race's included
+            top = self.schedule.total_seeds - 1 + (MAX_ROUNDS if rung > 0 else 0)
+            seeds: tuple[int, ...] = (trial.suggest_int(SEED_PARAM, 0, top),)
         elif prior is not None:
             seeds = prior.seeds
         else:
             seeds = self.work.seeds if self.work else tuple(range(self.schedule.seeds))
-        rung = prior.rung if prior is not None else (self.work.rung if self.work else 0)
         network = self.record.networks[row.network]
         rec = TrialRecord(row.index, network.index, seeds, rung, self.worker)
         rec.write(trial, row)

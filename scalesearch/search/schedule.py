@@ -33,7 +33,7 @@ from typing import Literal
 
 from optuna.trial import FrozenTrial, TrialState
 
-from scalesearch.core import ranking
+from scalesearch.core import decision, racing, ranking
 from scalesearch.core.errors import FieldError
 from scalesearch.core.record import SeedRun, StudyRecord, TrialRecord, is_infeasible
 from scalesearch.core.runs import RunStatus
@@ -249,9 +249,41 @@ def next_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int 
         ranked = rung_rows(record, tl, r - 1, [n])
         best = next(row.candidate.index for row in ranked if row.network == n)
         return Action("run", Work(best, (s,), r))
-    if len(decided) < len(schedule.rungs) - 1 and tl.net_active:
-        return Action("wait")  # a rung is still being finished by another worker
-    return Action("done")
+    if len(decided) < len(schedule.rungs) - 1:
+        return Action("wait") if tl.net_active else Action("done")  # a rung is still being finished elsewhere
+    return _race_action(schedule, record, tl, offset)
+
+
+def last_rung_complete(schedule: Schedule, record: StudyRecord, tl: Tally) -> bool:
+    """Every rung is decided and every network of the last rung has all of that rung's seeds finished."""
+    if len(schedule.rungs) < 2:
+        return False
+    decided = promotions(schedule, record, tl)
+    if len(decided) < len(schedule.rungs) - 1:
+        return False
+    last = len(schedule.rungs) - 1
+    return all((n, last, s) in tl.net_done for n in decided[-1] for s in range(schedule.rungs[last].seeds))
+
+
+def study_race(schedule: Schedule, record: StudyRecord, tl: Tally) -> decision.StudyRace | None:
+    """The race among the last rung's leaders (``core.decision``), once the last rung is complete."""
+    return decision.study_race(record, tl.runs) if last_rung_complete(schedule, record, tl) else None
+
+
+def _race_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int) -> Action:
+    """The race's next run: a survivor without the current round's seed, at the last rung's fidelity. A round
+    is started only when it fits the budget (``StudyRace.finished`` says so)."""
+    sr = study_race(schedule, record, tl)
+    if sr is None or sr.finished:
+        return Action("done")
+    last = len(schedule.rungs) - 1
+    needs = [(n, s) for n, s in racing.race_work(sr.race) if (n, last, s) not in tl.net_done]
+    free = [(n, s) for n, s in needs if (n, last, s) not in tl.net_active]
+    if not free:
+        return Action("wait") if needs else Action("done")  # done: a survivor's run failed, the round cannot end
+    n, s = free[offset % len(free)]
+    best = next(row.candidate.index for row in rung_rows(record, tl, last, [n]) if row.network == n)
+    return Action("run", Work(best, (s,), last))
 
 
 def _pick(free: Sequence[Pair], record: StudyRecord, tl: Tally, offset: int) -> tuple[int, tuple[int, ...]]:
@@ -297,5 +329,8 @@ def snapshot(schedule: Schedule, record: StudyRecord, tl: Tally) -> Snapshot:
         n = len(decided[r - 1]) if r - 1 < len(decided) else schedule.promoted_count(n)
         extra += n * schedule.rungs[r].seeds
     total = sweep_total + extra
+    sr = study_race(schedule, record, tl)
+    if sr is not None:  # the race's complete rounds and the round under way
+        total += sr.used_runs + (0 if sr.finished else len(sr.race.survivors))
     done = min(sweep_done + tl.promoted_finished, total)
     return Snapshot(done, total, len(tl.active), ranking.leader(rows(record, tl)))

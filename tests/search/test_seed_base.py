@@ -13,6 +13,7 @@ import search_fakes
 from typer.testing import CliRunner
 
 from scalesearch.cli.main import app
+from scalesearch.core.racing import MAX_ROUNDS
 from scalesearch.core.record import StudyRecord, fingerprint, network_runs
 from scalesearch.core.runs import ProxyResult, RunStatus
 from scalesearch.core.settings import MAX_SEED, StudySettings
@@ -123,19 +124,20 @@ def test_the_seed_base_is_stored_and_fingerprinted_only_when_not_zero() -> None:
     (-1, "seed_base -1: must be an integer >= 0"),
     (1.5, "seed_base 1.5: must be an integer >= 0"),
     (True, "seed_base True: must be an integer >= 0"),
-    (MAX_SEED, f"must be at most {MAX_SEED - 1:,}"),  # the default rungs train seeds 0 and 1
+    # the default rungs train seeds 0 and 1, and the race up to MAX_ROUNDS more
+    (MAX_SEED, f"must be at most {MAX_SEED - 1 - MAX_ROUNDS:,}"),
 ])
 def test_a_bad_seed_base_is_refused(value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SearchConfig(seed_base=value)  # type: ignore[arg-type]
-    SearchConfig(seed_base=MAX_SEED - 1)  # its last seed, index 1, is MAX_SEED itself
+    SearchConfig(seed_base=MAX_SEED - 1 - MAX_ROUNDS)  # its last seed, index 1 + MAX_ROUNDS, is MAX_SEED itself
 
 
 @pytest.mark.parametrize("value, message", [
     ("-1", "--seed-base -1: must be an integer >= 0"),
     ("abc", "Invalid value for '--seed-base': Input should be a valid integer"),
     ("1.5", "Invalid value for '--seed-base': Input should be a valid integer"),
-    (str(MAX_SEED), "--seed-base 2147483647: must be at most 2,147,483,646"),
+    (str(MAX_SEED), f"--seed-base 2147483647: must be at most {MAX_SEED - 1 - MAX_ROUNDS:,}"),
 ])
 def test_a_bad_seed_base_on_the_command_line_is_one_line(tiny_file: Path, tmp_path: Path, value: str,
                                                          message: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scalesearch.core.decision import RaceSettings
 from scalesearch.core.record import StudyRecord, fingerprint
 from scalesearch.core.settings import (
     Pruner,
@@ -68,7 +69,7 @@ def test_every_study_field_changes_the_fingerprint() -> None:
                "beta": "1.0:1.2:0.1", "gamma": "1.0:1.2:0.1", "tolerance": 0.1, "constraint": "measured",
                "data": "synthetic", "proxy": ProxyConfig(batch_size=64), "rungs": SearchConfig().rungs[:1],
                "promote": 0.3, "references": ("paper",), "sampler": Sampler.RANDOM, "pruner": Pruner.MEDIAN,
-               "dedup": False, "image_size": 64, "seed_base": 1000}
+               "dedup": False, "image_size": 64, "seed_base": 1000, "race": RaceSettings(equivalence=2.0)}
     resolved = {"target_flops", "cost", "target", "latency"}  # stored as the plan resolves them
     assert set(changed) == set(study_fields(SearchConfig)) - resolved
     start = fingerprint(base.settings("key", 10))
