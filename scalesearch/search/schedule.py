@@ -8,8 +8,10 @@ says "done":
    runs every candidate; tpe/random let their sampler propose until the --n-trials budget is spent. A
    pair whose trials all failed is free again, so a stale trial's work is redone;
 3. a higher rung lacks a (network, seed) of the networks promoted into it: run the next one;
-4. only other workers' trials remain: wait for them;
-5. otherwise: done. A finished study decides "done" at once, so a rerun takes seconds.
+4. once the last rung is complete, the race among its leaders (``core.decision``) lacks a survivor's run of
+   the current round's seed: run it (one more paired seed per round, at the last rung's fidelity);
+5. only other workers' trials remain: wait for them;
+6. otherwise: done. A finished study decides "done" at once, so a rerun takes seconds.
 
 Successive halving (``Schedule.rungs``): rung 0 trains every distinct network for its epochs and seeds;
 once a rung is complete, the leading ``promote`` fraction of its ranked networks (at least three) is
@@ -271,8 +273,8 @@ def study_race(schedule: Schedule, record: StudyRecord, tl: Tally) -> decision.S
 
 
 def _race_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int) -> Action:
-    """The race's next run: a survivor without the current round's seed, at the last rung's fidelity. A round
-    is started only when it fits the budget (``StudyRace.finished`` says so)."""
+    """The race's next run: a survivor without the current round's seed, at the last rung's fidelity, until the
+    race is finished (a winner, equivalence, or the rounds its budget pays: ``StudyRace.finished``)."""
     sr = study_race(schedule, record, tl)
     if sr is None or sr.finished:
         return Action("done")
