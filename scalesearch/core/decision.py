@@ -143,9 +143,6 @@ class StudyRace:
         """winner | equivalent | undecided (also while the race runs: ``finished`` says whether it is over)."""
         return self.race.decision
 
-    def seeds(self, network: int) -> int:
-        return self.race.seeds_of(network)
-
     def lines(self, names: Mapping[int, str]) -> list[str]:
         """The race in plain lines, for the table, summary.md and index.html."""
         race, rules = self.race, self.race.rules

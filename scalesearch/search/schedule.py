@@ -253,29 +253,34 @@ def next_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int 
         return Action("run", Work(best, (s,), r))
     if len(decided) < len(schedule.rungs) - 1:
         return Action("wait") if tl.net_active else Action("done")  # a rung is still being finished elsewhere
-    return _race_action(schedule, record, tl, offset)
+    return _race_action(schedule, record, tl, offset, decided)
 
 
-def last_rung_complete(schedule: Schedule, record: StudyRecord, tl: Tally) -> bool:
-    """Every rung is decided and every network of the last rung has all of that rung's seeds finished."""
+def last_rung_complete(schedule: Schedule, record: StudyRecord, tl: Tally,
+                       decided: list[list[int]] | None = None) -> bool:
+    """Every rung is decided and every network of the last rung has all of that rung's seeds finished.
+    ``decided``: ``promotions`` when the caller has them already."""
     if len(schedule.rungs) < 2:
         return False
-    decided = promotions(schedule, record, tl)
+    decided = promotions(schedule, record, tl) if decided is None else decided
     if len(decided) < len(schedule.rungs) - 1:
         return False
     last = len(schedule.rungs) - 1
     return all((n, last, s) in tl.net_done for n in decided[-1] for s in range(schedule.rungs[last].seeds))
 
 
-def study_race(schedule: Schedule, record: StudyRecord, tl: Tally) -> decision.StudyRace | None:
+def study_race(schedule: Schedule, record: StudyRecord, tl: Tally,
+               decided: list[list[int]] | None = None) -> decision.StudyRace | None:
     """The race among the last rung's leaders (``core.decision``), once the last rung is complete."""
-    return decision.study_race(record, tl.runs) if last_rung_complete(schedule, record, tl) else None
+    done = last_rung_complete(schedule, record, tl, decided)
+    return decision.study_race(record, tl.runs) if done else None
 
 
-def _race_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int) -> Action:
+def _race_action(schedule: Schedule, record: StudyRecord, tl: Tally, offset: int,
+                 decided: list[list[int]]) -> Action:
     """The race's next run: a survivor without the current round's seed, at the last rung's fidelity, until the
     race is finished (a winner, equivalence, or the rounds its budget pays: ``StudyRace.finished``)."""
-    sr = study_race(schedule, record, tl)
+    sr = study_race(schedule, record, tl, decided)
     if sr is None or sr.finished:
         return Action("done")
     last = len(schedule.rungs) - 1
@@ -331,7 +336,7 @@ def snapshot(schedule: Schedule, record: StudyRecord, tl: Tally) -> Snapshot:
         n = len(decided[r - 1]) if r - 1 < len(decided) else schedule.promoted_count(n)
         extra += n * schedule.rungs[r].seeds
     total = sweep_total + extra
-    sr = study_race(schedule, record, tl)
+    sr = study_race(schedule, record, tl, decided)
     if sr is not None:  # the race's complete rounds and the round under way
         total += sr.used_runs + (0 if sr.finished else len(sr.race.survivors))
     done = min(sweep_done + tl.promoted_finished, total)
