@@ -348,7 +348,7 @@ def _chosen(record: dict[str, Any], alpha: float, beta: float, gamma: float) -> 
         return f"--from: the race's winner {point}"
     if verdict == "equivalent":
         margin = race.get("equivalence_points")
-        return (f"--from: {point}, the best of {len(survivors)} networks the race found equivalent (within "
+        return (f"--from: {point}, the cheapest of {len(survivors)} networks the race found equivalent (within "
                 f"{margin:g} score points); any of them is as well supported" if isinstance(margin, int | float)
-                else f"--from: {point}, the best of {len(survivors)} equivalent networks")
+                else f"--from: {point}, the cheapest of {len(survivors)} equivalent networks")
     return f"--from: {point}, the best survivor of an undecided race ({len(survivors)} survivors)"

@@ -103,7 +103,7 @@ def train(
         epochs=epochs, batch_size=batch_size, base_resolution=base_resolution, proxy_width=proxy_width,
         train_subset=train_subset, val_subset=val_subset, optimizer=optimizer.value, lr=lr, weight_decay=weight_decay,
         label_smoothing=label_smoothing, warmup_epochs=warmup_epochs, bn_recalibration=bn_recalibration,
-        augment=augment, compile=compile_, device=device, threads=threads,
+        augment=augment, compile=compile_, device=device, threads=threads, curve_points=0,  # one run: every epoch shown
     )
     resolve_device(config.device)  # a bad --device fails before any data is read (--save: as it was parsed)
     dataset = load_data(data, cache_size=cache_size)  # the split never depends on --seed
@@ -144,7 +144,8 @@ def _print_result(net: Any, proxy: Any, config: Any, dataset: Any, result: Any, 
     rows: list[list[Any]] = [
         ["status", result.status + (f": {result.message}" if result.message else "")],
         ["validation top-1", f"{result.accuracy:.2%}"],
-        ["per epoch", "  ".join(f"{a:.1%}" for a in result.history) or "-"],
+        ["per epoch", "  ".join(f"{a:.1%}" if len(result.history_epochs) == 0 else f"{e}: {a:.1%}"
+                                for e, a in result.curve) or "-"],
         ["train loss / val loss", f"{result.loss:.4f} / {result.val_loss:.4f}"],
         ["proxy network", f"{proxy.name}: width x{config.proxy_width:g}, {result.proxy_resolution} px, "
                           f"{fmt_int(result.proxy_params)} params"],

@@ -62,8 +62,15 @@ class Confirmed:
         return (r.alpha, r.beta, r.gamma)
 
     @property
+    def chosen(self) -> int:
+        """The row to build (``racing.recommend`` with each row's multiply-adds at phi)."""
+        if len(self.rows) == 1:
+            return 0
+        return racing.recommend(self.race, {i: float(p.member.cost.flops) for i, p in enumerate(self.rows)})[0]
+
+    @property
     def best(self) -> tuple[float, float, float]:
-        return self.point(self.race.survivors[0])
+        return self.point(self.chosen)
 
     def text(self, i: int) -> str:
         a, b, g = self.point(i)
@@ -78,7 +85,8 @@ class Confirmed:
             return head + f"winner {self.text(self.race.survivors[0])}: every other survivor shown worse"
         if d == "equivalent":
             return head + (f"equivalent: any of {', '.join(self.text(i) for i in self.race.survivors)} is within "
-                           f"{self.race.rules.equivalence * 100:g} score points of the best")
+                           f"{self.race.rules.equivalence * 100:g} score points of the best; recommended: "
+                           f"{self.text(self.chosen)}, the cheapest of them")
         return head + (f"undecided: {', '.join(self.text(i) for i in self.race.survivors)} not told apart; "
                        f"the best mean is {self.text(self.race.survivors[0])}")
 

@@ -28,6 +28,7 @@ from scalesearch.core.errors import FieldError
 from scalesearch.core.evidence import Evidence, Runs, leaders, seed_scores
 from scalesearch.core.record import SeedRun, StudyRecord
 from scalesearch.core.runs import RunStatus
+from scalesearch.core.units import COST_UNITS, format_size
 
 DEFAULT_BUDGET = "24"  # runs; see docs/search.md, "The race", for how it was measured
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -133,6 +134,18 @@ class StudyRace:
     used_runs: int  # runs of the complete rounds
     seconds_per_run: float | None
     settings: RaceSettings
+    costs: Mapping[int, float] = dataclasses.field(default_factory=dict)  # network -> the cost the score charges
+    cost_unit: str = "multiply-adds"
+
+    @property
+    def recommended(self) -> int:
+        """The network to build (``racing.recommend``): the winner, the cheapest equivalent survivor, or the
+        best mean of the undecided ones."""
+        return racing.recommend(self.race, self.costs)[0]
+
+    @property
+    def recommended_by(self) -> str:
+        return racing.recommend(self.race, self.costs)[1]
 
     @property
     def finished(self) -> bool:
@@ -159,8 +172,11 @@ class StudyRace:
         elif race.decision == "winner":
             verdict = f"winner {name(race.survivors[0])}: every other leader was shown worse ({seeds} seeds)"
         elif race.decision == "equivalent":
+            pick = self.recommended
             verdict = (f"equivalent: any of {', '.join(name(n) for n in race.survivors)} is within "
-                       f"{self.settings.equivalence:g} score points of the best ({seeds} seeds each)")
+                       f"{self.settings.equivalence:g} score points of the best ({seeds} seeds each); recommended: "
+                       f"{name(pick)}, the cheapest of them{self._cost_text(pick)}, since their order by mean is "
+                       "noise")
         else:
             why = (f"the budget of {self.budget_runs} runs cannot pay one round of {len(race.entrants)}"
                    if not race.rounds and race.finished else
@@ -176,8 +192,16 @@ class StudyRace:
         out.append(f"race test: {race.test}")
         return out
 
+    def _cost_text(self, network: int) -> str:
+        cost = self.costs.get(network)
+        if cost is None:
+            return ""
+        return f" ({cost:.3g} ms)" if self.cost_unit == "ms" else f" ({format_size(cost)} {self.cost_unit})"
+
     def to_dict(self) -> dict[str, Any]:
-        return {**self.race.to_dict(), "finished": self.finished, "budget_runs": self.budget_runs,
+        pick, why = racing.recommend(self.race, self.costs)
+        return {**self.race.to_dict(), "recommended": pick, "recommended_by": racing.RECOMMENDED_BY[why],
+                "finished": self.finished, "budget_runs": self.budget_runs,
                 "used_runs": self.used_runs,
                 "seconds_per_run": self.seconds_per_run, "equivalence_points": self.settings.equivalence,
                 "budget": str(self.settings.budget)}
@@ -246,7 +270,8 @@ def study_race(record: StudyRecord, runs: Runs) -> StudyRace | None:
     else:
         race = racing.race(scores, names, seeds, rules)
     used = sum(len(r.survivors) for r in race.rounds)
-    return StudyRace(race, budget, used, per_run, settings)
+    costs = {n: speaker[n].candidate.cost(record.cost) for n in names}
+    return StudyRace(race, budget, used, per_run, settings, costs, COST_UNITS.get(record.cost, record.cost))
 
 
 def evidence(record: StudyRecord, rows: Sequence[ranking.Row], runs: Runs) -> Evidence:

@@ -440,10 +440,10 @@ class Evidence:
 
     @property
     def recommended(self) -> Row | None:
-        """The point ``scale --from`` uses: the race's winner, or its best survivor (equivalent or undecided);
-        without a race, the leader."""
+        """The point ``scale --from`` uses: the race's winner, the cheapest of its equivalent survivors, or the best
+        of its undecided ones (``racing.recommend``); without a race, the leader."""
         if self.race is not None:
-            best = self.race.race.survivors[0]
+            best = self.race.recommended
             return next((r for r in self.rows if r.network == best and r.ranks), self.leaders.recommended)
         return self.leaders.recommended
 
@@ -467,6 +467,7 @@ class Evidence:
         out["entrants"] = [point(n) for n in sr.race.entrants]
         out["decision"] = sr.verdict
         out["winner"] = point(sr.race.survivors[0]) if sr.verdict == "winner" else None
+        out["recommended"] = point(sr.recommended)
         out["family_wise_error"] = sr.race.rules.alpha
         return out
 

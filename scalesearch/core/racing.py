@@ -339,3 +339,32 @@ def race_work(race: Race) -> list[tuple[int, int]]:
     if race.finished or race.next_seed is None:
         return []
     return [(n, race.next_seed) for n in race.waiting]
+
+
+RECOMMENDED_BY = {
+    "winner": "the race's winner",
+    "cheapest": "the cheapest of the equivalent survivors",
+    "best mean": "the best mean of the undecided survivors",
+}
+
+
+def recommend(race: Race, costs: Mapping[int, float]) -> tuple[int, str]:
+    """The network to build and why (a key of ``RECOMMENDED_BY``): the winner; among equivalent survivors the
+    one of least cost (``costs``: network -> the cost the score charges; ties, and survivors without a cost,
+    go to the better mean); among undecided survivors the best mean.
+
+    Equivalence says every survivor is within the margin of the best at the race's confidence, so which of
+    them has the best mean is noise: on the default task the best of two equivalent sets, seeds 0.. and
+    1000.., differed while both sets held the same cheapest network. Taking the least costly of the models
+    the data cannot tell apart is the one-standard-error rule's parsimony (Breiman, Friedman, Olshen and Stone
+    1984, Classification and Regression Trees, section 3.4.3; Hastie, Tibshirani and Friedman, The Elements
+    of Statistical Learning, 2nd ed., section 7.10): it depends on the measured costs, not on the noise."""
+    if not race.survivors:
+        raise ValueError("a race without survivors recommends nothing")
+    if race.decision == "winner":
+        return race.survivors[0], "winner"
+    if race.decision == "equivalent":
+        order = {n: i for i, n in enumerate(race.survivors)}
+        best = min(race.survivors, key=lambda n: (costs.get(n, math.inf), order[n]))
+        return best, "cheapest"
+    return race.survivors[0], "best mean"

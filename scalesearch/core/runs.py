@@ -42,7 +42,8 @@ class ProxyResult:
     accuracy: float
     loss: float = math.nan  # mean training loss of the last epoch run
     val_loss: float = math.nan
-    history: tuple[float, ...] = ()  # validation top-1 after each epoch
+    history: tuple[float, ...] = ()  # validation top-1 after each evaluated epoch
+    history_epochs: tuple[int, ...] = ()  # the epoch of each history entry; () when every epoch was evaluated
     loss_history: tuple[float, ...] = ()  # mean training loss of each epoch
     epochs_run: int = 0
     seconds: float = 0.0  # wall time of the whole run: build, data, training, evaluation
@@ -61,7 +62,14 @@ class ProxyResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", RunStatus(self.status))
         object.__setattr__(self, "history", tuple(float(a) for a in self.history))
+        object.__setattr__(self, "history_epochs", tuple(int(e) for e in self.history_epochs))
         object.__setattr__(self, "loss_history", tuple(float(a) for a in self.loss_history))
+
+    @property
+    def curve(self) -> tuple[tuple[int, float], ...]:
+        """(epoch, validation top-1) for each evaluated epoch."""
+        epochs = self.history_epochs or tuple(range(1, len(self.history) + 1))
+        return tuple(zip(epochs, self.history, strict=False))
 
     @property
     def training_speed(self) -> float:
@@ -72,8 +80,12 @@ class ProxyResult:
         return total if self.loss_history and math.isfinite(total) else math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the status as its string, non-finite numbers as None."""
-        return json_object(dataclasses.asdict(self))
+        """JSON-ready: the status as its string, non-finite numbers as None; ``history_epochs`` only when not every
+        epoch was evaluated (a record of every epoch reads as it always has)."""
+        out = json_object(dataclasses.asdict(self))
+        if not self.history_epochs:
+            out.pop("history_epochs", None)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProxyResult:
@@ -117,6 +129,10 @@ def checked_result(data: Any) -> ProxyResult:
     for name, value in fractions:
         if not _finite(value) or not 0.0 <= value <= 1.0:
             raise BadResult(name, f"is {value!r}, not a fraction in [0, 1]")
+    epochs = _sequence(data, "history_epochs")
+    if epochs and (len(epochs) != len(history) or any(isinstance(e, bool) or not isinstance(e, int) for e in epochs)
+                   or any(b <= a for a, b in zip([0, *epochs], epochs, strict=False))):
+        raise BadResult("history_epochs", f"is {epochs!r}, not one increasing epoch >= 1 per history entry")
     for i, value in enumerate(_sequence(data, "loss_history")):
         if value is not None and not _real(value):
             raise BadResult(f"loss_history[{i}]", f"is {value!r}, not a number")

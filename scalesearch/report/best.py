@@ -60,8 +60,9 @@ class Best:
 def best_record(record: StudyRecord, top: Row, noise: NoiseVerdict, *, study: str, storage: str, command: str,
                 finished: bool, seconds: float, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything best.json holds (JSON-safe: non-finite numbers become null when written). The top-level
-    alpha, beta, gamma are the recommended point: the race's winner or best survivor (``decision``: winner |
-    equivalent | undecided, with its survivors, rounds, seeds and test), else the leader
+    alpha, beta, gamma are the recommended point (``racing.recommend``): the race's winner, the cheapest of its
+    equivalent survivors or the best of its undecided ones (``decision``: winner | equivalent | undecided, with its
+    survivors, rounds, seeds and test), else the leader
     (``evidence.leaders.rule`` states the rule); ``leaders`` is the set the final rung cannot tell apart from
     it. No password of ``storage`` or ``command`` is written (scalesearch.core.redaction)."""
     proof = evidence or {}

@@ -21,8 +21,8 @@ def learning_curves(v: StudyView) -> Figure:
                        strict=False))
     labelled: set[int] = set()  # one legend entry per network, not per seed
     for c in v.curves:
-        epochs = np.arange(1, len(c.history) + 1)
-        acc = np.array(c.history) * 100
+        at, history = c.points
+        epochs, acc = np.array(at), np.array(history) * 100
         first = c.network not in labelled
         labelled.add(c.network)
         if c.network in colours:

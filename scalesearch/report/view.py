@@ -28,6 +28,12 @@ class Curve:
     seed: int
     history: tuple[float, ...]
     rung: int = 0
+    epochs: tuple[int, ...] = ()  # the epoch of each history entry; () when every epoch was evaluated
+
+    @property
+    def points(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """(epochs, accuracies) to plot."""
+        return (self.epochs or tuple(range(1, len(self.history) + 1))), self.history
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ def view(study: Any, best: dict[str, Any] | None = None) -> StudyView:
         for network, runs in sorted(per_network.items()):
             for seed, run in sorted(ranking.per_seed(runs).items()):
                 if run.result.history:
-                    curves.append(Curve(network, seed, tuple(float(a) for a in run.result.history), rung))
+                    curves.append(Curve(network, seed, tuple(float(a) for a in run.result.history), rung,
+                                        run.result.history_epochs))
     running = sum(1 for t in trials if t.state.name == "RUNNING")
     table = frame(rows)
     table.insert(1, "index", [r.candidate.index for r in rows])  # for the plots only, never written

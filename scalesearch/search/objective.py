@@ -92,7 +92,7 @@ class Objective:
             if run is None:
                 run = self._train(trial, network, rung, seed, curve=i == 0, prune=self.prune and i == 0 and rung == 0)
             elif i == 0:
-                for epoch, acc in enumerate(run.result.history, start=1):
+                for epoch, acc in run.result.curve:
                     trial.report(acc, step=epoch)  # the curve shows in the dashboard for every candidate
             rec = rec.with_result(run)
             rec.write(trial, row)

@@ -36,8 +36,12 @@ from scalesearch.train.events import EpochDone, ProgressEvent, RunStarted, StepD
 from scalesearch.train.load import load_data
 from scalesearch.train.runtime import set_threads
 
-__all__ = ["ProxyConfig", "ProxyResult", "proxy_spec", "set_threads", "train_proxy", "training_images"]
+__all__ = ["ProxyConfig", "ProxyResult", "evaluated_epochs", "proxy_spec", "set_threads", "train_proxy",
+           "training_images"]
 
+# Validations per run: 5 points draw a learning curve; evaluating after each of a default search's 20-epoch runs
+# cost 22% of it (evaluated_epochs).
+CURVE_POINTS = 5
 OPTIMIZERS = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}  # name: (default lr, default weight decay)
 
 
@@ -67,6 +71,9 @@ class ProxyConfig:
     threads: int | None = runtime_setting(None)  # None: cores // workers, or what set_threads() already chose
     workers: int = runtime_setting(1)  # training processes sharing this machine's cores
     eval_batch_size: int = runtime_setting(512)
+    # validation after this many evenly spaced epochs, the last always (0: every epoch). The last epoch's
+    # accuracy, the run's result, is the same either way; only the learning curve is sparser (evaluated_epochs).
+    curve_points: int = runtime_setting(CURVE_POINTS)
 
     def __post_init__(self) -> None:
         def need(name: str, ok: bool, what: str) -> None:
@@ -104,6 +111,8 @@ class ProxyConfig:
         need("threads", self.threads is None or (is_int(self.threads) and self.threads >= 1), "must be >= 1")
         need("workers", is_int(self.workers) and self.workers >= 1, "must be an integer >= 1")
         need("eval_batch_size", is_int(self.eval_batch_size) and self.eval_batch_size >= 1, "must be >= 1")
+        need("curve_points", is_int(self.curve_points) and self.curve_points >= 0,
+             "must be an integer >= 0 (0: every epoch)")
         need("device", isinstance(self.device, str) and bool(self.device), f"use {runtime.DEVICE_FORMS}")
 
     @property
@@ -113,6 +122,18 @@ class ProxyConfig:
     @property
     def decay(self) -> float:
         return self.weight_decay if self.weight_decay is not None else OPTIMIZERS[self.optimizer][1]
+
+
+def evaluated_epochs(epochs: int, points: int) -> tuple[int, ...]:
+    """The 1-based epochs after which a run of ``epochs`` measures validation accuracy with ``points`` curve
+    points: evenly spaced, the last epoch always; every epoch when ``points`` is 0 or at least ``epochs``.
+
+    Evaluation (BatchNorm recalibration over up to 512 training images, then every validation image) cost 22%
+    of a 20-epoch default-task run (4.3 of 19.7 s, docs/training.md, 'The loop'); it never changes the weights
+    or the random streams, so the final accuracy does not depend on how often it runs."""
+    if points <= 0 or points >= epochs:
+        return tuple(range(1, epochs + 1))
+    return tuple(sorted({max(1, round(k * epochs / points)) for k in range(1, points + 1)}))
 
 
 def training_images(config: ProxyConfig, data: Dataset) -> int:
@@ -131,6 +152,7 @@ class _Outcome:
     loss: float = math.nan
     val_loss: float = math.nan
     history: list[float] = field(default_factory=list)
+    history_epochs: list[int] = field(default_factory=list)
     loss_history: list[float] = field(default_factory=list)
     epochs_run: int = 0
     images_per_second: float = 0.0
@@ -171,7 +193,8 @@ def train_proxy(
 ) -> ProxyResult:
     """Train the proxy of ``spec`` on ``data`` and return its validation accuracy and run statistics.
 
-    ``on_epoch(epoch, val_accuracy)`` runs after every epoch (1-based); returning True stops the run with
+    ``on_epoch(epoch, val_accuracy)`` runs after every evaluated epoch (1-based; every epoch unless
+    ``config.curve_points`` thins them: ``evaluated_epochs``); returning True stops the run with
     status PRUNED. ``progress`` receives the events of scalesearch.train.events (RunStarted, StepDone,
     EpochDone). Divergence (a NaN/Inf loss) and out-of-memory end the run with status DIVERGED / OOM;
     neither raises. A proxy beyond the memory limits (scalesearch.core.limits: activation elements x batch, x3
@@ -212,6 +235,8 @@ def train_proxy(
     return ProxyResult(
         status=outcome.status, accuracy=outcome.accuracy, loss=outcome.loss, val_loss=outcome.val_loss,
         history=tuple(outcome.history), loss_history=tuple(outcome.loss_history), epochs_run=outcome.epochs_run,
+        history_epochs=() if outcome.history_epochs == list(range(1, len(outcome.history) + 1))
+        else tuple(outcome.history_epochs),
         seconds=seconds,
         images_per_second=outcome.images_per_second, peak_memory_bytes=peak_bytes, peak_memory_kind=peak_kind,
         proxy_resolution=res, proxy_width=config.proxy_width, proxy_params=outcome.proxy_params,
@@ -263,6 +288,7 @@ def _run(pspec: AnySpec, data: Dataset, config: ProxyConfig, seed: int, device: 
 
     model.train()
     train_seconds, images_seen, step_no = 0.0, 0, 0
+    evaluate_after = set(evaluated_epochs(config.epochs, config.curve_points))
     for epoch in range(1, config.epochs + 1):
         plan = loop.EpochPlan(len(train), batch, pad, flip, g, device)
         loss_sum = torch.zeros((), device=device)
@@ -294,12 +320,15 @@ def _run(pspec: AnySpec, data: Dataset, config: ProxyConfig, seed: int, device: 
         out.images_per_second = images_seen / max(train_seconds, 1e-9)
         out.loss = float(loss_sum) / steps
         out.loss_history.append(out.loss)
+        if epoch not in evaluate_after:
+            continue
 
         if config.bn_recalibration:
             loop.recalibrate_bn(model, train, recal_idx, config.eval_batch_size)
         acc, val_loss = loop.evaluate(model, val, config.eval_batch_size)
         out.accuracy, out.val_loss, out.epochs_run = acc, val_loss, epoch
         out.history.append(acc)
+        out.history_epochs.append(epoch)
         if not math.isfinite(val_loss):
             out.status, out.accuracy = RunStatus.DIVERGED, 0.0
             out.message = f"validation loss became {val_loss} after epoch {epoch}; lower the lr"

@@ -236,3 +236,21 @@ def test_bad_race_input_is_a_field_error() -> None:
     nan = {0: {0: 0.9, 1: 0.8, 2: math.nan}, 1: {0: 0.8, 1: 0.7, 2: 0.7}}
     with pytest.raises(FieldError, match="not a finite number"):
         race(nan, [0, 1], 2, RaceRules())
+
+
+def test_the_recommended_network_is_the_winner_the_cheapest_equivalent_or_the_best_undecided() -> None:
+    costs = {0: 900.0, 1: 800.0, 2: 850.0}
+    win = race(table({0: 0.95, 1: 0.90, 2: 0.85}, seeds=10, own=0.005), [0, 1, 2], base_seeds=2, rules=RaceRules())
+    assert racing.recommend(win, costs) == (0, "winner")  # a winner is built even when it costs more
+    equal = race(table({0: 0.9, 1: 0.9, 2: 0.9}, seeds=10, own=0.0005), [0, 1, 2], base_seeds=2,
+                 rules=RaceRules(equivalence=0.01))
+    assert equal.decision == "equivalent"
+    assert racing.recommend(equal, costs) == (1, "cheapest")
+    # the choice among equivalents follows the costs, never the noise of the means
+    assert racing.recommend(equal, {0: 700.0, 1: 800.0, 2: 850.0})[0] == 0
+    # equal costs, or none known, fall back to the best mean
+    assert racing.recommend(equal, {})[0] == equal.survivors[0]
+    assert racing.recommend(equal, dict.fromkeys((0, 1, 2), 5.0))[0] == equal.survivors[0]
+    tie = race(table({0: 0.9, 1: 0.9, 2: 0.9}, seeds=5, own=0.02), [0, 1, 2], base_seeds=2,
+               rules=RaceRules(looks=3, equivalence=0.001))
+    assert tie.decision == "undecided" and racing.recommend(tie, costs) == (tie.survivors[0], "best mean")

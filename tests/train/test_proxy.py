@@ -211,3 +211,30 @@ def test_threads_and_devices() -> None:  # conftest's autouse fixture puts the t
     if not torch.cuda.is_available():
         with pytest.raises(UsageError, match="no CUDA"):
             runtime.resolve_device("cuda:0")
+
+
+@pytest.mark.parametrize("epochs, points, expected", [
+    (20, 5, (4, 8, 12, 16, 20)), (10, 5, (2, 4, 6, 8, 10)), (6, 5, (1, 2, 4, 5, 6)), (3, 5, (1, 2, 3)),
+    (7, 0, (1, 2, 3, 4, 5, 6, 7)), (4, 1, (4,)), (1, 3, (1,)),
+])
+def test_evaluated_epochs_are_evenly_spaced_and_end_with_the_last(epochs: int, points: int,
+                                                                  expected: tuple[int, ...]) -> None:
+    assert proxy.evaluated_epochs(epochs, points) == expected
+
+
+def test_fewer_curve_points_give_the_same_result_and_a_thinner_curve(tiny_spec: NetSpec, fast: ProxyConfig) -> None:
+    seen: list[tuple[int, float]] = []
+    every = train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, epochs=4, curve_points=0), seed=2)
+    thin = train_proxy(tiny_spec, "synthetic", dataclasses.replace(fast, epochs=4, curve_points=2), seed=2,
+                       on_epoch=lambda e, a: seen.append((e, a)))
+    # validation never touches the weights or the random streams: the last epoch's numbers are identical
+    assert (thin.accuracy, thin.loss, thin.val_loss, thin.loss_history) == (
+        every.accuracy, every.loss, every.val_loss, every.loss_history)
+    assert thin.epochs_run == every.epochs_run == 4 and every.history_epochs == ()
+    assert thin.history_epochs == (2, 4) and thin.history == (every.history[1], every.history[3])
+    assert seen == list(thin.curve) == [(2, every.history[1]), (4, every.history[3])]
+    assert every.curve == tuple(enumerate(every.history, start=1))
+    assert ProxyResult.from_dict(json.loads(json.dumps(thin.to_dict()))) == thin
+    assert "history_epochs" not in every.to_dict()  # a record of every epoch reads as it always has
+    with pytest.raises(UsageError, match="curve_points"):
+        ProxyConfig(curve_points=-1)
