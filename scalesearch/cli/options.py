@@ -20,6 +20,7 @@ import typer
 
 from scalesearch.core.baselines import DEFAULT_BASELINE
 from scalesearch.core.scaling import DEFAULT_POLICY as DEFAULT_ROUNDING, POLICIES
+from scalesearch.core.tasks import MNIST_FORMAT
 from scalesearch.core.units import COST_UNITS
 from scalesearch.measure import COUNTERS, DEFAULT_COUNTER as DEFAULT_COUNTING, DTYPES, MODES, LatencyConfig
 from scalesearch.train import DEFAULT_DATA, ProxyConfig
@@ -150,10 +151,11 @@ ProxyWidth = Annotated[float, typer.Option(
     rich_help_panel=PROXY)]
 TrainSubset = Annotated[int | None, typer.Option(
     "--train-subset", help="Train on this many training images, drawn by each seed and the same for every network "
-    "(default: all; fashion-mnist and mnist: 2000 in a search).", rich_help_panel=PROXY)]
+    f"(default: all; fashion-mnist and mnist: {MNIST_FORMAT.train_subset} in a search).", rich_help_panel=PROXY)]
 ValSubset = Annotated[int | None, typer.Option(
     "--val-subset", help="Validate on this many validation images, one fixed class-stratified choice for every "
-    "network and seed (default: all; fashion-mnist and mnist: 1000 in a search).", rich_help_panel=PROXY)]
+    f"network and seed (default: all; fashion-mnist and mnist: {MNIST_FORMAT.val_subset} in a search).",
+    rich_help_panel=PROXY)]
 Optimizer = Annotated[OptimizerName, typer.Option(
     "--optimizer", help="sgd (Nesterov momentum) or adamw.", rich_help_panel=PROXY)]
 LearningRate = Annotated[float | None, typer.Option(

@@ -87,30 +87,27 @@ def read_audit(folder: Path | None) -> AuditSummary | None:
 
 
 def find_family(study_dir: Path, v: StudyView) -> Path | None:
-    """summary.csv of the family of the study's leader in the study's own folder (where `scale --from
-    STUDY_DIR` writes it), if there is one. Never a folder above the study: `scale --alpha ...` writes the
-    same folder name under results/ for any run with those coefficients, which is not this study's."""
+    """summary.csv of the family of the study's recommended point (``StudyView.recommended_point``) in the
+    study's own folder (where `scale --from STUDY_DIR` writes it), if there is one. Never a folder above the
+    study: `scale --alpha ...` writes the same folder name under results/ for any run with those
+    coefficients, which is not this study's."""
     from scalesearch.family import family_dir  # scalesearch.family pulls in torch: only when looked for
 
-    top = v.table[v.table["rank"] == 1]
-    if not len(top):
+    point = v.recommended_point
+    if point is None:
         return None
-    r = top.iloc[0]
-    path = family_dir(study_dir, v.record.baseline_spec, r["alpha"], r["beta"], r["gamma"],
-                      v.record.study_settings.policy) / "summary.csv"
+    path = family_dir(study_dir, v.record.baseline_spec, *point, v.record.study_settings.policy) / "summary.csv"
     return path if path.is_file() else None
 
 
 def scale_leader(v: StudyView, phis: Sequence[float]) -> pd.DataFrame:
-    """The leader's family for ``phis``, built and measured (what `scale --from` would write, in a frame)."""
+    """The recommended point's family for ``phis``, built and measured (what `scale --from` would write, in a frame)."""
     from scalesearch.family import scale_family
 
-    top = v.table[v.table["rank"] == 1]
-    if not len(top):
+    point = v.recommended_point
+    if point is None:
         raise UsageError("--phi: the study has no ranked leader to scale yet")
-    r = top.iloc[0]
-    _, members = scale_family(v.record.baseline_spec, r["alpha"], r["beta"], r["gamma"], list(phis),
-                              policy=v.record.study_settings.policy)
+    _, members = scale_family(v.record.baseline_spec, *point, list(phis), policy=v.record.study_settings.policy)
     return pd.DataFrame([m.row() for m in members])
 
 

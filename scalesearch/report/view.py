@@ -67,6 +67,23 @@ class StudyView:
     audit: AuditSummary | None = None  # audit.json's verdict, when the study folder has one
 
     @property
+    def recommended_point(self) -> tuple[float, float, float] | None:
+        """The point `scale --from` takes: the survivors' point confirmed at phi (best.json's ``confirmed``), else
+        the race's recommendation (winner, cheapest equivalent, best undecided), else the rank-1 row."""
+        confirmed = self.best.get("confirmed") if self.best else None
+        if isinstance(confirmed, dict) and isinstance(confirmed.get("best"), dict):
+            b = confirmed["best"]
+            return float(b["alpha"]), float(b["beta"]), float(b["gamma"])
+        if self.evidence is not None and (row := self.evidence.recommended) is not None:
+            c = row.candidate
+            return c.alpha, c.beta, c.gamma
+        top = self.table[self.table["rank"] == 1]
+        if not len(top):
+            return None
+        r = top.iloc[0]
+        return float(r["alpha"]), float(r["beta"]), float(r["gamma"])
+
+    @property
     def audit_lines(self) -> list[str]:
         """The verdict lines `scalesearch audit` wrote ([] without an audit)."""
         return list(self.audit.lines) if self.audit is not None else []

@@ -154,7 +154,7 @@ def test_the_committed_example_report_is_reproduced(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "results" / "example"
     copy = tmp_path / "results" / "example"
     shutil.copytree(example, copy, ignore=shutil.ignore_patterns("jitter", "compare"))
-    decoy = tmp_path / "results" / "scale-efficientnet-b0-a1.2-b1.1-g1.15-efficientnet"
+    decoy = tmp_path / "results" / "scale-efficientnet-b0-a1-b1.2-g1.15-efficientnet"
     decoy.mkdir()
     (decoy / "summary.csv").write_text("phi,flops_ratio\n0,1\n")  # not even drawable: must not be looked at
     result = run("report", str(copy), "--json")

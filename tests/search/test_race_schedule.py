@@ -152,3 +152,26 @@ def test_race_settings_are_stored_only_when_not_the_default() -> None:
     assert custom.stored() == {"enabled": True, "budget": "10m", "equivalence": 2.0}
     assert RaceSettings.from_stored(custom.stored()) == custom
     assert RaceSettings.from_stored(None) == RaceSettings()
+
+
+def test_the_race_seeds_change_neither_the_rung_statistics_nor_the_leaders(record: StudyRecord) -> None:
+    from scalesearch.core import decision, ranking
+    from scalesearch.core.evidence import rung_stats
+
+    def evidence(trials: list[optuna.trial.FrozenTrial]) -> decision.Evidence:
+        runs = tally(trials).runs
+        return decision.evidence(record, ranking.rank_rungs(record.candidates, runs, record.target, record.w), runs)
+
+    trials = rung_one(record)
+    before = evidence(trials)
+    # Three rounds in which the survivors' order flips: with these seeds counted, rung 1's spread, noise and
+    # Spearman against rung 0 would move.
+    for k, scores in enumerate(({1: 0.60, 2: 0.95, 3: 0.90}, {1: 0.99, 2: 0.62, 3: 0.70}, {1: 0.75, 2: 0.74, 3: 0.99})):
+        trials += add(record, scores, 2 + k)
+    after = evidence(trials)
+    assert after.race is not None and after.race.race.rounds  # the race ran
+    assert after.rungs == before.rungs
+    assert [m.network for m in after.leaders.members] == [m.network for m in before.leaders.members]
+    counted = tally(trials).runs  # every seed counted, as a rung line did before
+    moved = rung_stats(ranking.rank_rungs(record.candidates, counted, record.target, record.w), counted, record.rungs)
+    assert moved != list(after.rungs)  # the check can fail: counting the race's seeds does change them

@@ -77,9 +77,10 @@ def test_every_study_field_changes_the_fingerprint() -> None:
         extra = {"n_trials": 5} if name == "sampler" else {}
         assert fingerprint(base.replace(**{name: value}, **extra).settings("key", 10)) != start, name
     for name, value in {"workers": 3, "study": "x", "out": Path("elsewhere"), "n_trials": 9,
-                        "proxy": ProxyConfig(batch_size=32, device="cpu", threads=2, compile=True)}.items():
+                        "proxy": ProxyConfig(batch_size=32, device="cpu", threads=2, compile=True,
+                                             curve_points=0)}.items():
         assert fingerprint(base.replace(**{name: value}).settings("key", 10)) == start, name
-    assert set(RUNTIME_PROXY_FIELDS) == {"device", "threads", "workers", "compile", "eval_batch_size"}
+    assert set(RUNTIME_PROXY_FIELDS) == {"device", "threads", "workers", "compile", "eval_batch_size", "curve_points"}
 
 
 @pytest.mark.parametrize("folder", ["results/example", "results/example/jitter"])
