@@ -380,8 +380,9 @@ class ReferenceVerdict:
 
 
 def reference_verdicts(rows: Sequence[Row], runs: Runs, partial: str = "") -> list[ReferenceVerdict]:
-    """For every reference strategy in the ranking: does the searched winner beat it by more than the
-    noise? Compared at the highest rung the reference reached (the winner passed through every rung).
+    """For every reference strategy in the ranking: does the leader (the best score at the last rung) beat it by
+    more than the noise? Compared at the highest rung the reference reached (the leader passed through every
+    rung). "Leader", not "winner": only the race (core.racing) names a winner.
     ``partial``: the study is not complete: each comparison is given, its verdict is not."""
     ranked = [r for r in rows if r.ranks]
     if not ranked:
@@ -393,7 +394,7 @@ def reference_verdicts(rows: Sequence[Row], runs: Runs, partial: str = "") -> li
             continue
         for name in row.candidate.reference.split("+"):
             if row.network == top.network:
-                text = "is the winner's network" if row is not top else "is the winner"
+                text = "is the leader's network" if row is not top else "is the leader"
                 out.append(ReferenceVerdict(name, row, None, text))
                 continue
             rivals = speakers_at(rows, row.rung)
@@ -401,16 +402,16 @@ def reference_verdicts(rows: Sequence[Row], runs: Runs, partial: str = "") -> li
             comps = {c.row.network: c for c in leader_gaps(top, others, runs, row.rung)}
             c = comps.get(row.network)
             if c is None:
-                out.append(ReferenceVerdict(name, row, None, "no common seeds with the winner"))
+                out.append(ReferenceVerdict(name, row, None, "no common seeds with the leader"))
                 continue
             where = f"at rung {row.rung}"
             se = c.standard_error
             if partial:
                 text = f"leader so far ahead by {c.margin:+.4f} {where}; no verdict yet (the search is partial)"
             elif se is None:  # c.distinguishable is None
-                text = f"winner ahead by {c.margin:+.4f} {where}; noise unknown (one seed)"
+                text = f"leader ahead by {c.margin:+.4f} {where}; noise unknown (one seed)"
             elif c.distinguishable:
-                text = f"winner beats it by {c.margin:.4f} > {NOISE_Z:g} SE {NOISE_Z * se:.4f} {where}"
+                text = f"leader beats it by {c.margin:.4f} > {NOISE_Z:g} SE {NOISE_Z * se:.4f} {where}"
             else:
                 text = (f"not beaten beyond the noise: margin {c.margin:+.4f} <= {NOISE_Z:g} SE "
                         f"{NOISE_Z * se:.4f} {where}")

@@ -1,5 +1,5 @@
 """The evidence behind an answer: rank correlations, per-rung spread and noise, the leaders set (paired over
-seeds) and the winner against the reference strategies. Hand-made rows and runs; nothing is trained."""
+seeds) and the leader against the reference strategies. Hand-made rows and runs; nothing is trained."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_reference_verdicts_compare_at_the_references_rung() -> None:
     verdicts = {v.name: v for v in evidence.reference_verdicts(rows, runs)}
     assert set(verdicts) == {"width-only", "paper", "depth-only"}
     assert verdicts["width-only"].comparison.distinguishable is True  # type: ignore[union-attr]  # compared: common seeds
-    assert "winner beats it" in verdicts["width-only"].text
+    assert "leader beats it" in verdicts["width-only"].text
     assert verdicts["paper"].comparison.distinguishable is False  # type: ignore[union-attr]  # compared: common seeds
     assert "not beaten beyond the noise" in verdicts["paper"].text
     assert verdicts["depth-only"].comparison.rung == 0  # type: ignore[union-attr]  # compared: common seeds
