@@ -283,6 +283,6 @@ def evidence(record: StudyRecord, rows: Sequence[ranking.Row], runs: Runs) -> Ev
         return ev
     base_runs, base_rows = base_view(record, runs)
     # the rungs' spread, seed std and Spearman on their own seeds too: the race's extra seeds of a few survivors
-    # would otherwise move them (a fashion-mnist race of 8 rounds took rung 1's Spearman from 0.75 to 0.59)
+    # would otherwise move them (a fashion-mnist race of 8 rounds took rung 1's Spearman from 0.73 to 0.59)
     return dataclasses.replace(ev, rungs=tuple(rung_stats(base_rows, base_runs, record.rungs)),
                                leaders=leaders(base_rows, base_runs), race=study_race(record, runs))
