@@ -144,10 +144,6 @@ class StudyRace:
         return racing.recommend(self.race, self.costs)[0]
 
     @property
-    def recommended_by(self) -> str:
-        return racing.recommend(self.race, self.costs)[1]
-
-    @property
     def finished(self) -> bool:
         return self.race.finished
 

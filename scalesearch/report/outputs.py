@@ -41,7 +41,7 @@ def write_outputs(study: optuna.Study, folder: Path, *, storage: str, command: s
     top = ranking.leader(rows)
     if top is not None:
         out.evidence = decision.evidence(record, rows, runs)
-        top = out.evidence.recommended or top  # the race's winner or best survivor, when there was a race
+        top = out.evidence.recommended or top  # the race's pick (racing.recommend), when there was a race
         rec = best_record(record, top, out.noise, study=getattr(study, "study_name", ""), storage=storage,
                           command=command, finished=finished, seconds=seconds, evidence=out.evidence.to_dict())
         out.paths["best"] = write_best(rec, folder / "best.json")
