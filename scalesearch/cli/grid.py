@@ -102,7 +102,7 @@ def grid(
     batch_size: options.BatchSize = DEFAULT_BATCH,
     base_resolution: options.BaseResolution = None,
     proxy_width: options.ProxyWidth = _D.proxy_width,
-    curve_points: options.CurvePoints = _D.curve_points,
+    curve_points: options.CurvePoints = None,
     train_subset: options.TrainSubset = None,
     val_subset: options.ValSubset = None,
     optimizer: options.Optimizer = options.DEFAULT_OPTIMIZER,
@@ -115,7 +115,8 @@ def grid(
              f"fashion-mnist and mnist: {_rungs_text(MNIST_FORMAT.rungs)}).")] = None,
     promote: Annotated[float | None, typer.Option(
         "--promote", rich_help_panel=STUDY,
-        help=f"Fraction of a rung's networks trained again at the next rung, at least 3 (default: {_G.promote:g}).")
+        help=f"Fraction of a rung's networks trained again at the next rung, at least 3 (default: {_G.promote:g}; "
+             f"fashion-mnist and mnist: {MNIST_FORMAT.promote:g}).")
     ] = None,
     seed_base: Annotated[int, typer.Option(
         "--seed-base", rich_help_panel=STUDY,
@@ -188,12 +189,14 @@ def grid(
     (OUT/STUDY/report/index.html with every plot).
     """
     task = task_defaults(data)
-    given = {"--train-subset": train_subset, "--val-subset": val_subset, "--rungs": rungs, "--promote": promote}
+    given = {"--train-subset": train_subset, "--val-subset": val_subset, "--rungs": rungs, "--promote": promote,
+             "--curve-points": curve_points}
     if task is not None and not all(v is not None for v in given.values()):
         train_subset = task.train_subset if train_subset is None else train_subset
         val_subset = task.val_subset if val_subset is None else val_subset
         rungs = _rungs_text(task.rungs) if rungs is None else rungs
         promote = task.promote if promote is None else promote
+        curve_points = task.curve_points if curve_points is None else curve_points
         if not json_out:
             err_console.print(f"{data}: the measured defaults for this data (docs/training.md, 'On real data'): "
                               f"{task.flags()}; an option given on the command line wins", highlight=False,
@@ -203,7 +206,7 @@ def grid(
         beta=beta, gamma=gamma, tolerance=tolerance, constraint=constraint, references=references, data=data,
         proxy=ProxyConfig(batch_size=batch_size, base_resolution=base_resolution, proxy_width=proxy_width,
                           train_subset=train_subset, val_subset=val_subset, optimizer=optimizer.value, lr=lr,
-                          device=device, curve_points=curve_points),
+                          device=device, curve_points=_D.curve_points if curve_points is None else curve_points),
         rungs=rungs if rungs is not None else ",".join(map(str, _G.rungs)),
         promote=promote if promote is not None else _G.promote, seed_base=seed_base,
         race=RaceSettings(enabled=race, budget=parse_budget(race_budget), equivalence=equivalence), sampler=sampler,

@@ -142,10 +142,11 @@ BaseResolution = Annotated[int | None, typer.Option(
     "--base-resolution", help="Proxy base resolution in px; a candidate trains at base x its resolution "
     "multiplier (default: the data's: 32 for digits, CIFAR and synthetic, 64 for imagefolder).",
     rich_help_panel=PROXY)]
-CurvePoints = Annotated[int, typer.Option(
+CurvePoints = Annotated[int | None, typer.Option(
     "--curve-points", min=0, help="Validations per proxy run: after this many evenly spaced epochs, the last always "
     "(0: every epoch). The result (the last epoch's accuracy) is the same; only the learning curve is thinner, "
-    "and each validation costs about a fifth of an epoch or more.", rich_help_panel=PROXY)]
+    "and each validation costs about a fifth of an epoch or more (default: "
+    f"{PROXY_DEFAULTS.curve_points}; fashion-mnist and mnist: {MNIST_FORMAT.curve_points}).", rich_help_panel=PROXY)]
 ProxyWidth = Annotated[float, typer.Option(
     "--proxy-width", help="Width multiplier applied on top of the candidate's width for the proxy run.",
     rich_help_panel=PROXY)]

@@ -7,7 +7,8 @@ resolution have grown by the same coefficients and rounding treats each survivor
 own cost), trained on paired seeds
 (the last rung's seeds, at least 3) at the last rung's fidelity through the proxy-run cache (an interrupted
 confirmation resumes), and ranked by the race's rules in one look: one-sided paired t-tests of the best against
-each other with Holm's correction at 5%, and TOST within the race's equivalence margin (``core.racing``).
+each other on the seed noise pooled over them, comparisons with the best (Hsu's MCB) at 5%, and TOST within the
+race's equivalence margin (``core.racing``).
 best.json records it under ``confirmed``; its top-level point becomes the confirmed pick (``Confirmed.chosen``:
 the winner, the cheapest equivalent, or the best mean of an undecided set), which `scale --from` uses and says so.
 """

@@ -12,26 +12,44 @@ ones shown worse are dropped, and the race stops with
 Decisions come from complete rounds only and from the scores alone, so every worker (and a resumed run)
 replays the same race (``race``), and the scheduler asks ``race_work`` what the next round needs.
 
-**The tests.** After round k, for the best b against each other survivor o, over the seeds both have: a
-one-sided paired t-test of "o is worse than b" (what ``scipy.stats.ttest_rel(b, o, alternative="greater")``
-returns, computed from the t distribution directly) and, for equivalence, two one-sided tests (TOST,
-Schuirmann 1987, J. Pharmacokinet. Biopharm. 15) of |b - o| < equivalence on the same differences, whose
+**The noise.** A round's tests share one estimate of the seed noise: the residual mean square of the additive
+two-way model (network + seed) over the survivors' scores on the round's seeds, on (m - 1)(n - 1) degrees of
+freedom for m survivors and n seeds (``pooled_noise``): the error term of a randomized block design, the
+seeds being the blocks that pairing removes. Each comparison alone rests on n - 1 degrees of freedom, and
+a t-test at the small levels a race needs cannot decide on 3-10 seeds (the upper t quantile at 0.05 / 8 /
+12, a round of 8 looks among 13 survivors, is 4.75 on 9 degrees of freedom and 3.37 on 108). A network
+with a stalled seed would inflate that pool for everyone, so a network whose share of the residuals is an
+outlier by Cochran's C test (at ``OUTLIER_ALPHA``) is left out of it and compared on its own paired
+differences instead: its interval is wide, the others' are not.
+
+**The tests.** After round k, the round's best b by mean score against each other survivor o, over the seeds
+both have: a one-sided paired t-test of "o is worse than b" (what ``scipy.stats.ttest_rel(b, o,
+alternative="greater")`` returns when o is compared on its own differences; on the pooled noise the same
+statistic with the pooled variance and its degrees of freedom) and, for equivalence, two one-sided tests
+(TOST, Schuirmann 1987, J. Pharmacokinet. Biopharm. 15) of |b - o| < equivalence on the same noise, whose
 p-value is the larger of the two.
 
-**The error it controls.** A round tests, for every survivor j, the hypothesis "j is a best network" (no
-survivor has a higher true mean) by its comparison with the round's best, with Holm's step-down procedure
-(Holm 1979, "A simple sequentially rejective multiple test procedure", Scand. J. Statist. 6) at
-``alpha / looks`` over the round's m survivors. The round's best is chosen from the same data, so the
-comparison's p-value is multiplied by m - 1, the number of survivors that could have been chosen
-(``best_hypotheses`` says why that is valid; without it the selection shows: 8.75% of races among 4 equal
-networks dropped one at alpha 0.05). A race has at most ``looks`` rounds, and Bonferroni over them puts
-the chance of dropping, anywhere in the race, a network that no other beats at most ``alpha`` (0.05): the
-family-wise error over the whole race, not per round (with the same caveat as every sequential race, F-Race
-and irace included: a round's survivors depend on the rounds before, whose seeds it reuses). Measured by
-``tests/core/test_racing.py``: 4 networks of equal mean, 2 base seeds, 8 looks: one is dropped in 3.5% of
-400 races. Equivalence is an intersection-union test (every survivor must pass its own TOST, so no
-correction over survivors is needed) at ``alpha / looks`` per round, so a false "equivalent" verdict over
-the race is also at most ``alpha``.
+**The error it controls.** A survivor o is dropped when p(b, o) x (m - 1) <= ``alpha / looks``: the
+Bonferroni form of Hsu's multiple comparisons with the best (Hsu 1984, "Constrained simultaneous confidence
+intervals for multiple comparisons with the best", Ann. Statist. 12; Hsu 1996, Multiple Comparisons,
+Chapman & Hall, ch. 4). If o is a best network (no survivor has a higher true mean), dropping it needs one
+of the m - 1 one-sided tests "i beats o" to reject although each is a true null, so the chance is at most
+(m - 1) x alpha / (looks (m - 1)) = alpha / looks, whichever survivor the data make the round's best. Hsu's
+procedure needs the correction over the m - 1 comparisons with the best only; the step-down over every
+pair that Holm's procedure with a selection correction applied (this race's first test) paid it m times
+over, and on the survivors' own paired differences it needed a paired t above 6.6 on 10 seeds to drop one
+of 13 (docs/training.md, 'MNIST-format data'). A race has at most ``looks`` rounds, and Bonferroni over
+them puts the chance of dropping, anywhere in the race, a given network that no other beats at most
+``alpha`` (0.05): the error over the whole race, not per round (with the same caveat as every sequential
+race, F-Race and irace included: a round's survivors depend on the rounds before, whose seeds it reuses).
+So the survivors hold the best network with 95% confidence. Where several networks are exactly as good,
+each is kept with that confidence, and one of them may go while another as good stays (as in every
+procedure that selects a subset holding the best: Gupta 1965, Hsu 1996). Measured by
+``tests/core/test_racing.py``: in 400 races among 4, and among 12, equal networks over 8 looks, a given one
+was dropped in 2% of them. Equivalence is an intersection-union test (every survivor must pass its
+own TOST, so no correction over survivors is needed) at ``alpha / looks`` per round, so a false
+"equivalent" verdict over the race is also at most ``alpha``; choosing b as the best by mean makes each
+b - o look larger than it is, which only makes equivalence harder to show.
 
 **Why paired t-tests.** F-Race (Birattari, Stuetzle, Paquete, Varrentrapp 2002, "A racing algorithm for
 configuring metaheuristics", GECCO) races with the Friedman test and its post-hoc comparisons; irace
@@ -59,6 +77,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import scipy.special
+import scipy.stats
 
 from scalesearch.core.errors import FieldError
 
@@ -67,6 +86,7 @@ MAX_ROUNDS = 8  # most rounds (looks) a race takes
 DEFAULT_EQUIVALENCE = 0.03  # score units (3 points): docs/search.md, "The race", says how it was chosen
 INTERVAL_LEVEL = 0.95  # of each survivor's mean score per round, for the plot
 EXACT = 1e-12  # differences within this of each other are constant (float noise of 0.9 - 0.8, not data)
+OUTLIER_ALPHA = 0.01  # Cochran's C test that leaves a network with a stalled seed out of the pooled noise
 
 Decision = Literal["winner", "equivalent", "undecided"]
 
@@ -107,12 +127,14 @@ class Comparison:
     margin: float  # mean of (best - other) over those seeds, score units
     p_worse: float | None  # one-sided paired t-test p for "other is worse than best" (None: < 2 seeds, or 0 = 0)
     p_equivalent: float | None  # TOST p (the larger one-sided p) for |best - other| < equivalence
-    dropped: bool  # rejected by Holm at round_alpha over this round's comparisons
+    dropped: bool  # p_worse x (survivors - 1) <= round_alpha: comparisons with the best (Hsu's MCB, Bonferroni form)
     within: bool  # p_equivalent < round_alpha
+    pooled: bool = True  # tested on the round's pooled noise (False: on its own paired differences)
 
     def to_dict(self) -> dict[str, Any]:
         return {"network": self.network, "seeds": self.seeds, "margin": self.margin, "p_worse": self.p_worse,
-                "p_equivalent": self.p_equivalent, "dropped": self.dropped, "within": self.within}
+                "p_equivalent": self.p_equivalent, "dropped": self.dropped, "within": self.within,
+                "pooled": self.pooled}
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,7 @@ class Round:
     comparisons: tuple[Comparison, ...]
     dropped: tuple[int, ...]
     equivalent: bool  # every comparison not dropped is `within` (and one is left): the race stops, "equivalent"
+    noise: Noise = field(default_factory=lambda: Noise(None, 0))  # the seed noise its tests used
 
     @property
     def remaining(self) -> tuple[int, ...]:
@@ -139,7 +162,7 @@ class Round:
                 "means": {str(n): v for n, v in self.means.items()},
                 "intervals": {str(n): list(v) for n, v in self.intervals.items()}, "best": self.best,
                 "comparisons": [c.to_dict() for c in self.comparisons], "dropped": list(self.dropped),
-                "equivalent": self.equivalent}
+                "equivalent": self.equivalent, "noise": self.noise.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -178,10 +201,13 @@ def describe(rules: RaceRules) -> str:
     margin = (f"; equivalence: two one-sided paired t-tests (TOST) within +-{rules.equivalence * 100:g} score points "
               f"for every survivor, each at {rules.round_alpha:g}" if rules.equivalence > 0 else
               "; equivalence: not tested (margin 0)")
-    return (f"after each round of one more paired seed, one-sided paired t-tests of the round's best "
-            f"against each survivor, Holm's step-down at alpha/looks = {rules.alpha:g}/{rules.looks} = "
-            f"{rules.round_alpha:g} per round, Bonferroni over at most {rules.looks} rounds: family-wise error "
-            f"<= {rules.alpha:g} over the race{margin}")
+    return (f"after each round of one more paired seed, one-sided paired t-tests of the round's best against each "
+            f"survivor on the seed noise pooled over the survivors (two-way residuals; a network with outlying "
+            f"noise on its own differences), comparisons with the best (Hsu's MCB): a survivor is dropped when "
+            f"p x (survivors - 1) <= alpha/looks = {rules.alpha:g}/{rules.looks} = {rules.round_alpha:g}, "
+            f"Bonferroni over at most {rules.looks} rounds: a best network dropped with chance <= {rules.alpha:g} "
+            f"over the race"
+            f"{margin}")
 
 
 # -- the tests --------------------------------------------------------------------------------------
@@ -190,63 +216,109 @@ def _constant(d: Sequence[float]) -> bool:
     return max(d) - min(d) <= EXACT
 
 
-def p_worse(d: Sequence[float]) -> float | None:
+def p_worse(d: Sequence[float], variance: float | None = None, df: int | None = None) -> float | None:
     """One-sided paired t-test p-value for mean(d) > 0, d = best - other per seed; None with fewer than 2
-    seeds or a constant zero difference. A constant nonzero difference is decisive (0 or 1)."""
+    seeds or a constant zero difference. A constant nonzero difference is decisive (0 or 1). With
+    ``variance`` (of one difference, pooled over the round) on ``df`` degrees of freedom the test uses them
+    instead of d's own sample variance on len(d) - 1; a pooled variance of zero makes d constant."""
     if len(d) < 2:
         return None
-    if _constant(d):
+    if (_constant(d) if variance is None else variance <= EXACT ** 2):
         m = statistics.fmean(d)
         return None if abs(m) <= EXACT else (0.0 if m > 0 else 1.0)
-    return _t_test(d, 0.0, "greater")
+    return _t_test(d, 0.0, "greater", variance, df)
 
 
-def _t_test(d: Sequence[float], null: float, alternative: Literal["greater", "less"]) -> float:
-    """One-sample t-test p-value of mean(d) against ``null`` (``d`` varies, 2+ values): what
-    ``scipy.stats.ttest_1samp`` (and ``ttest_rel`` on the pairs) returns, from the t distribution's CDF
-    directly (``scipy.special.stdtr``), 300x faster than the wrappers, which a replay of every round runs
-    again and again (tests/core/test_racing.py checks that the two agree)."""
+def _t_test(d: Sequence[float], null: float, alternative: Literal["greater", "less"],
+            variance: float | None = None, df: int | None = None) -> float:
+    """One-sample t-test p-value of mean(d) against ``null`` (``d`` varies, 2+ values, unless ``variance`` is
+    given): what ``scipy.stats.ttest_1samp`` (and ``ttest_rel`` on the pairs) returns, from the t
+    distribution's CDF directly (``scipy.special.stdtr``), 300x faster than the wrappers, which a replay of
+    every round runs again and again (tests/core/test_racing.py checks that the two agree). With
+    ``variance`` and ``df``: the same statistic on that variance (pooled elsewhere) and its degrees of
+    freedom."""
     n = len(d)
-    t = (statistics.fmean(d) - null) / (statistics.stdev(d) / math.sqrt(n))
-    return float(scipy.special.stdtr(n - 1, -t if alternative == "greater" else t))
+    sd = math.sqrt(variance) if variance is not None else statistics.stdev(d)
+    t = (statistics.fmean(d) - null) / (sd / math.sqrt(n))
+    return float(scipy.special.stdtr(df if variance is not None and df else n - 1, -t if alternative == "greater"
+                                     else t))
 
 
-def p_equivalent(d: Sequence[float], equivalence: float) -> float | None:
+def p_equivalent(d: Sequence[float], equivalence: float, variance: float | None = None,
+                 df: int | None = None) -> float | None:
     """TOST p-value for -equivalence < mean(d) < equivalence: the larger of the one-sided t-tests of
     mean(d) > -equivalence and mean(d) < equivalence; None with fewer than 2 seeds. A constant difference
-    is decisive: 0 strictly inside the margin, 1 on or outside it (so never with a margin of 0)."""
+    is decisive: 0 strictly inside the margin, 1 on or outside it (so never with a margin of 0). ``variance``
+    and ``df``: as for ``p_worse``."""
     if len(d) < 2:
         return None
-    if _constant(d):
+    if (_constant(d) if variance is None else variance <= EXACT ** 2):
         return 0.0 if abs(statistics.fmean(d)) < equivalence - EXACT else 1.0
-    return max(_t_test(d, -equivalence, "greater"), _t_test(d, equivalence, "less"))
+    return max(_t_test(d, -equivalence, "greater", variance, df), _t_test(d, equivalence, "less", variance, df))
 
 
-def holm(pvalues: Sequence[tuple[int, float]], alpha: float) -> set[int]:
-    """Holm's step-down: the keys rejected at family-wise ``alpha``. Sorted by p (ties by their order in
-    ``pvalues``), the i-th smallest (i = 0, 1, ...) of m is rejected while p <= alpha / (m - i); the first
-    that is not stops it."""
-    tested = sorted((p, i, key) for i, (key, p) in enumerate(pvalues))
-    out: set[int] = set()
-    for rank, (p, _, key) in enumerate(tested):
-        if p > alpha / (len(tested) - rank):
-            break
-        out.add(key)
+@dataclass(frozen=True)
+class Noise:
+    """The round's seed noise of one network's score: ``variance`` (score units squared) on ``df`` degrees of
+    freedom, pooled over the networks not in ``own`` by the two-way (network x seed) residual mean square;
+    the networks in ``own`` were left out of the pool as outliers and are compared on their own paired
+    differences. ``variance`` is None when nothing is left to pool (fewer than 2 networks or 2 seeds)."""
+
+    variance: float | None
+    df: int
+    own: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sd": None if self.variance is None else math.sqrt(self.variance), "df": self.df,
+                "own": list(self.own)}
+
+
+def _residual_ss(table: Mapping[int, Sequence[float]]) -> dict[int, float]:
+    """Each network's sum of squared residuals of the additive two-way model (network + seed): x_is - mean_i -
+    mean_s + mean, over a complete table (every network has every seed, in the same order)."""
+    nets = list(table)
+    n = len(table[nets[0]])
+    seed_mean = [statistics.fmean(table[i][s] for i in nets) for s in range(n)]
+    grand = statistics.fmean(seed_mean)
+    out = {}
+    for i in nets:
+        own = statistics.fmean(table[i])
+        out[i] = math.fsum((table[i][s] - own - seed_mean[s] + grand) ** 2 for s in range(n))
     return out
 
 
-def best_hypotheses(best: int, p_worse: Mapping[int, float | None]) -> list[tuple[int, float]]:
-    """The round's family for Holm: one hypothesis per survivor j, "j is a best network" (no survivor has a
-    higher true mean), with a p-value that holds although the round's best is chosen from the same data.
-    Rejecting it for j on its comparison with the best b needs p(b, j) small, and b is one of the m - 1
-    other survivors: if j is a best network, each of those m - 1 one-sided tests of "i beats j" is a true
-    null, so P(p(b, j) <= c) <= (m - 1) c (Bonferroni over the choice of b), and min(1, (m - 1) p(b, j)) is
-    a valid p-value. The best's own hypothesis (p 1, never rejected) and comparisons without a p-value (p
-    1) stay in the family, so its size is m whatever the data say. Holm on the best's comparisons alone
-    (m - 1 hypotheses, unadjusted p) drops one of 4 equal networks in 8.75% of races with 2 base seeds at
-    alpha 0.05: the selected best makes each comparison look better than it is."""
-    m = len(p_worse) + 1
-    return [(best, 1.0), *((o, 1.0 if p is None else min(1.0, (m - 1) * p)) for o, p in p_worse.items())]
+def pooled_noise(table: Mapping[int, Sequence[float]], outlier_alpha: float = OUTLIER_ALPHA) -> Noise:
+    """The seed noise of the race's scores, pooled over networks, that one network with a stalled seed cannot
+    inflate. ``table``: network -> its scores on the round's seeds (complete: the same seeds, same order).
+
+    The pool is the residual mean square of the additive two-way model, network + seed (the seed effect is
+    what pairing removes), on (m - 1)(n - 1) degrees of freedom for m networks and n seeds: the error term
+    of a randomized block design, which Hsu's comparisons with the best use (Hsu 1984, Ann. Statist. 12;
+    Hsu 1996, Multiple Comparisons, ch. 4). A network whose share of the residual sum of squares is an
+    outlier by Cochran's C test (Cochran 1941, Ann. Eugenics 11; the largest of m variances against their
+    sum, critical value 1 / (1 + (m - 1) / F), F the upper ``outlier_alpha / m`` point on nu and (m - 1) nu
+    degrees of freedom, nu = (n - 1)(m - 1) / m each) is left out and the pool refitted without it, while at
+    least 3 networks remain. Its comparisons then use their own paired differences on n - 1 degrees of
+    freedom: a stalled run widens its own interval, not every other one."""
+    own: list[int] = []
+    rest = dict(table)
+    while True:
+        m = len(rest)
+        n = len(next(iter(rest.values()))) if rest else 0
+        if m < 2 or n < 2:
+            return Noise(None, 0, tuple(own))
+        ss = _residual_ss(rest)
+        total = math.fsum(ss.values())
+        df = (m - 1) * (n - 1)
+        if m >= 3 and total > EXACT ** 2:
+            worst = max(ss, key=lambda i: (ss[i], -list(rest).index(i)))
+            nu = df / m
+            f = float(scipy.stats.f.isf(outlier_alpha / m, nu, (m - 1) * nu))
+            if ss[worst] / total > 1 / (1 + (m - 1) / f):
+                own.append(worst)
+                del rest[worst]
+                continue
+        return Noise(total / df, df, tuple(own))
 
 
 def t_interval(values: Sequence[float], level: float = INTERVAL_LEVEL) -> tuple[float, float]:
@@ -274,18 +346,25 @@ def _round(index: int, seeds: tuple[int, ...], entering: Sequence[int], order: M
     for o in survivors[1:]:
         common = [s for s in seeds if s in scores[best] and s in scores[o]]
         diffs[o] = [scores[best][s] - scores[o][s] for s in common]
-    worse = {o: p_worse(d) for o, d in diffs.items()}
-    dropped = holm(best_hypotheses(best, worse), rules.round_alpha)
+    every = [s for s in seeds if all(s in scores[n] for n in survivors)]
+    noise = pooled_noise({n: [scores[n][s] for s in every] for n in survivors})
+    alone = set(noise.own) if noise.variance is not None else set(survivors)
     comparisons = []
     for o, d in diffs.items():  # d is never empty: both have the round's own seed
-        p_eq = p_equivalent(d, rules.equivalence)
-        comparisons.append(Comparison(o, len(d), statistics.fmean(d), worse[o], p_eq, o in dropped,
-                                      p_eq is not None and p_eq < rules.round_alpha))
+        pooled = best not in alone and o not in alone
+        variance = 2 * noise.variance if pooled and noise.variance is not None else None
+        df = noise.df if pooled else None
+        worse = p_worse(d, variance, df)
+        p_eq = p_equivalent(d, rules.equivalence, variance, df)
+        dropped = worse is not None and (len(survivors) - 1) * worse <= rules.round_alpha
+        comparisons.append(Comparison(o, len(d), statistics.fmean(d), worse, p_eq, dropped,
+                                      p_eq is not None and p_eq < rules.round_alpha, pooled))
+    dropped_set = {c.network for c in comparisons if c.dropped}
     kept = [c for c in comparisons if not c.dropped]
     equivalent = bool(kept) and all(c.within for c in kept)
     return Round(index, seeds, survivors, {n: means[n] for n in survivors},
                  {n: t_interval(own[n]) for n in survivors}, best, tuple(comparisons),
-                 tuple(n for n in survivors if n in dropped), equivalent)
+                 tuple(n for n in survivors if n in dropped_set), equivalent, noise)
 
 
 def race(scores: Mapping[int, Mapping[int, float]], entrants: Sequence[int], base_seeds: int,
@@ -295,8 +374,8 @@ def race(scores: Mapping[int, Mapping[int, float]], entrants: Sequence[int], bas
     seeds; round k (k = 1, 2, ...) adds seed index base_seeds + k - 1 and is complete when every survivor of
     round k has that seed (a network dropped earlier is not needed; extra seeds of dropped networks are
     ignored). After each complete round: best = highest mean over the round's seeds among survivors (ties:
-    the earlier entrant); one-sided paired t-tests (each comparison's own differences) best vs each other;
-    Holm's step-down over the round's comparisons at ``rules.round_alpha`` drops the rejected ones; if every
+    the earlier entrant); one-sided paired t-tests best vs each other on the round's pooled noise
+    (``pooled_noise``); a survivor whose p x (survivors - 1) <= ``rules.round_alpha`` is dropped; if every
     remaining non-best survivor is within +-equivalence of best by TOST at round_alpha (intersection-union:
     no correction over survivors), decision "equivalent". One survivor left: "winner". After
     ``rules.looks`` rounds without either: finished, "undecided". One entrant: finished at once, "winner",

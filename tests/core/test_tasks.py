@@ -16,4 +16,4 @@ def test_flags_are_the_command_line_form() -> None:
     assert MNIST_FORMAT.flags() == (f"--train-subset {MNIST_FORMAT.train_subset} --val-subset "
                                     f"{MNIST_FORMAT.val_subset} --rungs "
                                     + ",".join(f"{e}x{s}" for e, s in MNIST_FORMAT.rungs)
-                                    + f" --promote {MNIST_FORMAT.promote:g}")
+                                    + f" --promote {MNIST_FORMAT.promote:g} --curve-points {MNIST_FORMAT.curve_points}")

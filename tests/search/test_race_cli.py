@@ -75,7 +75,7 @@ def test_a_tie_is_raced_to_a_decision_shown_everywhere(tiny_file: Path, tmp_path
     assert decision["decision"] == "equivalent" and decision["finished"]
     assert len(decision["entrants"]) >= 2 and decision["rounds"]  # the tie entered, at least one round ran
     assert decision["used_runs"] == sum(len(r["survivors"]) for r in decision["rounds"]) <= decision["budget_runs"]
-    assert decision["family_wise_error"] == 0.05 and "Holm" in decision["test"]
+    assert decision["family_wise_error"] == 0.05 and "Hsu" in decision["test"]
     # the race's extra seeds: index 2 onwards, at the last rung's 4 epochs, only for the race's entrants
     extra = [line for line in tie_grid.read_text().split() if int(line.split("@")[0]) >= 2]
     assert extra and all(line.endswith("@4") for line in extra) and len(extra) == decision["used_runs"]
