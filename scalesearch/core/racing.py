@@ -35,13 +35,14 @@ intervals for multiple comparisons with the best", Ann. Statist. 12; Hsu 1996, M
 Chapman & Hall, ch. 4). If o is a best network (no survivor has a higher true mean), dropping it needs one
 of the m - 1 one-sided tests "i beats o" to reject although each is a true null, so the chance is at most
 (m - 1) x alpha / (looks (m - 1)) = alpha / looks, whichever survivor the data make the round's best. Hsu's
-procedure needs the correction over the m - 1 comparisons with the best only; the step-down over every
-pair that Holm's procedure with a selection correction applied (this race's first test) paid it m times
-over, and on the survivors' own paired differences it needed a paired t above 6.6 on 10 seeds to drop one
-of 13 (docs/training.md, 'MNIST-format data'). A race has at most ``looks`` rounds, and Bonferroni over
-them puts the chance of dropping, anywhere in the race, a given network that no other beats at most
-``alpha`` (0.05): the error over the whole race, not per round (with the same caveat as every sequential
-race, F-Race and irace included: a round's survivors depend on the rounds before, whose seeds it reuses).
+procedure needs the correction over the m - 1 comparisons with the best only; this race's first test
+(Holm's step-down over the m survivors, each p-value multiplied by the m - 1 that could have been the best)
+paid it up to m times over, and on the survivors' own paired differences it needed a paired t above 6.6 on
+10 seeds to drop one of 13 on Fashion-MNIST (docs/search.md, 'The race'). A race has at most ``looks``
+rounds, and Bonferroni over them puts the chance of dropping, anywhere in the race, a given network that no
+other beats at most ``alpha`` (0.05): the error over the whole race, not per round (with the same caveat
+as every sequential race, F-Race and irace included: a round's survivors depend on the rounds before, whose
+seeds it reuses).
 So the survivors hold the best network with 95% confidence. Where several networks are exactly as good,
 each is kept with that confidence, and one of them may go while another as good stays (as in every
 procedure that selects a subset holding the best: Gupta 1965, Hsu 1996). Measured by
