@@ -78,7 +78,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import scipy.special
-import scipy.stats
 
 from scalesearch.core.errors import FieldError
 
@@ -151,7 +150,7 @@ class Round:
     comparisons: tuple[Comparison, ...]
     dropped: tuple[int, ...]
     equivalent: bool  # every comparison not dropped is `within` (and one is left): the race stops, "equivalent"
-    noise: Noise = field(default_factory=lambda: Noise(None, 0))  # the seed noise its tests used
+    noise: Noise  # the seed noise its tests used
 
     @property
     def remaining(self) -> tuple[int, ...]:
@@ -312,9 +311,9 @@ def pooled_noise(table: Mapping[int, Sequence[float]], outlier_alpha: float = OU
         total = math.fsum(ss.values())
         df = (m - 1) * (n - 1)
         if m >= 3 and total > EXACT ** 2:
-            worst = max(ss, key=lambda i: (ss[i], -list(rest).index(i)))
+            worst = max(ss, key=ss.__getitem__)  # the first of equal ones, in the table's order
             nu = df / m
-            f = float(scipy.stats.f.isf(outlier_alpha / m, nu, (m - 1) * nu))
+            f = float(scipy.special.fdtri(nu, (m - 1) * nu, 1 - outlier_alpha / m))  # F's upper alpha/m point
             if ss[worst] / total > 1 / (1 + (m - 1) / f):
                 own.append(worst)
                 del rest[worst]
